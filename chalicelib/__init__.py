@@ -1,0 +1,1 @@
+"""ame-platform domain engines (pure) and their adapters."""

@@ -1,0 +1,1 @@
+"""Adapters: the ports implemented over HTTP partners, DynamoDB (PynamoDB) and SQS."""

@@ -1,0 +1,208 @@
+"""PynamoDB adapter for the OrderRepository port.
+
+Model classes live only here and are bound to a table, region and endpoint at bootstrap
+(`bind_models`), so importing this module touches no configuration and no network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.orders.errors import IdempotencyKeyTaken
+from chalicelib.orders.model import IdempotencyRecord, Order, OrderStatus
+from chalicelib.orders.ports import OrderRepository
+from chalicelib.orders.requests import parse_order_request, request_to_wire
+from chalicelib.orders.wire import parties_from_wire
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+class OrderModel(Model):
+    class Meta:
+        table_name = "ame-orders"
+
+    order_key = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute()
+    request = JSONAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    idempotency_key = UnicodeAttribute(null=True)
+    parties = JSONAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    failure_detail = UnicodeAttribute(null=True)
+    decided_at = UTCDateTimeAttribute(null=True)
+    result_published = BooleanAttribute(default=False)
+    notified = UnicodeSetAttribute(null=True)
+
+
+class IdempotencyModel(Model):
+    class Meta:
+        table_name = "ame-idempotency"
+
+    key = UnicodeAttribute(hash_key=True)
+    fingerprint = UnicodeAttribute()
+    order_key = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+@dataclass(frozen=True, slots=True)
+class BoundModels:
+    orders: type[OrderModel]
+    idempotency: type[IdempotencyModel]
+    connection: Connection
+
+
+def _bind(base: type[Model], table_name: str, region: str, host: str | None) -> Any:
+    meta = type("Meta", (), {"table_name": table_name, "region": region, "host": host})
+    return type(f"{base.__name__}_{table_name}", (base,), {"Meta": meta})
+
+
+def bind_models(orders_table: str, idempotency_table: str, region: str, host: str | None) -> BoundModels:
+    return BoundModels(
+        orders=_bind(OrderModel, orders_table, region, host),
+        idempotency=_bind(IdempotencyModel, idempotency_table, region, host),
+        connection=Connection(region=region, host=host),
+    )
+
+
+class PynamoOrderRepository(OrderRepository):
+    def __init__(self, models: BoundModels, idempotency_ttl: timedelta) -> None:
+        self._orders = models.orders
+        self._keys = models.idempotency
+        self._connection = models.connection
+        self._ttl = idempotency_ttl
+
+    def add(self, order: Order, idempotency: IdempotencyRecord | None) -> None:
+        item = self._to_item(order)
+        if idempotency is None:
+            item.save(condition=self._orders.order_key.does_not_exist())
+            return
+        claim = self._keys(
+            idempotency.key,
+            fingerprint=idempotency.fingerprint,
+            order_key=idempotency.order_key,
+            expires_at=self._ttl,
+        )
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.save(item, condition=self._orders.order_key.does_not_exist())
+                transaction.save(claim, condition=self._keys.key.does_not_exist())
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons if exc.cause_response_code == "TransactionCanceledException" else []
+            if len(reasons) == 2 and reasons[1] is not None and reasons[1].code == "ConditionalCheckFailed":
+                raise IdempotencyKeyTaken(idempotency.key) from exc
+            raise
+
+    def get(self, order_key: str) -> Order | None:
+        try:
+            return self._to_domain(self._orders.get(order_key, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def find_idempotency(self, key: str) -> IdempotencyRecord | None:
+        try:
+            item = self._keys.get(key, consistent_read=True)
+        except DoesNotExist:
+            return None
+        if item.expires_at is not None and item.expires_at <= datetime.now(item.expires_at.tzinfo):
+            return None  # DynamoDB deletes expired items lazily; an expired key is free again
+        return IdempotencyRecord(item.key, item.fingerprint, item.order_key)
+
+    def release_idempotency(self, key: str) -> None:
+        self._keys(key).delete()
+
+    def record_decision(
+        self, order_key: str, status: OrderStatus, parties: Sequence[dict[str, Any]], reason: str | None, at: datetime
+    ) -> Order:
+        m = self._orders
+        actions = [
+            m.status.set(status.value),
+            m.parties.set(list(parties)),
+            m.updated_at.set(at),
+            m.decided_at.set(at),
+            m.failure_detail.remove(),
+            m.reason.set(reason) if reason is not None else m.reason.remove(),
+        ]
+        undecided = m.status.is_in(OrderStatus.PROCESSING.value, OrderStatus.FAILED.value)
+        item = m(order_key)
+        try:
+            item.update(actions=actions, condition=undecided)
+        except UpdateError as exc:
+            if exc.cause_response_code != _CONDITION_FAILED:
+                raise
+            current = self.get(order_key)
+            if current is None:
+                raise
+            return current
+        return self._to_domain(item)
+
+    def mark_failed(self, order_key: str, reason: str, detail: str, at: datetime) -> None:
+        m = self._orders
+        actions = [m.status.set(OrderStatus.FAILED.value), m.reason.set(reason), m.failure_detail.set(detail)]
+        self._update_if(order_key, [*actions, m.updated_at.set(at)], m.status == OrderStatus.PROCESSING.value)
+
+    def mark_result_published(self, order_key: str, at: datetime) -> None:
+        m = self._orders
+        self._update_if(order_key, [m.result_published.set(True), m.updated_at.set(at)], m.order_key.exists())
+
+    def mark_notified(self, order_key: str, cpfs: Iterable[str], at: datetime) -> None:
+        m = self._orders
+        self._update_if(order_key, [m.notified.add(set(cpfs)), m.updated_at.set(at)], m.order_key.exists())
+
+    def _update_if(self, order_key: str, actions: list[Any], condition: Any) -> None:
+        try:
+            self._orders(order_key).update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if exc.cause_response_code != _CONDITION_FAILED:
+                raise
+
+    def _to_item(self, order: Order) -> OrderModel:
+        return self._orders(  # type: ignore[no-any-return]
+            order.order_key,
+            status=order.status.value,
+            request=request_to_wire(order.request),
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+            idempotency_key=order.idempotency_key,
+        )
+
+    @staticmethod
+    def _to_domain(item: OrderModel) -> Order:
+        return Order(
+            order_key=item.order_key,
+            request=parse_order_request(item.request),
+            status=OrderStatus(item.status),
+            created_at=item.created_at,
+            updated_at=item.updated_at,
+            idempotency_key=item.idempotency_key,
+            parties=parties_from_wire(item.parties),
+            reason=item.reason,
+            failure_detail=item.failure_detail,
+            decided_at=item.decided_at,
+            result_published=bool(item.result_published),
+            notified=frozenset(item.notified or ()),
+        )
+
+
+def create_tables(models: BoundModels) -> None:
+    """Local runtime only: in AWS the Pulumi data stack owns the tables."""
+    for model in (models.orders, models.idempotency):
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+

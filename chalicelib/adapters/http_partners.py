@@ -1,0 +1,214 @@
+"""HTTP+JSON adapters for the partner services (parametrizer, domains, powers, people, operators).
+
+Contract: 404 is an answer (None); 5xx, timeouts, connection errors and unreadable bodies
+are `PartnerUnavailable`, which the caller treats as transient.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from chalicelib.documents import Cpf, InvalidDocument
+from chalicelib.orders.errors import PartnerUnavailable
+from chalicelib.orders.model import AreaSettings, DomainEntry
+from chalicelib.orders.ports import DomainCatalog, OperatorRegistry, Parametrizer, PeopleDirectory, PowersDirectory
+from chalicelib.quorum.model import (
+    Clause,
+    Contact,
+    GroupingRule,
+    OperatorAccess,
+    PowerGrant,
+    Representative,
+    Reservation,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    connect_timeout: float = 1.0
+    read_timeout: float = 2.0
+    retries: int = 1
+    pool_size: int = 16
+
+
+def new_session(settings: HttpSettings) -> requests.Session:
+    """One pooled session per process; retries only idempotent GETs on transient failures."""
+    retry = Retry(
+        total=settings.retries,
+        backoff_factor=0.1,
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=frozenset({"GET"}),
+        raise_on_status=False,
+    )
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=settings.pool_size)
+    session = requests.Session()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class PartnerClient:
+    def __init__(self, name: str, base_url: str, session: requests.Session, settings: HttpSettings) -> None:
+        self.name = name
+        self._base_url = base_url.rstrip("/")
+        self._session = session
+        self._timeout = (settings.connect_timeout, settings.read_timeout)
+
+    def get_json(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any] | None:
+        try:
+            response = self._session.get(self._base_url + path, params=params, timeout=self._timeout)
+        except requests.RequestException as exc:
+            raise PartnerUnavailable(self.name, type(exc).__name__) from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise PartnerUnavailable(self.name, f"HTTP {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise PartnerUnavailable(self.name, "unreadable JSON") from exc
+        if not isinstance(body, dict):
+            raise PartnerUnavailable(self.name, "unexpected JSON shape")
+        return body
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value is not None else None
+    except InvalidOperation:
+        return None
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _strings(value: Any) -> frozenset[str] | None:
+    return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) else None
+
+
+class HttpParametrizer(Parametrizer):
+    def __init__(self, client: PartnerClient) -> None:
+        self._client = client
+
+    def area(self, area_id: str) -> AreaSettings | None:
+        body = self._client.get_json(f"/areas/{quote(area_id, safe='')}")
+        if body is None:
+            return None
+        return AreaSettings(
+            area_id=str(body.get("area_id", area_id)),
+            active=body.get("active") is True,
+            platforms=_strings(body.get("platforms")) or frozenset(),
+            signature_methods=_strings(body.get("signature_methods")) or frozenset(),
+            max_amount=_decimal(body.get("max_amount")),
+        )
+
+
+class HttpDomainCatalog(DomainCatalog):
+    def __init__(self, client: PartnerClient) -> None:
+        self._client = client
+
+    def entry(self, domain: str, key: str) -> DomainEntry | None:
+        body = self._client.get_json(f"/domains/{quote(domain, safe='')}/{quote(key, safe='')}")
+        if body is None:
+            return None
+        return DomainEntry(domain, key, str(body.get("name", "")), body.get("active") is True)
+
+
+class HttpPowersDirectory(PowersDirectory):
+    def __init__(self, client: PartnerClient) -> None:
+        self._client = client
+
+    def grant(self, cnpj: str, power_code: str) -> PowerGrant | None:
+        body = self._client.get_json(f"/companies/{cnpj}/powers/{quote(power_code, safe='')}")
+        if body is None:
+            return None
+        representatives = tuple(r for r in map(_representative, body.get("representatives") or []) if r)
+        rules = tuple(r for r in map(_rule, body.get("rules") or []) if r)
+        return PowerGrant(representatives, rules)
+
+
+def _representative(raw: Any) -> Representative | None:
+    """A record with an unreadable CPF can never be matched to an operator: skip it, loudly."""
+    if not isinstance(raw, dict):
+        return None
+    try:
+        cpf = Cpf.parse(raw.get("cpf", "")).digits
+    except InvalidDocument:
+        log.warning("powers returned a representative with an invalid CPF; skipped")
+        return None
+    reservations = tuple(_reservation(r) for r in raw.get("reservations") or [])
+    return Representative(cpf, str(raw.get("group", "")), reservations)
+
+
+def _reservation(raw: Any) -> Reservation:
+    """Unreadable parameters stay None, which the engine treats as blocking."""
+    if not isinstance(raw, dict):
+        return Reservation(type="MALFORMED")
+    return Reservation(
+        type=str(raw.get("type", "MALFORMED")),
+        max_amount=_decimal(raw.get("max_amount")),
+        valid_until=_date(raw.get("valid_until")),
+        allowed_methods=_strings(raw.get("allowed_methods")),
+    )
+
+
+def _rule(raw: Any) -> GroupingRule | None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("clauses"), list):
+        return None
+    clauses: list[Clause] = []
+    for clause in raw["clauses"]:
+        if not isinstance(clause, dict):
+            return None
+        minimum = clause.get("min", 1)
+        if not isinstance(minimum, int) or minimum < 1:
+            return None
+        cpf = clause.get("cpf")
+        group = clause.get("group")
+        if cpf is not None:
+            try:
+                cpf = Cpf.parse(str(cpf)).digits
+            except InvalidDocument:
+                return None  # a rule naming an impossible person can never be met
+        clauses.append(Clause(min=minimum, group=str(group) if group is not None else None, cpf=cpf))
+    raw_limit = raw.get("max_amount")
+    limit = _decimal(raw_limit)
+    if raw_limit is not None and limit is None:
+        return None  # an unreadable ceiling must not become "no ceiling"
+    return GroupingRule(str(raw.get("rule_id", "")), tuple(clauses), limit)
+
+
+class HttpPeopleDirectory(PeopleDirectory):
+    def __init__(self, client: PartnerClient) -> None:
+        self._client = client
+
+    def contact(self, cpf: str) -> Contact | None:
+        body = self._client.get_json(f"/people/{cpf}")
+        if body is None:
+            return None
+        return Contact(name=body.get("name"), email=body.get("email"), phone=body.get("phone"))
+
+
+class HttpOperatorRegistry(OperatorRegistry):
+    def __init__(self, client: PartnerClient) -> None:
+        self._client = client
+
+    def access(self, holder: str, cpf: str, platform: str) -> OperatorAccess | None:
+        body = self._client.get_json(f"/holders/{holder}/operators/{cpf}", params={"platform": platform})
+        if body is None:
+            return None
+        return OperatorAccess(body.get("operator_active") is True, body.get("account_access") is True)

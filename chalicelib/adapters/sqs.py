@@ -1,0 +1,75 @@
+"""SQS adapters: the envelope-requests queue and the results/notifications publisher."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.orders.errors import QueueUnavailable
+from chalicelib.orders.ports import EnvelopePublisher, EnvelopeQueue
+
+_BATCH = 10
+
+
+class QueueAddress:
+    """Resolves a queue URL on first use, so building the app makes no AWS call."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self._client = client
+        self.name = name
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            self._url = self._client.get_queue_url(QueueName=self.name)["QueueUrl"]
+        return self._url
+
+
+def _dedup_attribute(dedup_id: str) -> dict[str, Any]:
+    """Consumers drop repeats by this id: SQS standard queues deliver at least once."""
+    return {"dedup_id": {"DataType": "String", "StringValue": dedup_id}}
+
+
+class SqsEnvelopeQueue(EnvelopeQueue):
+    def __init__(self, client: Any, queue: QueueAddress) -> None:
+        self._client = client
+        self._queue = queue
+
+    def enqueue(self, order_key: str) -> None:
+        try:
+            self._client.send_message(
+                QueueUrl=self._queue.url,
+                MessageBody=json.dumps({"order_key": order_key}),
+                MessageAttributes=_dedup_attribute(order_key),
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise QueueUnavailable(f"could not queue the envelope request ({type(exc).__name__})") from exc
+
+
+class SqsEnvelopePublisher(EnvelopePublisher):
+    def __init__(self, client: Any, results: QueueAddress, notifications: QueueAddress) -> None:
+        self._client = client
+        self._results = results
+        self._notifications = notifications
+
+    def publish_result(self, message: dict[str, Any], dedup_id: str) -> None:
+        self._client.send_message(
+            QueueUrl=self._results.url,
+            MessageBody=json.dumps(message),
+            MessageAttributes=_dedup_attribute(dedup_id),
+        )
+
+    def notify_signers(self, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        for start in range(0, len(messages), _BATCH):
+            chunk = messages[start : start + _BATCH]
+            entries = [
+                {"Id": str(i), "MessageBody": json.dumps(body), "MessageAttributes": _dedup_attribute(dedup)}
+                for i, (dedup, body) in enumerate(chunk)
+            ]
+            response = self._client.send_message_batch(QueueUrl=self._notifications.url, Entries=entries)
+            if response.get("Failed"):
+                raise RuntimeError(f"{len(response['Failed'])} notifications were not accepted by SQS")

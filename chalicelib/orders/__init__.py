@@ -1,0 +1,1 @@
+"""Signature orders: use cases around the quorum engine, expressed against ports."""

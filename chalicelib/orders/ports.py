@@ -1,0 +1,89 @@
+"""Ports: what the order use cases need from the outside world, named for what they do.
+
+Adapters (HTTP partners, PynamoDB, SQS) implement these; unit tests use in-memory fakes
+that subclass them. Partner ports raise `PartnerUnavailable` for transient failures and
+return None for a definitive "not found".
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from chalicelib.orders.model import AreaSettings, DomainEntry, IdempotencyRecord, Order, OrderStatus
+from chalicelib.quorum.model import Contact, OperatorAccess, PowerGrant
+
+
+class Parametrizer(ABC):
+    @abstractmethod
+    def area(self, area_id: str) -> AreaSettings | None: ...
+
+
+class DomainCatalog(ABC):
+    @abstractmethod
+    def entry(self, domain: str, key: str) -> DomainEntry | None: ...
+
+
+class PowersDirectory(ABC):
+    @abstractmethod
+    def grant(self, cnpj: str, power_code: str) -> PowerGrant | None: ...
+
+
+class PeopleDirectory(ABC):
+    @abstractmethod
+    def contact(self, cpf: str) -> Contact | None: ...
+
+
+class OperatorRegistry(ABC):
+    @abstractmethod
+    def access(self, holder: str, cpf: str, platform: str) -> OperatorAccess | None: ...
+
+
+class OrderRepository(ABC):
+    @abstractmethod
+    def add(self, order: Order, idempotency: IdempotencyRecord | None) -> None:
+        """Stores a new draft; raises IdempotencyKeyTaken if the key was claimed meanwhile."""
+
+    @abstractmethod
+    def get(self, order_key: str) -> Order | None: ...
+
+    @abstractmethod
+    def find_idempotency(self, key: str) -> IdempotencyRecord | None: ...
+
+    @abstractmethod
+    def release_idempotency(self, key: str) -> None: ...
+
+    @abstractmethod
+    def record_decision(
+        self, order_key: str, status: OrderStatus, parties: Sequence[dict[str, Any]], reason: str | None, at: datetime
+    ) -> Order:
+        """Stores the verdict unless the order is already decided; returns the stored order either way."""
+
+    @abstractmethod
+    def mark_failed(self, order_key: str, reason: str, detail: str, at: datetime) -> None:
+        """Marks a still-undecided order FAILED; a decided order is left alone."""
+
+    @abstractmethod
+    def mark_result_published(self, order_key: str, at: datetime) -> None: ...
+
+    @abstractmethod
+    def mark_notified(self, order_key: str, cpfs: Iterable[str], at: datetime) -> None: ...
+
+
+class EnvelopeQueue(ABC):
+    @abstractmethod
+    def enqueue(self, order_key: str) -> None:
+        """Raises QueueUnavailable when the request could not be queued."""
+
+
+class EnvelopePublisher(ABC):
+    """Where decided envelopes and pending-signature notifications go."""
+
+    @abstractmethod
+    def publish_result(self, message: dict[str, Any], dedup_id: str) -> None: ...
+
+    @abstractmethod
+    def notify_signers(self, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Sends (dedup_id, message) pairs; all or an exception."""

@@ -1,0 +1,99 @@
+"""Turns an untrusted JSON body (or a stored request) into a validated OrderRequest."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from chalicelib.documents import InvalidDocument, parse_document
+from chalicelib.orders.errors import InvalidDocumentError, ValidationFailed
+from chalicelib.orders.model import OrderRequest, PartyRef
+from chalicelib.quorum.model import PartyType, Role
+
+MAX_GUARANTORS = 20
+_AMOUNT = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_CODE_FIELDS = ("area_id", "product", "power_code", "platform", "signature_method")
+_ALLOWED_FIELDS = frozenset({*_CODE_FIELDS, "amount", "requester", "guarantors"})
+
+
+def parse_order_request(body: Any) -> OrderRequest:
+    if not isinstance(body, dict):
+        raise ValidationFailed("request body must be a JSON object")
+    unknown = sorted(set(body) - _ALLOWED_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"unknown field '{unknown[0]}'", field=unknown[0])
+    codes = {name: _code(body, name) for name in _CODE_FIELDS}
+    guarantors = body.get("guarantors", [])
+    if not isinstance(guarantors, list) or len(guarantors) > MAX_GUARANTORS:
+        raise ValidationFailed(f"guarantors must be a list of at most {MAX_GUARANTORS}", field="guarantors")
+    request = OrderRequest(
+        amount=_amount(body.get("amount")),
+        requester=_party(body.get("requester"), Role.REQUESTER, "requester"),
+        guarantors=tuple(_party(g, Role.GUARANTOR, f"guarantors[{i}]") for i, g in enumerate(guarantors)),
+        **codes,
+    )
+    seen: set[str] = set()
+    for index, party in enumerate(request.parties):
+        if party.document.digits in seen:
+            where = "requester" if index == 0 else f"guarantors[{index - 1}]"
+            raise ValidationFailed("the same document appears twice in the order", field=f"{where}.document")
+        seen.add(party.document.digits)
+    return request
+
+
+def request_to_wire(request: OrderRequest) -> dict[str, Any]:
+    """The canonical stored and fingerprinted form; `parse_order_request` reads it back."""
+
+    def party(p: PartyRef) -> dict[str, str]:
+        return {"type": p.type.value, "document": p.document.digits}
+
+    return {
+        "area_id": request.area_id,
+        "product": request.product,
+        "power_code": request.power_code,
+        "platform": request.platform,
+        "signature_method": request.signature_method,
+        "amount": str(request.amount),
+        "requester": party(request.requester),
+        "guarantors": [party(g) for g in request.guarantors],
+    }
+
+
+def _code(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not _CODE.match(value):
+        raise ValidationFailed(f"{name} is required: 1-64 letters, digits, '_', '-' or '.'", field=name)
+    return value
+
+
+def _amount(value: Any) -> Decimal:
+    if not isinstance(value, str) or not _AMOUNT.match(value):
+        raise ValidationFailed("amount must be a decimal string with up to 2 places, e.g. \"1500.00\"", field="amount")
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:  # pragma: no cover - the pattern already rules this out
+        raise ValidationFailed("amount is not a number", field="amount") from None
+    if amount <= 0:
+        raise ValidationFailed("amount must be greater than zero", field="amount")
+    return amount.quantize(Decimal("0.01"))
+
+
+def _party(value: Any, role: Role, where: str) -> PartyRef:
+    if not isinstance(value, dict) or not isinstance(value.get("document"), str):
+        raise ValidationFailed(f"{where}.document is required", field=f"{where}.document")
+    extra = sorted(set(value) - {"document", "type"})
+    if extra:
+        raise ValidationFailed(f"unknown field '{where}.{extra[0]}'", field=f"{where}.{extra[0]}")
+    try:
+        document = parse_document(value["document"])
+    except InvalidDocument as exc:
+        raise InvalidDocumentError(str(exc), field=f"{where}.document") from None
+    party = PartyRef(role, document)
+    declared = value.get("type")
+    if declared is not None and declared not in (t.value for t in PartyType):
+        raise ValidationFailed(f"{where}.type must be PJ or PF", field=f"{where}.type")
+    if declared is not None and declared != party.type.value:
+        raise ValidationFailed(f"{where}.type does not match the document", field=f"{where}.type")
+    return party

@@ -1,0 +1,278 @@
+"""Order use cases: one function each, taking a small command and the ports it needs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Hashable, Mapping
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from functools import partial
+from datetime import datetime
+from typing import TypeVar
+
+from chalicelib.orders.errors import (
+    IdempotencyConflict,
+    IdempotencyKeyTaken,
+    OrderNotFound,
+    OrderRejected,
+    PartnerUnavailable,
+    QueueUnavailable,
+)
+from chalicelib.orders.model import IdempotencyRecord, Order, OrderRequest, OrderStatus, PartyRef
+from chalicelib.orders.ports import (
+    DomainCatalog,
+    EnvelopePublisher,
+    EnvelopeQueue,
+    OperatorRegistry,
+    OrderRepository,
+    Parametrizer,
+    PeopleDirectory,
+    PowersDirectory,
+)
+from chalicelib.orders.requests import request_to_wire
+from chalicelib.orders.wire import result_message, signer_notifications, verdict_to_wire
+from chalicelib.quorum.engine import cpfs_needing_operator_check, evaluate_company, evaluate_person
+from chalicelib.quorum.model import (
+    Contact,
+    OperatorAccess,
+    OrderTerms,
+    OrderVerdict,
+    PartyType,
+    PartyVerdict,
+    PowerGrant,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Partners:
+    parametrizer: Parametrizer
+    domains: DomainCatalog
+    powers: PowersDirectory
+    people: PeopleDirectory
+    operators: OperatorRegistry
+
+
+@dataclass(frozen=True, slots=True)
+class CreateOrder:
+    request: OrderRequest
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    order_key: str
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AssembleEnvelope:
+    order_key: str
+    attempt: int
+    max_attempts: int
+
+    @property
+    def is_last_attempt(self) -> bool:
+        return self.attempt >= self.max_attempts
+
+
+def fingerprint(request: OrderRequest) -> str:
+    """Same order, same fingerprint, however the JSON was spaced or the documents masked."""
+    canonical = json.dumps(request_to_wire(request), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def submit_all(executor: Executor, calls: Mapping[K, Callable[[], T]]) -> dict[K, Future[T]]:
+    return {key: executor.submit(call) for key, call in calls.items()}
+
+
+def gather(futures: Mapping[K, Future[T]]) -> dict[K, T]:
+    """Waits for every result; the first failure (in key order) is raised."""
+    return {key: future.result() for key, future in futures.items()}
+
+
+def fetch_all(executor: Executor, calls: Mapping[K, Callable[[], T]]) -> dict[K, T]:
+    """Runs independent partner calls concurrently."""
+    return gather(submit_all(executor, calls))
+
+
+def create_order(
+    command: CreateOrder,
+    partners: Partners,
+    repository: OrderRepository,
+    queue: EnvelopeQueue,
+    executor: Executor,
+    clock: Clock,
+    new_order_key: Callable[[], str],
+) -> Accepted:
+    """Validates against the parametrizer and domains, stores the draft, queues it."""
+    request, key = command.request, command.idempotency_key
+    claim = IdempotencyRecord(key, fingerprint(request), new_order_key()) if key else None
+    if claim is not None:
+        replay = _replay(claim, repository.find_idempotency(claim.key))
+        if replay is not None:
+            return replay
+    _check_with_partners(request, partners, executor)
+    now = clock()
+    order_key = claim.order_key if claim else new_order_key()
+    order = Order(order_key, request, OrderStatus.PROCESSING, now, now, idempotency_key=key)
+    try:
+        repository.add(order, claim)
+    except IdempotencyKeyTaken:
+        assert claim is not None
+        replay = _replay(claim, repository.find_idempotency(claim.key))
+        if replay is None:
+            raise
+        return replay
+    try:
+        queue.enqueue(order_key)
+    except QueueUnavailable:
+        repository.mark_failed(order_key, QueueUnavailable.code, "could not queue the envelope request", clock())
+        if claim is not None:
+            repository.release_idempotency(claim.key)
+        raise
+    return Accepted(order_key, replayed=False)
+
+
+def _replay(claim: IdempotencyRecord, stored: IdempotencyRecord | None) -> Accepted | None:
+    if stored is None:
+        return None
+    if stored.fingerprint != claim.fingerprint:
+        raise IdempotencyConflict("this Idempotency-Key was already used with a different body")
+    return Accepted(stored.order_key, replayed=True)
+
+
+def _check_with_partners(request: OrderRequest, partners: Partners, executor: Executor) -> None:
+    found = fetch_all(
+        executor,
+        {
+            "area": lambda: partners.parametrizer.area(request.area_id),
+            "product": lambda: partners.domains.entry("product", request.product),
+            "power": lambda: partners.domains.entry("power", request.power_code),
+        },
+    )
+    area = found["area"]
+    if area is None:
+        raise OrderRejected(f"area '{request.area_id}' does not exist", "area_id", "AREA_NOT_FOUND")
+    if not area.active:
+        raise OrderRejected(f"area '{request.area_id}' is not active", "area_id", "AREA_INACTIVE")
+    if request.platform not in area.platforms:
+        raise OrderRejected("platform not allowed for this area", "platform", "PLATFORM_NOT_ALLOWED")
+    if request.signature_method not in area.signature_methods:
+        raise OrderRejected(
+            "signature method not allowed for this area", "signature_method", "SIGNATURE_METHOD_NOT_ALLOWED"
+        )
+    if area.max_amount is not None and request.amount > area.max_amount:
+        raise OrderRejected(f"amount above the area's limit of {area.max_amount}", "amount", "AMOUNT_ABOVE_LIMIT")
+    product, power = found["product"], found["power"]
+    if product is None or not product.active:
+        raise OrderRejected(f"unknown product '{request.product}'", "product", "UNKNOWN_PRODUCT")
+    if power is None or not power.active:
+        raise OrderRejected(f"unknown power '{request.power_code}'", "power_code", "UNKNOWN_POWER")
+
+
+def get_order(order_key: str, repository: OrderRepository) -> Order:
+    order = repository.get(order_key)
+    if order is None:
+        raise OrderNotFound(f"order '{order_key}' not found")
+    return order
+
+
+def assemble_envelope(
+    command: AssembleEnvelope,
+    partners: Partners,
+    repository: OrderRepository,
+    publisher: EnvelopePublisher,
+    executor: Executor,
+    clock: Clock,
+) -> Order:
+    """Decides the order once, then delivers whatever of its outbox is still undelivered.
+
+    Safe to run again for the same order: a decided order is never re-evaluated, and the
+    result and each signer's notification are sent only if not already recorded as sent.
+    On the last attempt a failure marks the order FAILED before the message goes to the DLQ.
+    """
+    order = repository.get(command.order_key)
+    if order is None:
+        raise OrderNotFound(f"order '{command.order_key}' not found")
+    if not order.status.decided:
+        try:
+            verdict = decide(order.request, partners, executor, clock())
+        except Exception as exc:
+            if command.is_last_attempt:
+                code = exc.code if isinstance(exc, PartnerUnavailable) else "PROCESSING_ERROR"
+                repository.mark_failed(order.order_key, code, _describe(exc), clock())
+            raise
+        status = OrderStatus.QUORUM_MET if verdict.quorum else OrderStatus.NO_QUORUM
+        reason = verdict.reason.value if verdict.reason else None
+        order = repository.record_decision(order.order_key, status, verdict_to_wire(verdict), reason, clock())
+    _deliver_outbox(order, repository, publisher, clock)
+    return order
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, PartnerUnavailable):
+        return f"{exc.message}: {exc.detail}" if exc.detail else exc.message
+    return type(exc).__name__
+
+
+def _deliver_outbox(order: Order, repository: OrderRepository, publisher: EnvelopePublisher, clock: Clock) -> None:
+    if not order.result_published:
+        publisher.publish_result(result_message(order), dedup_id=order.order_key)
+        repository.mark_result_published(order.order_key, clock())
+    if order.status is OrderStatus.QUORUM_MET:
+        pending = [(dedup, msg) for dedup, msg in signer_notifications(order) if msg["cpf"] not in order.notified]
+        if pending:
+            publisher.notify_signers(pending)
+            repository.mark_notified(order.order_key, [msg["cpf"] for _, msg in pending], clock())
+
+
+def decide(request: OrderRequest, partners: Partners, executor: Executor, now: datetime) -> OrderVerdict:
+    """Fetches what the engine needs, as concurrently as the dependencies allow, and evaluates."""
+    terms = OrderTerms(request.amount, request.signature_method, now.date())
+    companies = [p for p in request.parties if p.type is PartyType.PJ]
+    grants = fetch_all(
+        executor,
+        {p.document.digits: partial(partners.powers.grant, p.document.digits, request.power_code) for p in companies},
+    )
+    people_calls: dict[str, Callable[[], Contact | None]] = {}
+    operator_calls: dict[tuple[str, str], Callable[[], OperatorAccess | None]] = {}
+    for party in request.parties:
+        holder = party.document.digits
+        if party.type is PartyType.PF:
+            signers, checked = [holder], [holder]
+        else:
+            grant = grants[holder]
+            signers = [r.cpf for r in grant.representatives] if grant else []
+            checked = cpfs_needing_operator_check(grant, terms)
+        for cpf in signers:
+            people_calls[cpf] = partial(partners.people.contact, cpf)
+        for cpf in checked:
+            operator_calls[(holder, cpf)] = partial(partners.operators.access, holder, cpf, request.platform)
+    contact_futures = submit_all(executor, people_calls)
+    access_futures = submit_all(executor, operator_calls)
+    contacts, accesses = gather(contact_futures), gather(access_futures)
+    return OrderVerdict(
+        tuple(_evaluate(p, grants.get(p.document.digits), terms, contacts, accesses) for p in request.parties)
+    )
+
+
+def _evaluate(
+    party: PartyRef,
+    grant: PowerGrant | None,
+    terms: OrderTerms,
+    contacts: Mapping[str, Contact | None],
+    accesses: Mapping[tuple[str, str], OperatorAccess | None],
+) -> PartyVerdict:
+    holder = party.document.digits
+    if party.type is PartyType.PF:
+        return evaluate_person(party.role, holder, contacts.get(holder), accesses.get((holder, holder)))
+    operators = {cpf: access for (h, cpf), access in accesses.items() if h == holder}
+    return evaluate_company(party.role, holder, grant, terms, contacts, operators)

@@ -1,0 +1,1 @@
+"""Signature quorum engine: pure Python, no I/O, no AWS imports."""

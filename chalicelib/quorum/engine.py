@@ -1,0 +1,154 @@
+"""Decides whether one party (company or person) has a quorum to sign an order.
+
+The engine only reasons over data already fetched; the service layer decides what to
+fetch (see `cpfs_needing_operator_check`) and in which order to call partners.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from chalicelib.quorum.model import (
+    Contact,
+    DisabledReason,
+    OperatorAccess,
+    OrderTerms,
+    Participant,
+    PartyReason,
+    PartyType,
+    PartyVerdict,
+    PowerGrant,
+    Representative,
+    Reservation,
+    Role,
+)
+from chalicelib.quorum.rules import MAX_LISTED_SIGNER_SETS, applicable_rules, solve
+
+_NO_CONTACT = Contact()
+
+
+def reservation_applies(reservation: Reservation, terms: OrderTerms) -> DisabledReason | None:
+    """The reason a reservation blocks this order, or None when it does not bite."""
+    match reservation.type:
+        case "AMOUNT_LIMIT":
+            limit = reservation.max_amount
+            return DisabledReason.AMOUNT_LIMIT if limit is None or terms.amount > limit else None
+        case "VALIDITY":
+            until = reservation.valid_until
+            return DisabledReason.VALIDITY if until is None or until < terms.today else None
+        case "SIGNATURE_METHOD":
+            allowed = reservation.allowed_methods
+            blocked = allowed is None or terms.signature_method not in allowed
+            return DisabledReason.SIGNATURE_METHOD if blocked else None
+        case _:
+            return DisabledReason.UNKNOWN_RESERVATION
+
+
+def _merge_by_cpf(representatives: Sequence[Representative]) -> dict[str, tuple[list[str], list[Reservation]]]:
+    """A person listed twice (two groups) is still one signer who counts once."""
+    merged: dict[str, tuple[list[str], list[Reservation]]] = {}
+    for rep in representatives:
+        groups, reservations = merged.setdefault(rep.cpf, ([], []))
+        if rep.group not in groups:
+            groups.append(rep.group)
+        reservations.extend(rep.reservations)
+    return merged
+
+
+def _reservation_reasons(reservations: Sequence[Reservation], terms: OrderTerms) -> list[DisabledReason]:
+    reasons: list[DisabledReason] = []
+    for reservation in reservations:
+        reason = reservation_applies(reservation, terms)
+        if reason is not None and reason not in reasons:
+            reasons.append(reason)
+    return reasons
+
+
+def cpfs_needing_operator_check(grant: PowerGrant | None, terms: OrderTerms) -> list[str]:
+    """Representatives free of reservations: only they can still sign, so only they are checked."""
+    if grant is None:
+        return []
+    merged = _merge_by_cpf(grant.representatives)
+    return [cpf for cpf, (_, res) in merged.items() if not _reservation_reasons(res, terms)]
+
+
+def operator_reasons(access: OperatorAccess | None) -> list[DisabledReason]:
+    if access is None or not access.operator_active:
+        reasons = [DisabledReason.NO_OPERATOR]
+        if access is not None and not access.account_access:
+            reasons.append(DisabledReason.NO_ACCOUNT_ACCESS)
+        return reasons
+    return [] if access.account_access else [DisabledReason.NO_ACCOUNT_ACCESS]
+
+
+def evaluate_company(
+    role: Role,
+    cnpj: str,
+    grant: PowerGrant | None,
+    terms: OrderTerms,
+    contacts: Mapping[str, Contact | None],
+    operators: Mapping[str, OperatorAccess | None],
+    listed_cap: int = MAX_LISTED_SIGNER_SETS,
+) -> PartyVerdict:
+    """Reservations, then operators, then grouping rules; the first stage nobody survives names the reason."""
+    merged = _merge_by_cpf(grant.representatives) if grant else {}
+    participants: list[Participant] = []
+    survivors: dict[str, frozenset[str]] = {}
+    any_unreserved = False
+    for cpf, (groups, reservations) in merged.items():
+        reasons = _reservation_reasons(reservations, terms)
+        reserved = bool(reasons)
+        if not reserved:
+            any_unreserved = True
+            reasons = operator_reasons(operators.get(cpf))
+        if not reasons:
+            survivors[cpf] = frozenset(groups)
+        participants.append(
+            Participant(
+                cpf=cpf,
+                groups=tuple(groups),
+                contact=contacts.get(cpf) or _NO_CONTACT,
+                enabled=not reasons,
+                reservation=reserved,
+                disabled_reasons=tuple(reasons),
+            )
+        )
+    participants.sort(key=lambda p: p.cpf)
+
+    base = PartyVerdict(role, PartyType.PJ, cnpj, False, None, tuple(participants))
+    if not merged:
+        return replace(base, reason=PartyReason.NO_REPRESENTATIVES)
+    if not any_unreserved:
+        return replace(base, reason=PartyReason.NO_ENABLED_REPRESENTATIVES)
+    if not survivors:
+        return replace(base, reason=PartyReason.NO_ACTIVE_OPERATOR)
+    rules = applicable_rules(grant.rules, terms.amount) if grant else []
+    solved = solve(survivors, rules, listed_cap)
+    return replace(
+        base,
+        quorum=bool(solved.satisfied_rules),
+        reason=None if solved.satisfied_rules else PartyReason.NO_RULE_SATISFIED,
+        satisfied_rules=solved.satisfied_rules,
+        signer_sets=solved.listed,
+        signer_sets_total=solved.total,
+        signers=solved.signers,
+    )
+
+
+def evaluate_person(role: Role, cpf: str, contact: Contact | None, access: OperatorAccess | None) -> PartyVerdict:
+    """A person signs for themself: only their own operator and account access matter."""
+    reasons = operator_reasons(access)
+    enabled = not reasons
+    participant = Participant(cpf, (), contact or _NO_CONTACT, enabled, False, tuple(reasons))
+    return PartyVerdict(
+        role=role,
+        party_type=PartyType.PF,
+        document=cpf,
+        quorum=enabled,
+        reason=None if enabled else PartyReason.NO_ACTIVE_OPERATOR,
+        participants=(participant,),
+        signer_sets=((cpf,),) if enabled else (),
+        signer_sets_total=1 if enabled else 0,
+        signers=(cpf,) if enabled else (),
+    )

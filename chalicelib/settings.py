@@ -1,0 +1,67 @@
+"""Configuration from environment variables, read once at bootstrap (never at import)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+PARTNER_URL_VARIABLES = {
+    "parametrizer": "AME_PARAMETRIZER_URL",
+    "domains": "AME_DOMAINS_URL",
+    "powers": "AME_POWERS_URL",
+    "people": "AME_PEOPLE_URL",
+    "operators": "AME_OPERATORS_URL",
+}
+
+ENVELOPE_REQUESTS_QUEUE = "ame-envelope-requests"
+"""Fixed at packaging time: Chalice wires the SQS event source from this name."""
+
+
+class ConfigurationError(RuntimeError):
+    """A required setting is missing or unreadable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    region: str
+    role: str
+    aws_endpoint_url: str | None
+    orders_table: str
+    idempotency_table: str
+    envelope_requests_queue: str
+    envelope_results_queue: str
+    notifications_queue: str
+    max_receive_count: int
+    partner_urls: Mapping[str, str]
+    partner_connect_timeout: float
+    partner_read_timeout: float
+    partner_retries: int
+    idempotency_ttl: timedelta
+    worker_threads: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        missing = [var for var in PARTNER_URL_VARIABLES.values() if not env.get(var)]
+        if missing:
+            raise ConfigurationError(f"missing partner URLs: {', '.join(missing)}")
+        try:
+            return cls(
+                region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+                role=env.get("AME_ROLE", "primary"),
+                aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+                orders_table=env.get("AME_ORDERS_TABLE", "ame-orders"),
+                idempotency_table=env.get("AME_IDEMPOTENCY_TABLE", "ame-idempotency"),
+                envelope_requests_queue=env.get("AME_ENVELOPE_REQUESTS_QUEUE", ENVELOPE_REQUESTS_QUEUE),
+                envelope_results_queue=env.get("AME_ENVELOPE_RESULTS_QUEUE", "ame-envelope-results"),
+                notifications_queue=env.get("AME_NOTIFICATIONS_QUEUE", "ame-notifications"),
+                max_receive_count=int(env.get("AME_MAX_RECEIVE_COUNT", "5")),
+                partner_urls={name: env[var] for name, var in PARTNER_URL_VARIABLES.items()},
+                partner_connect_timeout=float(env.get("AME_PARTNER_CONNECT_TIMEOUT", "1.0")),
+                partner_read_timeout=float(env.get("AME_PARTNER_READ_TIMEOUT", "2.0")),
+                partner_retries=int(env.get("AME_PARTNER_RETRIES", "1")),
+                idempotency_ttl=timedelta(hours=float(env.get("AME_IDEMPOTENCY_TTL_HOURS", "24"))),
+                worker_threads=int(env.get("AME_WORKER_THREADS", "16")),
+            )
+        except ValueError as exc:
+            raise ConfigurationError(f"unreadable setting: {exc}") from exc

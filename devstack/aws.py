@@ -1,0 +1,39 @@
+"""Creates the tables and queues on the local AWS endpoint; in AWS, Pulumi owns them."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import boto3
+
+from chalicelib.adapters.dynamodb import bind_models, create_tables
+from chalicelib.settings import Settings
+
+
+def sqs_client(settings: Settings) -> Any:
+    return boto3.client("sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
+
+
+def ensure_queue(sqs: Any, name: str, max_receive_count: int, visibility_timeout: int) -> str:
+    """A queue with its own DLQ and redrive policy, as every queue of ours has."""
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq", Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)})
+    attributes = {"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive}
+    url: str = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+    return url
+
+
+def ensure_resources(settings: Settings, visibility_timeout: int) -> None:
+    models = bind_models(settings.orders_table, settings.idempotency_table, settings.region, settings.aws_endpoint_url)
+    create_tables(models)
+    sqs = sqs_client(settings)
+    for name in (settings.envelope_requests_queue, settings.envelope_results_queue, settings.notifications_queue):
+        ensure_queue(sqs, name, settings.max_receive_count, visibility_timeout)
+
+
+if __name__ == "__main__":
+    ensure_resources(Settings.from_env(os.environ), int(os.environ.get("AME_VISIBILITY_TIMEOUT", "10")))

@@ -1,0 +1,120 @@
+"""Partner-services simulator: the five partner contracts over HTTP on one local port.
+
+Local stand-in only; in production each AME_*_URL points at the real partner. It serves the
+demo data in `devstack.demo_data`, including an outage (503) and a slow partner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from devstack import demo_data as demo
+
+Answer = tuple[int, dict[str, Any] | None]
+
+
+def _area(area_id: str) -> Answer:
+    if area_id == demo.UNAVAILABLE_AREA:
+        return 503, {"message": "parametrizer unavailable"}
+    area = demo.AREAS.get(area_id)
+    return (200, {"area_id": area_id, **area}) if area else (404, None)
+
+
+def _domain(domain: str, key: str) -> Answer:
+    entry = demo.DOMAINS.get(domain, {}).get(key)
+    return (200, {"domain": domain, "key": key, **entry}) if entry else (404, None)
+
+
+_COMPANIES = {c.cnpj: c for c in demo.COMPANIES}
+_PEOPLE = {p.cpf: p for p in demo.PEOPLE}
+
+
+def _powers(cnpj: str, power_code: str) -> Answer:
+    company = _COMPANIES.get(cnpj)
+    if company is None or power_code != demo.POWER or company.powers_status == 404:
+        return 404, None
+    if company.powers_delay:
+        time.sleep(company.powers_delay)
+    if company.powers_status != 200:
+        return company.powers_status, {"message": "powers service unavailable"}
+    return 200, {"representatives": company.representatives, "rules": company.rules}
+
+
+def _person(cpf: str) -> Answer:
+    person = _PEOPLE.get(cpf)
+    if person is None:
+        return 404, None
+    return 200, {"cpf": cpf, "name": person.name, "email": person.email, "phone": person.phone}
+
+
+def _operator(holder: str, cpf: str, platform: str) -> Answer:
+    record = demo.OPERATORS.get((holder, cpf)) if platform == demo.PLATFORM else None
+    return (200, dict(record)) if record else (404, None)
+
+
+_ROUTES: list[tuple[re.Pattern[str], Callable[..., Answer]]] = [
+    (re.compile(r"^/areas/([^/]+)$"), _area),
+    (re.compile(r"^/domains/([^/]+)/([^/]+)$"), _domain),
+    (re.compile(r"^/companies/(\d{14})/powers/([^/]+)$"), _powers),
+    (re.compile(r"^/people/(\d{11})$"), _person),
+    (re.compile(r"^/holders/(\d{11}|\d{14})/operators/(\d{11})$"), _operator),
+]
+
+
+class PartnerHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        for pattern, handler in _ROUTES:
+            match = pattern.match(url.path)
+            if match:
+                args = list(match.groups())
+                if handler is _operator:
+                    args.append(query.get("platform", [""])[0])
+                status, body = handler(*args)
+                return self._send(status, body)
+        self._send(404, None)
+
+    def _send(self, status: int, body: dict[str, Any] | None) -> None:
+        payload = json.dumps(body if body is not None else {"message": "not found"}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: request lines carry documents, and our logs never show them unmasked."""
+
+
+def make_server(host: str, port: int) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer((host, port), PartnerHandler)
+    server.daemon_threads = True
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8101)
+    args = parser.parse_args()
+    server = make_server(args.host, args.port)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""Starts and stops the whole local stack as real processes on 127.0.0.1.
+
+moto server (local AWS endpoint) -> partner simulator -> tables and queues -> `chalice local`
+-> queue worker. `make run` uses it in the foreground; the e2e tests use it on free ports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import requests
+
+from chalicelib.settings import PARTNER_URL_VARIABLES
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until(check_url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{check_url}: process exited with {process.returncode}")
+        try:
+            if requests.get(check_url, timeout=0.5).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{check_url} did not come up within {timeout}s")
+
+
+@dataclass
+class StackConfig:
+    api_port: int = 8000
+    aws_port: int = 8100
+    partners_port: int = 8101
+    region: str = "us-east-1"
+    role: str = "primary"
+    visibility_timeout: int = 10
+    max_receive_count: int = 5
+    log_dir: Path = ROOT / ".devstack" / "logs"
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    quiet: bool = True
+
+    @classmethod
+    def on_free_ports(cls, **overrides: object) -> StackConfig:
+        ports = {"api_port": free_port(), "aws_port": free_port(), "partners_port": free_port()}
+        return cls(**{**ports, **overrides})  # type: ignore[arg-type]
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self._logs: list[IO[bytes]] = []
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.api_port}"
+
+    @property
+    def aws_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.aws_port}"
+
+    @property
+    def partners_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.partners_port}"
+
+    def env(self) -> dict[str, str]:
+        """The environment every process shares; AME_*_URL already set by the caller win."""
+        env = dict(os.environ)
+        env.update(
+            {
+                "AWS_ENDPOINT_URL": self.aws_url,
+                "AWS_REGION": self.config.region,
+                "AWS_DEFAULT_REGION": self.config.region,
+                "AWS_ACCESS_KEY_ID": "local",  # moto accepts any credentials; these are not secrets
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AME_ROLE": self.config.role,
+                "AME_MAX_RECEIVE_COUNT": str(self.config.max_receive_count),
+                "PYTHONPATH": str(ROOT),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        for variable in PARTNER_URL_VARIABLES.values():
+            env[variable] = os.environ.get(variable) or self.partners_url
+        env.update(self.config.extra_env)
+        return env
+
+    def start(self) -> LocalStack:
+        self.config.log_dir.mkdir(parents=True, exist_ok=True)
+        env = self.env()
+        try:
+            moto = self._spawn("aws", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.config.aws_port)], env)
+            sim = self._spawn(
+                "partners",
+                [sys.executable, "-m", "devstack.simulator", "--port", str(self.config.partners_port)],
+                env,
+            )
+            wait_until(f"{self.aws_url}/moto-api/", 30, moto)
+            wait_until(f"{self.partners_url}/areas/health-probe", 15, sim)
+            subprocess.run(
+                [sys.executable, "-m", "devstack.aws"],
+                env={**env, "AME_VISIBILITY_TIMEOUT": str(self.config.visibility_timeout)},
+                cwd=ROOT,
+                check=True,
+                timeout=60,
+            )
+            chalice = shutil.which("chalice", path=str(BIN)) or "chalice"
+            api = self._spawn(
+                "api",
+                [chalice, "local", "--host", "127.0.0.1", "--port", str(self.config.api_port), "--no-autoreload"],
+                env,
+                cwd=ROOT / "app",
+                quiet=self.config.quiet,
+            )
+            self._spawn("worker", [sys.executable, "-m", "devstack.worker"], env, quiet=self.config.quiet)
+            wait_until(f"{self.api_url}/v1/health", 30, api)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _spawn(
+        self, name: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT, quiet: bool = True
+    ) -> subprocess.Popen[bytes]:
+        log = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
+        self._logs.append(log)
+        output: IO[bytes] | None = log if quiet else None
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=output, stderr=output, start_new_session=True)
+        self.processes.append((name, process))
+        return process
+
+    def stop(self) -> None:
+        for _, process in reversed(self.processes):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for _, process in reversed(self.processes):
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+BANNER = """
+ame-platform is running (Ctrl-C stops everything)
+
+  API              {api}
+  local AWS        {aws}   (moto server: DynamoDB + SQS)
+  partners         {partners}   (simulator with demo data)
+  logs             {logs}
+
+Try it:
+  curl -s -X POST {api}/v1/orders -H 'Content-Type: application/json' \\
+    -H 'Idempotency-Key: demo-1' -d '{body}'
+  curl -s {api}/v1/orders/<order_key>
+"""
+
+
+def main() -> None:
+    from devstack import demo_data
+
+    parser = argparse.ArgumentParser(description="Run the local stack in the foreground.")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("AME_API_PORT", "8000")))
+    args = parser.parse_args()
+    config = StackConfig(api_port=args.port, quiet=False)
+    stack = LocalStack(config)
+    stop = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    stack.start()
+    import json
+
+    body = json.dumps(demo_data.order_body(demo_data.ACME.cnpj))
+    print(BANNER.format(api=stack.api_url, aws=stack.aws_url, partners=stack.partners_url, logs=config.log_dir, body=body))
+    try:
+        while not stop and all(p.poll() is None for _, p in stack.processes):
+            time.sleep(0.5)
+        dead = [name for name, p in stack.processes if p.poll() is not None]
+        if dead:
+            print(f"stopping: {', '.join(dead)} exited", file=sys.stderr)
+    finally:
+        stack.stop()
+        print("stopped every process")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Local stand-in for Lambda's SQS event source mapping.
+
+Long-polls a queue, hands batches to the Chalice SQS handler in the real Lambda event shape,
+and deletes only the records the handler did not report in `batchItemFailures`; a handler
+exception leaves the whole batch for redelivery, exactly as Lambda does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from chalicelib.logs import configure_logging
+from chalicelib.settings import Settings
+from devstack.aws import sqs_client
+
+log = logging.getLogger("ame.worker")
+APP_DIR = Path(__file__).resolve().parent.parent / "app"
+
+
+class LocalLambdaContext:
+    def __init__(self, function_name: str, timeout_seconds: int = 60) -> None:
+        self.function_name = function_name
+        self.aws_request_id = str(uuid.uuid4())
+        self.memory_limit_in_mb = 512
+        self._timeout_ms = timeout_seconds * 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._timeout_ms
+
+
+def lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "binaryValue": value.get("BinaryValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value["DataType"],
+            }
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody"),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+def poll_once(sqs: Any, queue_url: str, queue_arn: str, region: str, handler: Callable[..., Any], wait: int) -> int:
+    """One receive-invoke-delete cycle; returns how many messages it received."""
+    messages = sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=10,
+        WaitTimeSeconds=wait,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    ).get("Messages", [])
+    if not messages:
+        return 0
+    event = {"Records": [lambda_record(m, queue_arn, region) for m in messages]}
+    try:
+        response = handler(event, LocalLambdaContext(getattr(handler, "__name__", "handler")))
+        failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
+    except Exception:
+        log.exception("handler raised; the whole batch stays for redelivery")
+        return len(messages)
+    done = [m for m in messages if m["MessageId"] not in failed]
+    if done:
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+    return len(messages)
+
+
+def load_handler(name: str) -> Callable[..., Any]:
+    """Imports app/app.py the way Lambda does (app dir on the path) and returns the handler."""
+    if str(APP_DIR) not in sys.path:
+        sys.path.insert(0, str(APP_DIR))
+    module = importlib.import_module("app")
+    handler: Callable[..., Any] = getattr(module, name)
+    return handler
+
+
+def run(settings: Settings, handler_name: str, queue_name: str, stop: threading.Event, wait: int = 1) -> None:
+    handler = load_handler(handler_name)
+    sqs = sqs_client(settings)
+    url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    log.info("worker polling", extra={"queue": queue_name, "handler": handler_name})
+    while not stop.is_set():
+        try:
+            poll_once(sqs, url, arn, settings.region, handler, wait)
+        except Exception:
+            log.exception("polling failed; retrying")
+            stop.wait(1.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--handler", default="assemble_envelopes")
+    parser.add_argument("--queue", default=None, help="defaults to the envelope-requests queue")
+    args = parser.parse_args()
+    configure_logging(os.environ.get("AME_LOG_LEVEL", "INFO"))
+    settings = Settings.from_env(os.environ)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    run(settings, args.handler, args.queue or settings.envelope_requests_queue, stop)
+
+
+if __name__ == "__main__":
+    main()
