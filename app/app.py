@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Chalice, Response
+from chalice.app import Chalice, Response
 
 from chalicelib import entrypoints
 from chalicelib.settings import ENVELOPE_REQUESTS_QUEUE
@@ -15,8 +15,7 @@ app = Chalice(app_name="ame-platform")
 @app.route("/v1/orders", methods=["POST"])
 @entrypoints.api_errors
 def create_order() -> Response:
-    request = app.current_request
-    return entrypoints.create_order(request.raw_body, request.headers)
+    return entrypoints.create_order(app.current_request)
 
 
 @app.route("/v1/orders/{order_key}", methods=["GET"])

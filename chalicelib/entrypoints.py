@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ParamSpec, Protocol, TypedDict
 
-from chalice import Response
+from chalice.app import Request, Response
 
 from chalicelib.bootstrap import container
 from chalicelib.orders import services
@@ -98,12 +98,12 @@ def read_idempotency_key(headers: Mapping[str, str]) -> str | None:
     return key
 
 
-def create_order(raw_body: bytes | None, headers: Mapping[str, str]) -> Response:
-    command = services.CreateOrder(parse_order_request(read_json(raw_body)), read_idempotency_key(headers))
+def create_order(request: Request | None) -> Response:
+    assert request is not None, "Chalice always sets current_request inside a route"
+    raw_body = request.raw_body.encode() if isinstance(request.raw_body, str) else request.raw_body
+    command = services.CreateOrder(parse_order_request(read_json(raw_body)), read_idempotency_key(request.headers))
     c = container()
-    accepted = services.create_order(
-        command, c.partners, c.repository, c.queue, c.executor, c.clock, c.new_order_key
-    )
+    accepted = services.create_order(command, c.partners, c.repository, c.queue, c.executor, c.clock, c.new_order_key)
     log.info("order accepted", extra={"order_key": accepted.order_key, "replayed": accepted.replayed})
     return Response(
         body={"order_key": accepted.order_key, "status": "PROCESSING"},

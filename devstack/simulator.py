@@ -71,7 +71,7 @@ _ROUTES: list[tuple[re.Pattern[str], Callable[..., Answer]]] = [
 class PartnerHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         for pattern, handler in _ROUTES:

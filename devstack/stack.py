@@ -110,7 +110,9 @@ class LocalStack:
         self.config.log_dir.mkdir(parents=True, exist_ok=True)
         env = self.env()
         try:
-            moto = self._spawn("aws", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.config.aws_port)], env)
+            moto = self._spawn(
+                "aws", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.config.aws_port)], env
+            )
             sim = self._spawn(
                 "partners",
                 [sys.executable, "-m", "devstack.simulator", "--port", str(self.config.partners_port)],
@@ -207,7 +209,9 @@ def main() -> None:
     import json
 
     body = json.dumps(demo_data.order_body(demo_data.ACME.cnpj))
-    print(BANNER.format(api=stack.api_url, aws=stack.aws_url, partners=stack.partners_url, logs=config.log_dir, body=body))
+    print(
+        BANNER.format(api=stack.api_url, aws=stack.aws_url, partners=stack.partners_url, logs=config.log_dir, body=body)
+    )
     try:
         while not stop and all(p.poll() is None for _, p in stack.processes):
             time.sleep(0.5)

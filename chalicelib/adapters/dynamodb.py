@@ -21,6 +21,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -131,7 +132,7 @@ class PynamoOrderRepository(OrderRepository):
         self, order_key: str, status: OrderStatus, parties: Sequence[dict[str, Any]], reason: str | None, at: datetime
     ) -> Order:
         m = self._orders
-        actions = [
+        actions: list[Action] = [
             m.status.set(status.value),
             m.parties.set(list(parties)),
             m.updated_at.set(at),
@@ -173,7 +174,7 @@ class PynamoOrderRepository(OrderRepository):
                 raise
 
     def _to_item(self, order: Order) -> OrderModel:
-        return self._orders(  # type: ignore[no-any-return]
+        return self._orders(
             order.order_key,
             status=order.status.value,
             request=request_to_wire(order.request),
@@ -205,4 +206,3 @@ def create_tables(models: BoundModels) -> None:
     for model in (models.orders, models.idempotency):
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
-

@@ -70,7 +70,7 @@ def _code(body: dict[str, Any], name: str) -> str:
 
 def _amount(value: Any) -> Decimal:
     if not isinstance(value, str) or not _AMOUNT.match(value):
-        raise ValidationFailed("amount must be a decimal string with up to 2 places, e.g. \"1500.00\"", field="amount")
+        raise ValidationFailed('amount must be a decimal string with up to 2 places, e.g. "1500.00"', field="amount")
     try:
         amount = Decimal(value)
     except InvalidOperation:  # pragma: no cover - the pattern already rules this out

@@ -8,8 +8,8 @@ import logging
 from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 from chalicelib.orders.errors import (
@@ -150,15 +150,10 @@ def _replay(claim: IdempotencyRecord, stored: IdempotencyRecord | None) -> Accep
 
 
 def _check_with_partners(request: OrderRequest, partners: Partners, executor: Executor) -> None:
-    found = fetch_all(
-        executor,
-        {
-            "area": lambda: partners.parametrizer.area(request.area_id),
-            "product": lambda: partners.domains.entry("product", request.product),
-            "power": lambda: partners.domains.entry("power", request.power_code),
-        },
-    )
-    area = found["area"]
+    area_lookup = executor.submit(partners.parametrizer.area, request.area_id)
+    product_lookup = executor.submit(partners.domains.entry, "product", request.product)
+    power_lookup = executor.submit(partners.domains.entry, "power", request.power_code)
+    area = area_lookup.result()
     if area is None:
         raise OrderRejected(f"area '{request.area_id}' does not exist", "area_id", "AREA_NOT_FOUND")
     if not area.active:
@@ -171,7 +166,7 @@ def _check_with_partners(request: OrderRequest, partners: Partners, executor: Ex
         )
     if area.max_amount is not None and request.amount > area.max_amount:
         raise OrderRejected(f"amount above the area's limit of {area.max_amount}", "amount", "AMOUNT_ABOVE_LIMIT")
-    product, power = found["product"], found["power"]
+    product, power = product_lookup.result(), power_lookup.result()
     if product is None or not product.active:
         raise OrderRejected(f"unknown product '{request.product}'", "product", "UNKNOWN_PRODUCT")
     if power is None or not power.active:

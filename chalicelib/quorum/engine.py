@@ -56,13 +56,13 @@ def _merge_by_cpf(representatives: Sequence[Representative]) -> dict[str, tuple[
     return merged
 
 
+_REASON_ORDER = {reason: i for i, reason in enumerate(DisabledReason)}
+
+
 def _reservation_reasons(reservations: Sequence[Reservation], terms: OrderTerms) -> list[DisabledReason]:
-    reasons: list[DisabledReason] = []
-    for reservation in reservations:
-        reason = reservation_applies(reservation, terms)
-        if reason is not None and reason not in reasons:
-            reasons.append(reason)
-    return reasons
+    """Distinct reasons in a fixed order, so the verdict never depends on the partner's ordering."""
+    found = {reservation_applies(r, terms) for r in reservations} - {None}
+    return sorted((r for r in found if r is not None), key=_REASON_ORDER.__getitem__)
 
 
 def cpfs_needing_operator_check(grant: PowerGrant | None, terms: OrderTerms) -> list[str]:
@@ -107,7 +107,7 @@ def evaluate_company(
         participants.append(
             Participant(
                 cpf=cpf,
-                groups=tuple(groups),
+                groups=tuple(sorted(groups)),
                 contact=contacts.get(cpf) or _NO_CONTACT,
                 enabled=not reasons,
                 reservation=reserved,

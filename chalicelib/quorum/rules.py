@@ -72,14 +72,16 @@ def solve(
 def _partition(enabled_groups: dict[str, frozenset[str]], rules: Sequence[GroupingRule]) -> _Classes:
     named = {c.cpf for r in rules for c in r.clauses if c.cpf is not None and c.cpf in enabled_groups}
     by_key: dict[tuple[str, ...], list[str]] = {}
-    for cpf, groups in enabled_groups.items():
-        key = ("\x00cpf", cpf) if cpf in named else tuple(sorted(groups))
+    for cpf, person_groups in enabled_groups.items():
+        key = ("\x00cpf", cpf) if cpf in named else tuple(sorted(person_groups))
         by_key.setdefault(key, []).append(cpf)
     keys = sorted(by_key)
     members = tuple(tuple(sorted(by_key[k])) for k in keys)
-    groups = tuple(enabled_groups[m[0]] if m[0] in named else frozenset(k) for k, m in zip(keys, members, strict=True))
+    class_groups = tuple(
+        enabled_groups[m[0]] if m[0] in named else frozenset(k) for k, m in zip(keys, members, strict=True)
+    )
     index_of_named = {m[0]: i for i, m in enumerate(members) if m[0] in named}
-    return _Classes(members, groups, index_of_named)
+    return _Classes(members, class_groups, index_of_named)
 
 
 def _slots(rule: GroupingRule, classes: _Classes) -> list[tuple[int, ...]] | None:

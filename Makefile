@@ -1,0 +1,49 @@
+# make run  — the whole local stack in the foreground (Ctrl-C stops it)
+# make test — lint, type-check and every test (unit, integration, e2e)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt app/requirements.txt constraints.txt | cksum | cut -d' ' -f1)
+
+.PHONY: setup run test lint unit integration e2e bench-quorum replay-dlq package clean
+
+$(STAMP): requirements-dev.txt app/requirements.txt constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/python -m devstack.stack
+
+test: lint
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/python -m pytest tests/unit
+
+integration: setup
+	$(BIN)/python -m pytest tests/integration
+
+e2e: setup
+	$(BIN)/python -m pytest tests/e2e
+
+bench-quorum: setup
+	$(BIN)/python -m bench.bench_quorum
+
+replay-dlq: setup
+	$(BIN)/python -m devstack.replay_dlq
+
+# Build the Lambda deployment package and SAM/Terraform-free template the Pulumi program consumes.
+package: setup
+	cd app && ../$(BIN)/chalice package --pkg-format cloudformation ../build/chalice
+
+clean:
+	rm -rf build .devstack .pytest_cache .mypy_cache .ruff_cache .hypothesis

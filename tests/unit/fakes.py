@@ -1,0 +1,213 @@
+"""In-memory fakes that subclass the real ports, so they break when a port changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from chalicelib.orders.errors import IdempotencyKeyTaken, PartnerUnavailable, QueueUnavailable
+from chalicelib.orders.model import AreaSettings, DomainEntry, IdempotencyRecord, Order, OrderStatus
+from chalicelib.orders.ports import (
+    DomainCatalog,
+    EnvelopePublisher,
+    EnvelopeQueue,
+    OperatorRegistry,
+    OrderRepository,
+    Parametrizer,
+    PeopleDirectory,
+    PowersDirectory,
+)
+from chalicelib.orders.services import Partners
+from chalicelib.quorum.model import Contact, OperatorAccess, PowerGrant
+
+T = TypeVar("T")
+
+
+class InlineExecutor(Executor):
+    """Runs submitted calls immediately: deterministic tests, same Future contract."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+
+class FakeParametrizer(Parametrizer):
+    def __init__(self, areas: dict[str, AreaSettings], down: bool = False) -> None:
+        self.areas = areas
+        self.down = down
+
+    def area(self, area_id: str) -> AreaSettings | None:
+        if self.down:
+            raise PartnerUnavailable("parametrizer", "HTTP 503")
+        return self.areas.get(area_id)
+
+
+class FakeDomains(DomainCatalog):
+    def __init__(self, entries: dict[tuple[str, str], bool]) -> None:
+        self.entries = entries
+
+    def entry(self, domain: str, key: str) -> DomainEntry | None:
+        active = self.entries.get((domain, key))
+        return None if active is None else DomainEntry(domain, key, key.title(), active)
+
+
+class FakePowers(PowersDirectory):
+    def __init__(self, grants: dict[str, PowerGrant], failures: int = 0) -> None:
+        self.grants = grants
+        self.failures = failures
+        self.calls = 0
+
+    def grant(self, cnpj: str, power_code: str) -> PowerGrant | None:
+        self.calls += 1
+        if self.failures:
+            self.failures -= 1
+            raise PartnerUnavailable("powers", "HTTP 503")
+        return self.grants.get(cnpj)
+
+
+class FakePeople(PeopleDirectory):
+    def __init__(self, contacts: dict[str, Contact]) -> None:
+        self.contacts = contacts
+        self.looked_up: list[str] = []
+
+    def contact(self, cpf: str) -> Contact | None:
+        self.looked_up.append(cpf)
+        return self.contacts.get(cpf)
+
+
+class FakeOperators(OperatorRegistry):
+    def __init__(self, accesses: dict[tuple[str, str], OperatorAccess]) -> None:
+        self.accesses = accesses
+        self.checked: list[tuple[str, str, str]] = []
+
+    def access(self, holder: str, cpf: str, platform: str) -> OperatorAccess | None:
+        self.checked.append((holder, cpf, platform))
+        return self.accesses.get((holder, cpf))
+
+
+class FakeRepository(OrderRepository):
+    def __init__(self) -> None:
+        self.orders: dict[str, Order] = {}
+        self.keys: dict[str, IdempotencyRecord] = {}
+        self.claim_race: IdempotencyRecord | None = None
+        """When set, the next add() finds this record already claimed (a concurrent request won)."""
+
+    def add(self, order: Order, idempotency: IdempotencyRecord | None) -> None:
+        if self.claim_race is not None:
+            self.keys[self.claim_race.key], self.claim_race = self.claim_race, None
+            raise IdempotencyKeyTaken(order.order_key)
+        assert order.order_key not in self.orders
+        self.orders[order.order_key] = order
+        if idempotency is not None:
+            self.keys[idempotency.key] = idempotency
+
+    def get(self, order_key: str) -> Order | None:
+        return self.orders.get(order_key)
+
+    def find_idempotency(self, key: str) -> IdempotencyRecord | None:
+        return self.keys.get(key)
+
+    def release_idempotency(self, key: str) -> None:
+        self.keys.pop(key, None)
+
+    def record_decision(
+        self, order_key: str, status: OrderStatus, parties: Sequence[dict[str, Any]], reason: str | None, at: datetime
+    ) -> Order:
+        order = self.orders[order_key]
+        if order.status.decided:
+            return order
+        order = replace(
+            order,
+            status=status,
+            parties=tuple(parties),
+            reason=reason,
+            decided_at=at,
+            updated_at=at,
+            failure_detail=None,
+        )
+        self.orders[order_key] = order
+        return order
+
+    def mark_failed(self, order_key: str, reason: str, detail: str, at: datetime) -> None:
+        order = self.orders[order_key]
+        if order.status is OrderStatus.PROCESSING:
+            self.orders[order_key] = replace(
+                order, status=OrderStatus.FAILED, reason=reason, failure_detail=detail, updated_at=at
+            )
+
+    def mark_result_published(self, order_key: str, at: datetime) -> None:
+        self.orders[order_key] = replace(self.orders[order_key], result_published=True, updated_at=at)
+
+    def mark_notified(self, order_key: str, cpfs: Iterable[str], at: datetime) -> None:
+        order = self.orders[order_key]
+        self.orders[order_key] = replace(order, notified=order.notified | set(cpfs), updated_at=at)
+
+
+class FakeQueue(EnvelopeQueue):
+    def __init__(self, down: bool = False) -> None:
+        self.sent: list[str] = []
+        self.down = down
+
+    def enqueue(self, order_key: str) -> None:
+        if self.down:
+            raise QueueUnavailable("queue down")
+        self.sent.append(order_key)
+
+
+class FakePublisher(EnvelopePublisher):
+    def __init__(self) -> None:
+        self.results: list[tuple[str, dict[str, Any]]] = []
+        self.notifications: list[tuple[str, dict[str, Any]]] = []
+        self.fail_notifications = False
+
+    def publish_result(self, message: dict[str, Any], dedup_id: str) -> None:
+        self.results.append((dedup_id, message))
+
+    def notify_signers(self, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        if self.fail_notifications:
+            raise RuntimeError("notifications queue down")
+        self.notifications.extend(messages)
+
+
+class FixedClock:
+    def __init__(self, start: datetime = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(milliseconds=1)
+        return self.now
+
+
+def area(**overrides: Any) -> AreaSettings:
+    defaults: dict[str, Any] = {
+        "area_id": "AREA-CREDIT",
+        "active": True,
+        "platforms": frozenset({"BANKLINE"}),
+        "signature_methods": frozenset({"DIGITAL"}),
+        "max_amount": Decimal("5000000.00"),
+    }
+    return AreaSettings(**{**defaults, **overrides})
+
+
+def partners(
+    grants: dict[str, PowerGrant] | None = None,
+    contacts: dict[str, Contact] | None = None,
+    accesses: dict[tuple[str, str], OperatorAccess] | None = None,
+    parametrizer: FakeParametrizer | None = None,
+    powers_failures: int = 0,
+) -> Partners:
+    return Partners(
+        parametrizer=parametrizer or FakeParametrizer({"AREA-CREDIT": area()}),
+        domains=FakeDomains({("product", "CCB"): True, ("power", "SIGN_CREDIT"): True, ("product", "OLD"): False}),
+        powers=FakePowers(grants or {}, failures=powers_failures),
+        people=FakePeople(contacts or {}),
+        operators=FakeOperators(accesses or {}),
+    )

@@ -1,0 +1,171 @@
+"""The HTTP and SQS entry points over fake ports: status codes, error shapes, batch failures."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import bootstrap
+from chalicelib.quorum.model import OperatorAccess
+from chalicelib.settings import PARTNER_URL_VARIABLES, Settings
+from tests.unit import fakes
+from tests.unit.builders import cnpj, cpf, grant, group, rep, rule
+from tests.unit.test_services import body
+
+CO = cnpj(1)
+
+
+@pytest.fixture
+def container() -> Iterator[bootstrap.Container]:
+    env = dict.fromkeys(PARTNER_URL_VARIABLES.values(), "http://partners.invalid")
+    g = grant([rep(1, "D")], [rule("ONE", group("D"))])
+    c = bootstrap.Container(
+        settings=Settings.from_env({**env, "AWS_REGION": "sa-east-1", "AME_ROLE": "dr", "AME_MAX_RECEIVE_COUNT": "2"}),
+        partners=fakes.partners(grants={CO: g}, accesses={(CO, cpf(1)): OperatorAccess(True, True)}),
+        repository=fakes.FakeRepository(),
+        queue=fakes.FakeQueue(),
+        publisher=fakes.FakePublisher(),
+        executor=fakes.InlineExecutor(),
+        clock=fakes.FixedClock(),
+    )
+    bootstrap.use_container(c)
+    yield c
+    bootstrap.use_container(None)
+
+
+@pytest.fixture
+def client(chalice_module: ModuleType, container: bootstrap.Container) -> Iterator[Client]:
+    with Client(chalice_module.app) as c:
+        yield c
+
+
+def post(client: Client, payload: Any, key: str | None = None, raw: str | None = None) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Idempotency-Key"] = key
+    return client.http.post("/v1/orders", headers=headers, body=raw if raw is not None else json.dumps(payload))
+
+
+def sqs_event(*bodies: str, receive_count: int = 1) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": str(uuid.uuid4()),
+                "body": b,
+                "attributes": {"ApproximateReceiveCount": str(receive_count)},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ame-envelope-requests",
+            }
+            for b in bodies
+        ]
+    }
+
+
+def test_post_answers_202_with_location_then_get_shows_processing(client: Client) -> None:
+    response = post(client, body())
+    assert response.status_code == 202
+    key = response.json_body["order_key"]
+    assert response.json_body["status"] == "PROCESSING"
+    assert response.headers["Location"] == f"/v1/orders/{key}"
+    order = client.http.get(f"/v1/orders/{key}").json_body
+    assert (order["status"], order["quorum"], order["reason"], order["parties"]) == ("PROCESSING", None, None, [])
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "code", "field"),
+    [
+        ("{not json", 400, "VALIDATION_ERROR", None),
+        ("[]", 400, "VALIDATION_ERROR", None),
+        (json.dumps(body(amount=12.5)), 400, "VALIDATION_ERROR", "amount"),
+        (json.dumps(body(requester={"document": "11.111.111/1111-11"})), 400, "INVALID_DOCUMENT", "requester.document"),
+        (json.dumps(body(area_id="GHOST")), 422, "AREA_NOT_FOUND", "area_id"),
+        (json.dumps(body(power_code="NOPE")), 422, "UNKNOWN_POWER", "power_code"),
+    ],
+)
+def test_bad_input_gets_a_4xx_error_with_code_message_and_field(
+    client: Client, raw: str, status: int, code: str, field: str | None
+) -> None:
+    response = post(client, None, raw=raw)
+    assert response.status_code == status
+    error = response.json_body["error"]
+    assert error["code"] == code and error["message"]
+    assert error.get("field") == field
+
+
+def test_idempotency_key_replays_and_conflicts(client: Client) -> None:
+    first = post(client, body(), key="abc")
+    again = post(client, body(), key="abc")
+    other = post(client, body(amount="2.00"), key="abc")
+    assert again.status_code == 202 and again.json_body == first.json_body
+    assert other.status_code == 409 and other.json_body["error"]["code"] == "IDEMPOTENCY_CONFLICT"
+
+
+def test_malformed_idempotency_key_is_a_validation_error(client: Client) -> None:
+    response = post(client, body(), key="x" * 129)
+    assert response.status_code == 400 and response.json_body["error"]["field"] == "Idempotency-Key"
+
+
+def test_partner_and_queue_outages_are_503(client: Client, container: bootstrap.Container) -> None:
+    container.queue.down = True  # type: ignore[attr-defined]
+    assert post(client, body()).json_body["error"]["code"] == "QUEUE_UNAVAILABLE"
+    container.partners.parametrizer.down = True  # type: ignore[attr-defined]
+    response = post(client, body())
+    assert (response.status_code, response.json_body["error"]["code"]) == (503, "PARTNER_UNAVAILABLE")
+
+
+def test_unknown_or_malformed_order_keys_are_404(client: Client) -> None:
+    for key in ("ord_" + "0" * 32, "not-a-key", "ord_" + "x" * 300):
+        response = client.http.get(f"/v1/orders/{key}")
+        assert response.status_code == 404
+        assert response.json_body["error"]["code"] == "ORDER_NOT_FOUND"
+
+
+def test_unexpected_errors_are_500_without_a_stack_trace(client: Client, container: bootstrap.Container) -> None:
+    def explode(order_key: str) -> None:
+        raise KeyError("secret internals")
+
+    container.repository.get = explode  # type: ignore[method-assign]
+    response = client.http.get("/v1/orders/ord_" + "1" * 32)
+    assert response.status_code == 500
+    assert response.json_body == {
+        "error": {"code": "INTERNAL_ERROR", "message": "unexpected error; the request was not completed"}
+    }
+
+
+def test_health_reports_region_and_role(client: Client) -> None:
+    assert client.http.get("/v1/health").json_body == {"status": "ok", "region": "sa-east-1", "role": "dr"}
+
+
+def test_sqs_handler_reports_only_the_failed_records(
+    chalice_module: ModuleType, container: bootstrap.Container
+) -> None:
+    with Client(chalice_module.app) as c:
+        order_key = post(c, body()).json_body["order_key"]
+        event = sqs_event(json.dumps({"order_key": order_key}), "not json", json.dumps({"order_key": "ord_missing"}))
+        response = chalice_module.assemble_envelopes(event, None)
+    failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    assert failed == {r["messageId"] for r in event["Records"][1:]}
+    assert container.repository.get(order_key).status.value == "QUORUM_MET"  # type: ignore[union-attr]
+
+
+def test_sqs_handler_marks_failed_on_the_last_receive(
+    chalice_module: ModuleType, container: bootstrap.Container
+) -> None:
+    container.partners.powers.failures = 10  # type: ignore[attr-defined]
+    with Client(chalice_module.app) as c:
+        order_key = post(c, body()).json_body["order_key"]
+        message = json.dumps({"order_key": order_key})
+        first = chalice_module.assemble_envelopes(sqs_event(message, receive_count=1), None)
+        assert container.repository.get(order_key).status.value == "PROCESSING"  # type: ignore[union-attr]
+        last = chalice_module.assemble_envelopes(sqs_event(message, receive_count=2), None)
+        order = c.http.get(f"/v1/orders/{order_key}").json_body
+    assert len(first["batchItemFailures"]) == len(last["batchItemFailures"]) == 1
+    assert (order["status"], order["reason"]) == ("FAILED", "PARTNER_UNAVAILABLE")

@@ -1,0 +1,243 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from chalicelib.orders import services
+from chalicelib.orders.errors import (
+    IdempotencyConflict,
+    OrderNotFound,
+    OrderRejected,
+    PartnerUnavailable,
+    QueueUnavailable,
+)
+from chalicelib.orders.model import IdempotencyRecord, OrderStatus
+from chalicelib.orders.requests import parse_order_request
+from chalicelib.quorum.model import Contact, OperatorAccess, Reservation
+from tests.unit import fakes
+from tests.unit.builders import cnpj, cpf, grant, group, rep, rule
+
+CO = cnpj(1)
+OK = OperatorAccess(True, True)
+
+
+def body(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "area_id": "AREA-CREDIT",
+        "product": "CCB",
+        "power_code": "SIGN_CREDIT",
+        "platform": "BANKLINE",
+        "signature_method": "DIGITAL",
+        "amount": "1000.00",
+        "requester": {"document": CO},
+        "guarantors": [],
+    }
+    return {**base, **overrides}
+
+
+class World:
+    """The ports wired together, the way bootstrap wires the real ones."""
+
+    def __init__(self, **partner_kwargs: Any) -> None:
+        self.partners = fakes.partners(**partner_kwargs)
+        self.repository = fakes.FakeRepository()
+        self.queue = fakes.FakeQueue()
+        self.publisher = fakes.FakePublisher()
+        self.clock = fakes.FixedClock()
+        self.keys = iter(f"ord_{n:032x}" for n in range(1, 1000))
+
+    def create(self, raw: dict[str, Any], key: str | None = None) -> services.Accepted:
+        command = services.CreateOrder(parse_order_request(raw), key)
+        return services.create_order(
+            command,
+            self.partners,
+            self.repository,
+            self.queue,
+            fakes.InlineExecutor(),
+            self.clock,
+            lambda: next(self.keys),
+        )
+
+    def assemble(self, order_key: str, attempt: int = 1, max_attempts: int = 3) -> Any:
+        command = services.AssembleEnvelope(order_key, attempt, max_attempts)
+        return services.assemble_envelope(
+            command, self.partners, self.repository, self.publisher, fakes.InlineExecutor(), self.clock
+        )
+
+
+def two_directors() -> World:
+    g = grant([rep(1, "D"), rep(2, "D"), rep(3, "D")], [rule("TWO", group("D", 2))])
+    contacts = {cpf(n): Contact(f"P{n}", f"p{n}@x.com", None) for n in (1, 2, 3)}
+    return World(grants={CO: g}, contacts=contacts, accesses={(CO, cpf(1)): OK, (CO, cpf(2)): OK})
+
+
+def test_accepting_an_order_stores_a_draft_and_queues_it() -> None:
+    world = two_directors()
+    accepted = world.create(body())
+    order = world.repository.orders[accepted.order_key]
+    assert order.status is OrderStatus.PROCESSING and order.quorum is None
+    assert world.queue.sent == [accepted.order_key]
+
+
+@pytest.mark.parametrize(
+    ("change", "area_overrides", "code"),
+    [
+        ({"area_id": "NOPE"}, {}, "AREA_NOT_FOUND"),
+        ({}, {"active": False}, "AREA_INACTIVE"),
+        ({"platform": "MOBILE"}, {}, "PLATFORM_NOT_ALLOWED"),
+        ({"signature_method": "PHYSICAL"}, {}, "SIGNATURE_METHOD_NOT_ALLOWED"),
+        ({"amount": "5000000.01"}, {}, "AMOUNT_ABOVE_LIMIT"),
+        ({"product": "OLD"}, {}, "UNKNOWN_PRODUCT"),
+        ({"product": "MISSING"}, {}, "UNKNOWN_PRODUCT"),
+        ({"power_code": "SIGN_ALL"}, {}, "UNKNOWN_POWER"),
+    ],
+)
+def test_parametrizer_and_domain_rules_reject_before_anything_is_stored(
+    change: dict[str, Any], area_overrides: dict[str, Any], code: str
+) -> None:
+    world = World(parametrizer=fakes.FakeParametrizer({"AREA-CREDIT": fakes.area(**area_overrides)}))
+    with pytest.raises(OrderRejected) as error:
+        world.create(body(**change))
+    assert error.value.code == code
+    assert world.repository.orders == {} and world.queue.sent == []
+
+
+def test_amount_exactly_at_the_area_limit_is_accepted() -> None:
+    world = World()
+    world.create(body(amount=str(Decimal("5000000.00"))))
+    assert len(world.queue.sent) == 1
+
+
+def test_partner_outage_on_post_stores_nothing() -> None:
+    world = World(parametrizer=fakes.FakeParametrizer({}, down=True))
+    with pytest.raises(PartnerUnavailable):
+        world.create(body())
+    assert world.repository.orders == {}
+
+
+def test_same_idempotency_key_and_body_returns_the_same_order_once() -> None:
+    world = World()
+    first = world.create(body(), key="k-1")
+    again = world.create(
+        {**body(), "requester": {"document": f"{CO[:2]}.{CO[2:5]}.{CO[5:8]}/{CO[8:12]}-{CO[12:]}"}}, key="k-1"
+    )
+    assert (again.order_key, again.replayed, first.replayed) == (first.order_key, True, False)
+    assert world.queue.sent == [first.order_key]
+    assert len(world.repository.orders) == 1
+
+
+def test_same_idempotency_key_with_a_different_body_conflicts() -> None:
+    world = World()
+    world.create(body(), key="k-1")
+    with pytest.raises(IdempotencyConflict):
+        world.create(body(amount="2000.00"), key="k-1")
+
+
+def test_losing_an_idempotency_race_returns_the_winner() -> None:
+    world = World()
+    winner = services.fingerprint(parse_order_request(body()))
+    world.repository.claim_race = IdempotencyRecord("k-1", winner, "ord_" + "f" * 32)
+    accepted = world.create(body(), key="k-1")
+    assert (accepted.order_key, accepted.replayed) == ("ord_" + "f" * 32, True)
+    assert world.queue.sent == []
+
+
+def test_queue_outage_fails_the_draft_and_frees_the_key_for_a_retry() -> None:
+    world = World()
+    world.queue.down = True
+    with pytest.raises(QueueUnavailable):
+        world.create(body(), key="k-1")
+    (failed,) = world.repository.orders.values()
+    assert (failed.status, failed.reason) == (OrderStatus.FAILED, "QUEUE_UNAVAILABLE")
+    world.queue.down = False
+    retry = world.create(body(), key="k-1")
+    assert retry.order_key != failed.order_key and world.queue.sent == [retry.order_key]
+
+
+def test_assembly_decides_publishes_and_notifies_each_signer_once() -> None:
+    world = two_directors()
+    key = world.create(body()).order_key
+    order = world.assemble(key)
+    assert (order.status, order.quorum) == (OrderStatus.QUORUM_MET, True)
+    assert [m["quorum"] for _, m in world.publisher.results] == [True]
+    assert sorted(m["cpf"] for _, m in world.publisher.notifications) == [cpf(1), cpf(2)]
+    assert {d for d, _ in world.publisher.notifications} == {f"{key}:{cpf(1)}", f"{key}:{cpf(2)}"}
+
+
+def test_people_are_fetched_for_everyone_but_operators_only_for_unreserved() -> None:
+    g = grant([rep(1, "D"), rep(2, "D", Reservation("COURT_ORDER"))], [rule("ONE", group("D"))])
+    world = World(grants={CO: g}, accesses={(CO, cpf(1)): OK})
+    world.assemble(world.create(body()).order_key)
+    assert sorted(world.partners.people.looked_up) == [cpf(1), cpf(2)]  # type: ignore[attr-defined]
+    assert world.partners.operators.checked == [(CO, cpf(1), "BANKLINE")]  # type: ignore[attr-defined]
+
+
+def test_redelivery_of_a_decided_order_changes_and_sends_nothing() -> None:
+    world = two_directors()
+    key = world.create(body()).order_key
+    world.assemble(key)
+    stored = world.repository.orders[key]
+    world.assemble(key, attempt=2)
+    assert world.repository.orders[key] == stored
+    assert len(world.publisher.results) == 1 and len(world.publisher.notifications) == 2
+    assert world.partners.powers.calls == 1  # type: ignore[attr-defined]
+
+
+def test_redelivery_after_a_crash_mid_outbox_sends_only_what_was_missing() -> None:
+    world = two_directors()
+    key = world.create(body()).order_key
+    world.publisher.fail_notifications = True
+    with pytest.raises(RuntimeError):
+        world.assemble(key)
+    world.publisher.fail_notifications = False
+    world.assemble(key, attempt=2)
+    assert len(world.publisher.results) == 1
+    assert len(world.publisher.notifications) == 2
+
+
+def test_no_quorum_publishes_the_result_and_notifies_nobody() -> None:
+    world = World(grants={}, accesses={})
+    key = world.create(body()).order_key
+    order = world.assemble(key)
+    assert (order.status, order.reason) == (OrderStatus.NO_QUORUM, "NO_REPRESENTATIVES")
+    assert world.publisher.results[0][1]["reason"] == "NO_REPRESENTATIVES"
+    assert world.publisher.notifications == []
+
+
+def test_partner_failure_is_retried_and_only_the_last_attempt_marks_failed() -> None:
+    world = World(powers_failures=5)
+    key = world.create(body()).order_key
+    with pytest.raises(PartnerUnavailable):
+        world.assemble(key, attempt=1, max_attempts=2)
+    assert world.repository.orders[key].status is OrderStatus.PROCESSING
+    with pytest.raises(PartnerUnavailable):
+        world.assemble(key, attempt=2, max_attempts=2)
+    failed = world.repository.orders[key]
+    assert (failed.status, failed.reason) == (OrderStatus.FAILED, "PARTNER_UNAVAILABLE")
+    assert "powers" in (failed.failure_detail or "")
+    assert world.publisher.results == []
+
+
+def test_a_failed_order_replayed_from_the_dlq_is_decided() -> None:
+    world = World(powers_failures=1)
+    key = world.create(body()).order_key
+    with pytest.raises(PartnerUnavailable):
+        world.assemble(key, attempt=1, max_attempts=1)
+    order = world.assemble(key, attempt=1, max_attempts=1)
+    assert order.status is OrderStatus.NO_QUORUM and order.failure_detail is None
+
+
+def test_assembling_an_unknown_order_fails_loudly_for_the_dlq() -> None:
+    with pytest.raises(OrderNotFound):
+        World().assemble("ord_" + "0" * 32)
+
+
+def test_guarantors_are_evaluated_and_the_first_failing_party_names_the_reason() -> None:
+    world = two_directors()
+    key = world.create(body(guarantors=[{"document": cpf(9)}])).order_key
+    order = world.assemble(key)
+    assert (order.status, order.reason) == (OrderStatus.NO_QUORUM, "NO_ACTIVE_OPERATOR")
+    assert [p["role"] for p in order.parties] == ["REQUESTER", "GUARANTOR"]
+    assert [p["quorum"] for p in order.parties] == [True, False]
