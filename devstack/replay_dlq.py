@@ -1,0 +1,52 @@
+"""Moves messages from a dead-letter queue back to its source queue, for replay after a fix.
+
+Works the same against AWS (no AWS_ENDPOINT_URL) and the local endpoint. A replayed order
+that was marked FAILED is processed again; decided orders are untouched (idempotent handler).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+import boto3
+
+from chalicelib.settings import Settings
+
+
+def replay(sqs: Any, source_queue: str, limit: int | None = None) -> int:
+    source_url = sqs.get_queue_url(QueueName=source_queue)["QueueUrl"]
+    dlq_url = sqs.get_queue_url(QueueName=f"{source_queue}-dlq")["QueueUrl"]
+    moved = 0
+    while limit is None or moved < limit:
+        batch = min(10, limit - moved) if limit is not None else 10
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url, MaxNumberOfMessages=batch, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            sqs.send_message(
+                QueueUrl=source_url,
+                MessageBody=message["Body"],
+                MessageAttributes=message.get("MessageAttributes", {}),
+            )
+            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--queue", default=None, help="source queue name (default: envelope requests)")
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args()
+    settings = Settings.from_env(os.environ)
+    sqs = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
+    moved = replay(sqs, args.queue or settings.envelope_requests_queue, args.limit)
+    print(f"replayed {moved} message(s) from {args.queue or settings.envelope_requests_queue}-dlq")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""PynamoOrderRepository against a real moto server: conditions, transactions, round trips."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from chalicelib.adapters.dynamodb import PynamoOrderRepository, bind_models, create_tables
+from chalicelib.orders.errors import IdempotencyKeyTaken
+from chalicelib.orders.model import IdempotencyRecord, Order, OrderStatus
+from chalicelib.orders.requests import parse_order_request
+from chalicelib.settings import Settings
+from devstack.demo_data import ACME, HELENA, order_body
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def repository(settings: Settings) -> PynamoOrderRepository:
+    models = bind_models(settings.orders_table, settings.idempotency_table, settings.region, settings.aws_endpoint_url)
+    create_tables(models)
+    return PynamoOrderRepository(models, timedelta(hours=24))
+
+
+def draft(key: str = "ord_" + "a" * 32) -> Order:
+    request = parse_order_request(order_body(ACME.cnpj, HELENA.cpf, amount="1234.56"))
+    return Order(key, request, OrderStatus.PROCESSING, NOW, NOW, idempotency_key="k1")
+
+
+def test_a_draft_round_trips_with_decimal_money_and_utc_times(repository: PynamoOrderRepository) -> None:
+    repository.add(draft(), None)
+    stored = repository.get(draft().order_key)
+    assert stored == draft()
+    assert stored is not None and stored.request.amount == Decimal("1234.56")
+    assert stored.created_at.tzinfo is not None
+    assert repository.get("ord_" + "b" * 32) is None
+
+
+def test_idempotency_claim_is_atomic_with_the_draft(repository: PynamoOrderRepository) -> None:
+    claim = IdempotencyRecord("k1", "fp", draft().order_key)
+    repository.add(draft(), claim)
+    second = draft("ord_" + "c" * 32)
+    with pytest.raises(IdempotencyKeyTaken):
+        repository.add(second, IdempotencyRecord("k1", "fp2", second.order_key))
+    assert repository.get(second.order_key) is None  # the losing draft was not written
+    assert repository.find_idempotency("k1") == claim
+    repository.release_idempotency("k1")
+    assert repository.find_idempotency("k1") is None
+
+
+def test_expired_idempotency_keys_count_as_free(settings: Settings) -> None:
+    models = bind_models(settings.orders_table, settings.idempotency_table, settings.region, settings.aws_endpoint_url)
+    create_tables(models)
+    repository = PynamoOrderRepository(models, timedelta(seconds=-1))
+    repository.add(draft(), IdempotencyRecord("k1", "fp", draft().order_key))
+    assert repository.find_idempotency("k1") is None
+
+
+def test_a_decision_is_recorded_once(repository: PynamoOrderRepository) -> None:
+    repository.add(draft(), None)
+    parties = [{"role": "REQUESTER", "quorum": True, "participants": []}]
+    first = repository.record_decision(draft().order_key, OrderStatus.QUORUM_MET, parties, None, NOW)
+    second = repository.record_decision(draft().order_key, OrderStatus.NO_QUORUM, [], "NO_REPRESENTATIVES", NOW)
+    assert first.status is OrderStatus.QUORUM_MET and first.parties == tuple(parties)
+    assert second == first
+    repository.mark_failed(draft().order_key, "PARTNER_UNAVAILABLE", "late", NOW)
+    assert repository.get(draft().order_key) == first
+
+
+def test_failed_orders_can_still_be_decided_on_replay(repository: PynamoOrderRepository) -> None:
+    repository.add(draft(), None)
+    repository.mark_failed(draft().order_key, "PARTNER_UNAVAILABLE", "powers: HTTP 503", NOW)
+    failed = repository.get(draft().order_key)
+    assert failed is not None and (failed.status, failed.reason) == (OrderStatus.FAILED, "PARTNER_UNAVAILABLE")
+    decided = repository.record_decision(draft().order_key, OrderStatus.NO_QUORUM, [], "NO_REPRESENTATIVES", NOW)
+    assert (decided.status, decided.reason, decided.failure_detail) == (
+        OrderStatus.NO_QUORUM,
+        "NO_REPRESENTATIVES",
+        None,
+    )
+
+
+def test_outbox_marks_accumulate(repository: PynamoOrderRepository) -> None:
+    repository.add(draft(), None)
+    repository.mark_result_published(draft().order_key, NOW)
+    repository.mark_notified(draft().order_key, ["1", "2"], NOW)
+    repository.mark_notified(draft().order_key, ["2", "3"], NOW)
+    stored = repository.get(draft().order_key)
+    assert stored is not None and stored.result_published and stored.notified == {"1", "2", "3"}
