@@ -36,10 +36,7 @@ class _Classes:
     members: tuple[tuple[str, ...], ...]
     groups: tuple[frozenset[str], ...]
     index_of_named: dict[str, int]
-
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        return tuple(len(m) for m in self.members)
+    sizes: tuple[int, ...]
 
 
 def applicable_rules(rules: Iterable[GroupingRule], amount: Decimal) -> list[GroupingRule]:
@@ -81,7 +78,7 @@ def _partition(enabled_groups: dict[str, frozenset[str]], rules: Sequence[Groupi
         enabled_groups[m[0]] if m[0] in named else frozenset(k) for k, m in zip(keys, members, strict=True)
     )
     index_of_named = {m[0]: i for i, m in enumerate(members) if m[0] in named}
-    return _Classes(members, class_groups, index_of_named)
+    return _Classes(members, class_groups, index_of_named, tuple(len(m) for m in members))
 
 
 def _slots(rule: GroupingRule, classes: _Classes) -> list[tuple[int, ...]] | None:

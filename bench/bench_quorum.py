@@ -1,0 +1,107 @@
+"""Quorum engine throughput and POST-to-decided latency. A benchmark, not a test: it prints figures.
+
+    make bench-quorum            # engine + local end-to-end latency
+    python -m bench.bench_quorum --engine-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from datetime import date
+from decimal import Decimal
+
+import requests
+
+from chalicelib.documents import cnpj_from_base, cpf_from_base
+from chalicelib.quorum.engine import cpfs_needing_operator_check, evaluate_company
+from chalicelib.quorum.model import (
+    Clause,
+    Contact,
+    GroupingRule,
+    OperatorAccess,
+    OrderTerms,
+    PowerGrant,
+    Representative,
+    Reservation,
+    Role,
+)
+
+TERMS = OrderTerms(Decimal("250000.00"), "DIGITAL", date(2026, 11, 22))
+
+
+def company(representatives: int, rules: int, seed: int = 7) -> tuple[PowerGrant, dict[str, OperatorAccess | None]]:
+    """A realistic mix: ~10% reserved, ~20% without a working operator, some rules naming a person."""
+    rnd = random.Random(seed)
+    groups = [f"G{n}" for n in range(max(3, representatives // 50))]
+    cpfs = [cpf_from_base(f"{200000000 + n:09d}").digits for n in range(representatives)]
+    reps = []
+    for cpf in cpfs:
+        reservations = (Reservation("AMOUNT_LIMIT", max_amount=Decimal("100000.00")),) if rnd.random() < 0.1 else ()
+        reps.append(Representative(cpf, rnd.choice(groups), reservations))
+    rule_list = []
+    for n in range(rules):
+        clauses = [Clause(min=rnd.randint(1, 2), group=rnd.choice(groups)) for _ in range(rnd.randint(1, 3))]
+        if rnd.random() < 0.15:
+            clauses.append(Clause(min=1, cpf=rnd.choice(cpfs)))
+        limit = Decimal(rnd.choice(["100000.00", "1000000.00"])) if rnd.random() < 0.3 else None
+        rule_list.append(GroupingRule(f"R{n}", tuple(clauses), limit))
+    operators = {c: (OperatorAccess(True, True) if rnd.random() < 0.8 else None) for c in cpfs}
+    return PowerGrant(tuple(reps), tuple(rule_list)), operators
+
+
+def bench_engine(representatives: int, rules: int, seconds: float = 2.0) -> None:
+    grant, operators = company(representatives, rules)
+    contacts: dict[str, Contact | None] = {c: Contact("Name", "mail@example.com", None) for c in operators}
+    cnpj = cnpj_from_base("123456780001").digits
+    checked = set(cpfs_needing_operator_check(grant, TERMS))
+    accesses = {c: a for c, a in operators.items() if c in checked}
+    verdict = evaluate_company(Role.REQUESTER, cnpj, grant, TERMS, contacts, accesses)
+    runs, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds:
+        evaluate_company(Role.REQUESTER, cnpj, grant, TERMS, contacts, accesses)
+        runs += 1
+    print(
+        f"engine {representatives:>3} representatives, {rules:>3} rules: {runs / elapsed:>10,.0f} evaluations/s "
+        f"({elapsed / runs * 1e6:,.0f} us each; quorum={verdict.quorum}, "
+        f"{len(verdict.satisfied_rules)} rules satisfied, {verdict.signer_sets_total:,} minimal signer sets)"
+    )
+
+
+def bench_end_to_end(orders: int) -> None:
+    from devstack import demo_data as demo
+    from devstack.stack import LocalStack, StackConfig
+
+    with LocalStack(StackConfig.on_free_ports()) as stack:
+        latencies: list[float] = []
+        for _ in range(orders):
+            started = time.perf_counter()
+            key = requests.post(f"{stack.api_url}/v1/orders", json=demo.order_body(demo.ACME.cnpj), timeout=10).json()[
+                "order_key"
+            ]
+            while requests.get(f"{stack.api_url}/v1/orders/{key}", timeout=5).json()["status"] == "PROCESSING":
+                time.sleep(0.005)
+            latencies.append(time.perf_counter() - started)
+    latencies.sort()
+    p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
+    print(
+        f"local POST -> decided ({orders} orders, one at a time, worker long-polling): "
+        f"median {statistics.median(latencies) * 1000:,.0f} ms, p95 {p95 * 1000:,.0f} ms, max {latencies[-1] * 1000:,.0f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--engine-only", action="store_true")
+    parser.add_argument("--orders", type=int, default=40)
+    args = parser.parse_args()
+    bench_engine(10, 5)
+    bench_engine(500, 100)
+    if not args.engine_only:
+        bench_end_to_end(args.orders)
+
+
+if __name__ == "__main__":
+    main()
