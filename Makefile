@@ -43,7 +43,8 @@ replay-dlq: setup
 
 # Build the Lambda deployment package and SAM/Terraform-free template the Pulumi program consumes.
 package: setup
-	cd app && ../$(BIN)/chalice package --pkg-format cloudformation ../build/chalice
+	find chalicelib -name __pycache__ -prune -exec rm -rf {} +
+	cd app && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} ../$(BIN)/chalice package --pkg-format cloudformation ../build/chalice
 
 clean:
 	rm -rf build .devstack .pytest_cache .mypy_cache .ruff_cache .hypothesis
