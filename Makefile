@@ -38,8 +38,11 @@ e2e: setup
 bench-quorum: setup
 	$(BIN)/python -m bench.bench_quorum
 
+# Against the local stack by default; in AWS unset AWS_ENDPOINT_URL and use your profile.
 replay-dlq: setup
-	$(BIN)/python -m devstack.replay_dlq
+	AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL-http://127.0.0.1:8100} \
+	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
+	$(BIN)/python -m devstack.replay_dlq $(ARGS)
 
 # Build the Lambda deployment package and SAM/Terraform-free template the Pulumi program consumes.
 package: setup

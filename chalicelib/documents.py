@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar, Self
 
 _NON_DIGITS = re.compile(r"[.\-/\s]")
 
@@ -12,73 +14,70 @@ class InvalidDocument(ValueError):
     """A CPF or CNPJ failed its format or check-digit validation."""
 
 
-def _check_digit(digits: str, weights: list[int]) -> str:
+def _check_digit(digits: str, weights: Sequence[int]) -> str:
     remainder = sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
     return "0" if remainder < 2 else str(11 - remainder)
 
 
-def _digits_only(raw: str, length: int, kind: str) -> str:
-    if not isinstance(raw, str):
-        raise InvalidDocument(f"{kind} must be a string")
-    digits = _NON_DIGITS.sub("", raw)
-    if len(digits) != length or not digits.isdigit():
-        raise InvalidDocument(f"{kind} must have {length} digits")
-    if digits == digits[0] * length:
-        raise InvalidDocument(f"{kind} cannot be a repeated digit")
-    return digits
-
-
-_CPF_WEIGHTS_1 = list(range(10, 1, -1))
-_CPF_WEIGHTS_2 = list(range(11, 1, -1))
-_CNPJ_WEIGHTS_1 = [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
-_CNPJ_WEIGHTS_2 = [6, *_CNPJ_WEIGHTS_1]
-
-
 @dataclass(frozen=True, slots=True)
-class Cpf:
-    """A person's taxpayer number (11 digits, two check digits)."""
+class _TaxId:
+    """Digits-only taxpayer number whose last two digits check the rest (mod 11)."""
 
     digits: str
+    KIND: ClassVar[str]
+    LENGTH: ClassVar[int]
+    WEIGHTS: ClassVar[tuple[tuple[int, ...], tuple[int, ...]]]
 
     @classmethod
-    def parse(cls, raw: str) -> Cpf:
-        digits = _digits_only(raw, 11, "CPF")
-        expected = _check_digit(digits[:9], _CPF_WEIGHTS_1)
-        expected += _check_digit(digits[:9] + expected, _CPF_WEIGHTS_2)
-        if digits[9:] != expected:
-            raise InvalidDocument("CPF check digits do not match")
+    def parse(cls, raw: str) -> Self:
+        if not isinstance(raw, str):
+            raise InvalidDocument(f"{cls.KIND} must be a string")
+        digits = _NON_DIGITS.sub("", raw)
+        if len(digits) != cls.LENGTH or not digits.isdigit():
+            raise InvalidDocument(f"{cls.KIND} must have {cls.LENGTH} digits")
+        if digits == digits[0] * cls.LENGTH:
+            raise InvalidDocument(f"{cls.KIND} cannot be a repeated digit")
+        if digits[-2:] != cls._check_digits(digits[:-2]):
+            raise InvalidDocument(f"{cls.KIND} check digits do not match")
         return cls(digits)
+
+    @classmethod
+    def from_base(cls, base: str) -> Self:
+        """Completes a base with its check digits; used by the simulator and tests."""
+        return cls.parse(base + cls._check_digits(base))
+
+    @classmethod
+    def _check_digits(cls, base: str) -> str:
+        first = _check_digit(base, cls.WEIGHTS[0])
+        return first + _check_digit(base + first, cls.WEIGHTS[1])
+
+    def __str__(self) -> str:
+        return self.digits
+
+
+class Cpf(_TaxId):
+    """A person's taxpayer number (11 digits)."""
+
+    __slots__ = ()
+    KIND, LENGTH = "CPF", 11
+    WEIGHTS = (tuple(range(10, 1, -1)), tuple(range(11, 1, -1)))
 
     @property
     def masked(self) -> str:
         """Safe for logs: keeps only the middle digits an operator needs to correlate."""
         return f"***.{self.digits[3:6]}.{self.digits[6:9]}-**"
 
-    def __str__(self) -> str:
-        return self.digits
 
+class Cnpj(_TaxId):
+    """A company's taxpayer number (14 digits)."""
 
-@dataclass(frozen=True, slots=True)
-class Cnpj:
-    """A company's taxpayer number (14 digits, two check digits)."""
-
-    digits: str
-
-    @classmethod
-    def parse(cls, raw: str) -> Cnpj:
-        digits = _digits_only(raw, 14, "CNPJ")
-        expected = _check_digit(digits[:12], _CNPJ_WEIGHTS_1)
-        expected += _check_digit(digits[:12] + expected, _CNPJ_WEIGHTS_2)
-        if digits[12:] != expected:
-            raise InvalidDocument("CNPJ check digits do not match")
-        return cls(digits)
+    __slots__ = ()
+    KIND, LENGTH = "CNPJ", 14
+    WEIGHTS = ((5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2), (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2))
 
     @property
     def masked(self) -> str:
         return f"**.{self.digits[2:5]}.{self.digits[5:8]}/****-**"
-
-    def __str__(self) -> str:
-        return self.digits
 
 
 Document = Cpf | Cnpj
@@ -95,14 +94,8 @@ def parse_document(raw: str) -> Document:
 
 
 def cpf_from_base(base9: str) -> Cpf:
-    """Completes nine digits with their check digits; used by the simulator and tests."""
-    d1 = _check_digit(base9, _CPF_WEIGHTS_1)
-    d2 = _check_digit(base9 + d1, _CPF_WEIGHTS_2)
-    return Cpf.parse(base9 + d1 + d2)
+    return Cpf.from_base(base9)
 
 
 def cnpj_from_base(base12: str) -> Cnpj:
-    """Completes twelve digits with their check digits; used by the simulator and tests."""
-    d1 = _check_digit(base12, _CNPJ_WEIGHTS_1)
-    d2 = _check_digit(base12 + d1, _CNPJ_WEIGHTS_2)
-    return Cnpj.parse(base12 + d1 + d2)
+    return Cnpj.from_base(base12)

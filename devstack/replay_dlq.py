@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 
-from chalicelib.settings import Settings
+from chalicelib.settings import ENVELOPE_REQUESTS_QUEUE
 
 
 def replay(sqs: Any, source_queue: str, limit: int | None = None) -> int:
@@ -39,13 +39,13 @@ def replay(sqs: Any, source_queue: str, limit: int | None = None) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--queue", default=None, help="source queue name (default: envelope requests)")
+    parser.add_argument("--queue", default=ENVELOPE_REQUESTS_QUEUE, help="source queue name")
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args()
-    settings = Settings.from_env(os.environ)
-    sqs = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
-    moved = replay(sqs, args.queue or settings.envelope_requests_queue, args.limit)
-    print(f"replayed {moved} message(s) from {args.queue or settings.envelope_requests_queue}-dlq")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    sqs = boto3.client("sqs", region_name=region, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    moved = replay(sqs, args.queue, args.limit)
+    print(f"replayed {moved} message(s) from {args.queue}-dlq to {args.queue}")
 
 
 if __name__ == "__main__":

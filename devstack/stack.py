@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import requests
 
@@ -62,9 +62,8 @@ class StackConfig:
     quiet: bool = True
 
     @classmethod
-    def on_free_ports(cls, **overrides: object) -> StackConfig:
-        ports = {"api_port": free_port(), "aws_port": free_port(), "partners_port": free_port()}
-        return cls(**{**ports, **overrides})  # type: ignore[arg-type]
+    def on_free_ports(cls, **overrides: Any) -> StackConfig:
+        return cls(api_port=free_port(), aws_port=free_port(), partners_port=free_port(), **overrides)
 
 
 class LocalStack:

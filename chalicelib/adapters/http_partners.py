@@ -83,6 +83,11 @@ class PartnerClient:
         return body
 
 
+class _OverHttp:
+    def __init__(self, client: PartnerClient) -> None:
+        self._client = client
+
+
 def _decimal(value: Any) -> Decimal | None:
     try:
         return Decimal(str(value)) if value is not None else None
@@ -101,10 +106,7 @@ def _strings(value: Any) -> frozenset[str] | None:
     return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) else None
 
 
-class HttpParametrizer(Parametrizer):
-    def __init__(self, client: PartnerClient) -> None:
-        self._client = client
-
+class HttpParametrizer(_OverHttp, Parametrizer):
     def area(self, area_id: str) -> AreaSettings | None:
         body = self._client.get_json(f"/areas/{quote(area_id, safe='')}")
         if body is None:
@@ -118,10 +120,7 @@ class HttpParametrizer(Parametrizer):
         )
 
 
-class HttpDomainCatalog(DomainCatalog):
-    def __init__(self, client: PartnerClient) -> None:
-        self._client = client
-
+class HttpDomainCatalog(_OverHttp, DomainCatalog):
     def entry(self, domain: str, key: str) -> DomainEntry | None:
         body = self._client.get_json(f"/domains/{quote(domain, safe='')}/{quote(key, safe='')}")
         if body is None:
@@ -129,10 +128,7 @@ class HttpDomainCatalog(DomainCatalog):
         return DomainEntry(domain, key, str(body.get("name", "")), body.get("active") is True)
 
 
-class HttpPowersDirectory(PowersDirectory):
-    def __init__(self, client: PartnerClient) -> None:
-        self._client = client
-
+class HttpPowersDirectory(_OverHttp, PowersDirectory):
     def grant(self, cnpj: str, power_code: str) -> PowerGrant | None:
         body = self._client.get_json(f"/companies/{cnpj}/powers/{quote(power_code, safe='')}")
         if body is None:
@@ -192,10 +188,7 @@ def _rule(raw: Any) -> GroupingRule | None:
     return GroupingRule(str(raw.get("rule_id", "")), tuple(clauses), limit)
 
 
-class HttpPeopleDirectory(PeopleDirectory):
-    def __init__(self, client: PartnerClient) -> None:
-        self._client = client
-
+class HttpPeopleDirectory(_OverHttp, PeopleDirectory):
     def contact(self, cpf: str) -> Contact | None:
         body = self._client.get_json(f"/people/{cpf}")
         if body is None:
@@ -203,10 +196,7 @@ class HttpPeopleDirectory(PeopleDirectory):
         return Contact(name=body.get("name"), email=body.get("email"), phone=body.get("phone"))
 
 
-class HttpOperatorRegistry(OperatorRegistry):
-    def __init__(self, client: PartnerClient) -> None:
-        self._client = client
-
+class HttpOperatorRegistry(_OverHttp, OperatorRegistry):
     def access(self, holder: str, cpf: str, platform: str) -> OperatorAccess | None:
         body = self._client.get_json(f"/holders/{holder}/operators/{cpf}", params={"platform": platform})
         if body is None:
