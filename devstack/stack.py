@@ -152,10 +152,10 @@ class LocalStack:
         return process
 
     def stop(self) -> None:
+        """One at a time, last started first, so the worker never outlives the endpoint it polls."""
         for _, process in reversed(self.processes):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for _, process in reversed(self.processes):
             try:
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:
