@@ -1,0 +1,67 @@
+"""What a credit decision reads and what it answers; plain data, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    APPROVED = "APPROVED"
+    REVIEW = "REVIEW"
+    REFUSED = "REFUSED"
+
+
+OUTCOME_SEVERITY = {Outcome.APPROVED: 0, Outcome.REVIEW: 1, Outcome.REFUSED: 2}
+
+
+class ScoreSource(StrEnum):
+    BUREAU = "BUREAU"
+    STORED = "STORED"
+    """The bureau was unavailable and the last stored score was fresh enough."""
+    NONE = "NONE"
+    """The bureau has no score for this person."""
+    UNAVAILABLE = "UNAVAILABLE"
+    """The bureau was unavailable and no fresh stored score existed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    amount: Decimal
+    term_months: int
+    product: str
+    monthly_income: Decimal
+    existing_debts: Decimal
+    """Monthly payments already committed to other debts."""
+    score: int | None
+    score_as_of: date | None
+    score_source: ScoreSource
+    today: date
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str
+    message: str
+    outcome: Outcome
+    rule_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRef:
+    policy_id: str
+    version: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    outcome: Outcome
+    approved_amount: Decimal | None
+    risk_band: str | None
+    score: int | None
+    reasons: tuple[Reason, ...]
+    figures: dict[str, Decimal | int | str | None]
+    policy: PolicyRef
