@@ -1,0 +1,124 @@
+"""Our compiled policy vs GoRules ZEN (Rust, Python binding) on the same 10,000 applications.
+
+Both engines get their inputs prepared before the clock starts and run in this process. The
+run fails loudly if they disagree on any outcome or reason. Last line:
+`ours/zen decisions per second: <ratio>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from collections import Counter
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import zen
+
+from bench.zen_model import policy_to_jdm
+from chalicelib.credit.engine import CompiledPolicy
+from chalicelib.credit.model import Application, Evaluation, ScoreSource
+from chalicelib.credit.policy import default_policy
+
+TODAY = date(2026, 11, 22)
+INCOME_BRACKETS = [(0, 0)] + [(1200, 4000)] * 3 + [(4000, 15000)] * 4 + [(15000, 80000)] * 2
+
+
+def generate(count: int, seed: int = 42) -> list[Application]:
+    """A realistic stream: amounts mostly a few months of income, plus tails that hit every reason."""
+    rnd = random.Random(seed)
+    apps = []
+    for _ in range(count):
+        low, high = rnd.choice(INCOME_BRACKETS)
+        income = Decimal(rnd.randint(low, high))
+        if income and rnd.random() < 0.8:
+            amount = max(Decimal("200"), income * Decimal(rnd.uniform(0.3, 5))).quantize(Decimal("0.01"))
+        else:
+            amount = Decimal(rnd.randint(200_00, 350_000_00)) / 100
+        apps.append(
+            Application(
+                amount=amount,
+                term_months=rnd.choice([3, 6, 12, 24, 24, 36, 36, 48, 60, 72, 96]),
+                product="PERSONAL_LOAN",
+                monthly_income=income,
+                existing_debts=(income * Decimal(rnd.randint(0, 45)) / 100).quantize(Decimal("0.01")),
+                score=min(1000, max(0, int(rnd.gauss(640, 170)))),
+                score_as_of=TODAY - timedelta(days=rnd.choice([1, 10, 10, 45, 120])),
+                score_source=ScoreSource.BUREAU,
+                today=TODAY,
+            )
+        )
+    return apps
+
+
+def zen_context(app: Application) -> dict[str, Any]:
+    assert app.score_as_of is not None
+    return {
+        "score": app.score,
+        "score_age_days": (app.today - app.score_as_of).days,
+        "monthly_income": float(app.monthly_income),
+        "existing_debts": float(app.existing_debts),
+        "amount": float(app.amount),
+        "term_months": app.term_months,
+        "product": app.product,
+    }
+
+
+def run_ours(policy: CompiledPolicy, apps: list[Application]) -> tuple[float, list[Evaluation]]:
+    started = time.perf_counter()
+    results = [policy.decide(a) for a in apps]
+    return time.perf_counter() - started, results
+
+
+def run_zen(decision: Any, contexts: list[dict[str, Any]]) -> tuple[float, list[dict[str, Any]]]:
+    started = time.perf_counter()
+    results = [decision.evaluate(c)["result"] for c in contexts]
+    return time.perf_counter() - started, results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--applications", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    policy = default_policy()
+    ours = CompiledPolicy(policy)
+    decision = zen.ZenEngine().create_decision(json.dumps(policy_to_jdm(policy)))
+    apps = generate(args.applications)
+    contexts = [zen_context(a) for a in apps]
+
+    our_times, zen_times = [], []
+    for _ in range(args.rounds):
+        elapsed, our_results = run_ours(ours, apps)
+        our_times.append(elapsed)
+        elapsed, zen_results = run_zen(decision, contexts)
+        zen_times.append(elapsed)
+
+    disagreements = [
+        (i, o.outcome.value, z["outcome"], sorted(r.code for r in o.reasons), sorted(r["code"] for r in z["reasons"]))
+        for i, (o, z) in enumerate(zip(our_results, zen_results, strict=True))
+        if o.outcome.value != z["outcome"] or {r.code for r in o.reasons} != {r["code"] for r in z["reasons"]}
+    ]
+    outcomes = Counter(o.outcome.value for o in our_results)
+    reasons = Counter(r.code for o in our_results for r in o.reasons)
+    ours_rate = args.applications / statistics.median(our_times)
+    zen_rate = args.applications / statistics.median(zen_times)
+    print(f"policy {policy.policy_id} {policy.version} ({policy.hash[:19]}...), {args.applications:,} applications")
+    print(f"outcomes: {dict(outcomes)}")
+    print(f"reasons fired: {dict(sorted(reasons.items()))}")
+    print(f"agreement: {args.applications - len(disagreements):,}/{args.applications:,} on outcome and reasons")
+    for row in disagreements[:5]:
+        print(f"  disagreement #{row[0]}: ours {row[1]} {row[3]} vs zen {row[2]} {row[4]}")
+    print(f"ours: {ours_rate:,.0f} decisions/s ({1e6 / ours_rate:.1f} us each, full trace)")
+    print(f"zen:  {zen_rate:,.0f} decisions/s ({1e6 / zen_rate:.1f} us each)")
+    if disagreements:
+        raise SystemExit(f"{len(disagreements)} disagreements: the two encodings of the policy differ")
+    print(f"ours/zen decisions per second: {ours_rate / zen_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()
