@@ -18,7 +18,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from chalicelib.documents import Cpf, InvalidDocument
-from chalicelib.orders.errors import PartnerUnavailable
+from chalicelib.errors import PartnerUnavailable
 from chalicelib.orders.model import AreaSettings, DomainEntry
 from chalicelib.orders.ports import DomainCatalog, OperatorRegistry, Parametrizer, PeopleDirectory, PowersDirectory
 from chalicelib.quorum.model import (

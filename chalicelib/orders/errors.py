@@ -1,61 +1,27 @@
-"""Errors a caller can act on; each carries a stable machine-readable code."""
+"""Order-specific refinements of the shared error kinds."""
 
 from __future__ import annotations
 
-
-class OrderError(Exception):
-    """Base class: `code` is the API error code, `field` the offending input when known."""
-
-    code = "ORDER_ERROR"
-
-    def __init__(self, message: str, field: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        if code is not None:
-            self.code = code
+from chalicelib.errors import Conflict, NotFound, Rejected, ServiceUnavailable
 
 
-class ValidationFailed(OrderError):
-    """The request body is malformed or incomplete."""
-
-    code = "VALIDATION_ERROR"
-
-
-class InvalidDocumentError(OrderError):
-    """A CPF or CNPJ in the request fails check-digit validation."""
-
-    code = "INVALID_DOCUMENT"
-
-
-class OrderRejected(OrderError):
+class OrderRejected(Rejected):
     """The parametrizer or the domains service refuses the order (code says which rule)."""
 
 
-class OrderNotFound(OrderError):
+class OrderNotFound(NotFound):
     """No order with that key."""
 
     code = "ORDER_NOT_FOUND"
 
 
-class IdempotencyConflict(OrderError):
+class IdempotencyConflict(Conflict):
     """The idempotency key was already used with a different body."""
 
     code = "IDEMPOTENCY_CONFLICT"
 
 
-class PartnerUnavailable(OrderError):
-    """A partner service timed out or answered 5xx: transient, worth retrying."""
-
-    code = "PARTNER_UNAVAILABLE"
-
-    def __init__(self, partner: str, detail: str = "") -> None:
-        super().__init__(f"partner service '{partner}' is unavailable")
-        self.partner = partner
-        self.detail = detail
-
-
-class QueueUnavailable(OrderError):
+class QueueUnavailable(ServiceUnavailable):
     """The order could not be queued for processing; nothing was accepted."""
 
     code = "QUEUE_UNAVAILABLE"

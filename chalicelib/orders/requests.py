@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from chalicelib.documents import InvalidDocument, parse_document
-from chalicelib.orders.errors import InvalidDocumentError, ValidationFailed
+from chalicelib.errors import InvalidDocumentError, ValidationFailed
+from chalicelib.money import parse_money
 from chalicelib.orders.model import OrderRequest, PartyRef
 from chalicelib.quorum.model import PartyType, Role
 
 MAX_GUARANTORS = 20
-_AMOUNT = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _CODE_FIELDS = ("area_id", "product", "power_code", "platform", "signature_method")
 _ALLOWED_FIELDS = frozenset({*_CODE_FIELDS, "amount", "requester", "guarantors"})
@@ -29,7 +28,7 @@ def parse_order_request(body: Any) -> OrderRequest:
     if not isinstance(guarantors, list) or len(guarantors) > MAX_GUARANTORS:
         raise ValidationFailed(f"guarantors must be a list of at most {MAX_GUARANTORS}", field="guarantors")
     request = OrderRequest(
-        amount=_amount(body.get("amount")),
+        amount=parse_money(body.get("amount"), "amount"),
         requester=_party(body.get("requester"), Role.REQUESTER, "requester"),
         guarantors=tuple(_party(g, Role.GUARANTOR, f"guarantors[{i}]") for i, g in enumerate(guarantors)),
         **codes,
@@ -66,18 +65,6 @@ def _code(body: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not _CODE.match(value):
         raise ValidationFailed(f"{name} is required: 1-64 letters, digits, '_', '-' or '.'", field=name)
     return value
-
-
-def _amount(value: Any) -> Decimal:
-    if not isinstance(value, str) or not _AMOUNT.match(value):
-        raise ValidationFailed('amount must be a decimal string with up to 2 places, e.g. "1500.00"', field="amount")
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:  # pragma: no cover - the pattern already rules this out
-        raise ValidationFailed("amount is not a number", field="amount") from None
-    if amount <= 0:
-        raise ValidationFailed("amount must be greater than zero", field="amount")
-    return amount.quantize(Decimal("0.01"))
 
 
 def _party(value: Any, role: Role, where: str) -> PartyRef:

@@ -12,12 +12,12 @@ from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
+from chalicelib.errors import PartnerUnavailable
 from chalicelib.orders.errors import (
     IdempotencyConflict,
     IdempotencyKeyTaken,
     OrderNotFound,
     OrderRejected,
-    PartnerUnavailable,
     QueueUnavailable,
 )
 from chalicelib.orders.model import IdempotencyRecord, Order, OrderRequest, OrderStatus, PartyRef

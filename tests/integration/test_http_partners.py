@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.adapters import http_partners as http
-from chalicelib.orders.errors import PartnerUnavailable
+from chalicelib.errors import PartnerUnavailable
 from chalicelib.quorum.model import OperatorAccess
 from devstack import demo_data as demo
 from devstack.stack import free_port

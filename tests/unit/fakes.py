@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from chalicelib.orders.errors import IdempotencyKeyTaken, PartnerUnavailable, QueueUnavailable
+from chalicelib.errors import PartnerUnavailable
+from chalicelib.orders.errors import IdempotencyKeyTaken, QueueUnavailable
 from chalicelib.orders.model import AreaSettings, DomainEntry, IdempotencyRecord, Order, OrderStatus
 from chalicelib.orders.ports import (
     DomainCatalog,

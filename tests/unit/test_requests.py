@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.orders.errors import InvalidDocumentError, ValidationFailed
+from chalicelib.errors import InvalidDocumentError, ValidationFailed
 from chalicelib.orders.requests import parse_order_request, request_to_wire
 from chalicelib.quorum.model import PartyType
 from devstack.demo_data import ACME, HELENA, order_body

@@ -5,14 +5,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.errors import PartnerUnavailable
 from chalicelib.orders import services
-from chalicelib.orders.errors import (
-    IdempotencyConflict,
-    OrderNotFound,
-    OrderRejected,
-    PartnerUnavailable,
-    QueueUnavailable,
-)
+from chalicelib.orders.errors import IdempotencyConflict, OrderNotFound, OrderRejected, QueueUnavailable
 from chalicelib.orders.model import IdempotencyRecord, OrderStatus
 from chalicelib.orders.requests import parse_order_request
 from chalicelib.quorum.model import Contact, OperatorAccess, Reservation

@@ -1,0 +1,102 @@
+"""Error shape, status mapping and body parsing shared by every route."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec
+
+from chalice.app import Request, Response
+
+from chalicelib.documents import Cpf, InvalidDocument
+from chalicelib.errors import (
+    Conflict,
+    DomainError,
+    InvalidDocumentError,
+    NotFound,
+    PartnerUnavailable,
+    Rejected,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from chalicelib.settings import ConfigurationError
+
+log = logging.getLogger("ame.api")
+P = ParamSpec("P")
+
+MAX_BODY_BYTES = 64 * 1024
+JSON = {"Content-Type": "application/json"}
+
+STATUS_BY_KIND: dict[type[DomainError], int] = {
+    ValidationFailed: 400,
+    InvalidDocumentError: 400,
+    NotFound: 404,
+    Conflict: 409,
+    Rejected: 422,
+    PartnerUnavailable: 503,
+    ServiceUnavailable: 503,
+}
+
+
+def status_for(error: DomainError) -> int:
+    return next((STATUS_BY_KIND[k] for k in type(error).__mro__ if k in STATUS_BY_KIND), 400)
+
+
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(body=body, status_code=status, headers={**JSON, **(headers or {})})
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+    error: dict[str, str] = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    return json_response({"error": error}, status)
+
+
+def api_errors(view: Callable[P, Response]) -> Callable[P, Response]:
+    """Every failure leaves as the documented error shape; nothing leaks a stack trace."""
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except DomainError as exc:
+            status = status_for(exc)
+            if status >= 500:
+                log.warning("request failed: %s", exc.message, extra={"code": exc.code})
+            return error_response(status, exc.code, exc.message, exc.field)
+        except ConfigurationError:
+            log.exception("service misconfigured")
+            return error_response(503, "SERVICE_UNAVAILABLE", "the service is not configured")
+        except Exception:
+            log.exception("unexpected error")
+            return error_response(500, "INTERNAL_ERROR", "unexpected error; the request was not completed")
+
+    return wrapper
+
+
+def read_json(request: Request | None) -> Any:
+    assert request is not None, "Chalice always sets current_request inside a route"
+    raw = request.raw_body.encode() if isinstance(request.raw_body, str) else request.raw_body
+    if not raw:
+        raise ValidationFailed("request body is required")
+    if len(raw) > MAX_BODY_BYTES:
+        raise ValidationFailed(f"request body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ValidationFailed("request body is not valid JSON") from None
+
+
+def path_cpf(raw: str, field: str = "cpf") -> Cpf:
+    try:
+        return Cpf.parse(raw)
+    except InvalidDocument as exc:
+        raise InvalidDocumentError(str(exc), field=field) from None
+
+
+def matches(pattern: re.Pattern[str], value: str | None) -> bool:
+    return value is not None and bool(pattern.match(value))

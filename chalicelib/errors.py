@@ -1,0 +1,67 @@
+"""Errors a caller can act on, shared by every area; each carries a stable machine-readable code.
+
+The HTTP layer maps the *kind* (the base class) to a status; areas subclass a kind to fix
+their own code (e.g. OrderNotFound is a NotFound with code ORDER_NOT_FOUND).
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class: `code` is the API error code, `field` the offending input when known."""
+
+    code = "ERROR"
+
+    def __init__(self, message: str, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code is not None:
+            self.code = code
+
+
+class ValidationFailed(DomainError):
+    """The request is malformed or incomplete."""
+
+    code = "VALIDATION_ERROR"
+
+
+class InvalidDocumentError(DomainError):
+    """A CPF or CNPJ fails check-digit validation."""
+
+    code = "INVALID_DOCUMENT"
+
+
+class NotFound(DomainError):
+    """The addressed resource does not exist."""
+
+    code = "NOT_FOUND"
+
+
+class Conflict(DomainError):
+    """The request contradicts an earlier one."""
+
+    code = "CONFLICT"
+
+
+class Rejected(DomainError):
+    """Well-formed, but a business rule refuses it (the code says which)."""
+
+    code = "REJECTED"
+
+
+class PartnerUnavailable(DomainError):
+    """A partner service timed out or answered 5xx: transient, worth retrying."""
+
+    code = "PARTNER_UNAVAILABLE"
+
+    def __init__(self, partner: str, detail: str = "") -> None:
+        super().__init__(f"partner service '{partner}' is unavailable")
+        self.partner = partner
+        self.detail = detail
+
+
+class ServiceUnavailable(DomainError):
+    """One of our own dependencies failed; nothing was accepted."""
+
+    code = "SERVICE_UNAVAILABLE"
