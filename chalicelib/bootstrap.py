@@ -13,10 +13,23 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from chalicelib.credit.policies import PolicyProvider
+from chalicelib.credit.ports import CreditBureau, CreditStore
 from chalicelib.logs import configure_logging
 from chalicelib.orders.ports import EnvelopePublisher, EnvelopeQueue, OrderRepository
 from chalicelib.orders.services import Clock, Partners
 from chalicelib.settings import Settings
+
+
+@dataclass(frozen=True)
+class CreditPorts:
+    store: CreditStore
+    bureau: CreditBureau
+    policies: PolicyProvider
+
+    @staticmethod
+    def new_decision_id() -> str:
+        return f"dec_{uuid.uuid4().hex}"
 
 
 @dataclass(frozen=True)
@@ -28,6 +41,7 @@ class Container:
     publisher: EnvelopePublisher
     executor: Executor
     clock: Clock
+    credit: CreditPorts
 
     @staticmethod
     def new_order_key() -> str:
@@ -42,7 +56,9 @@ def build_container(settings: Settings) -> Container:
     import boto3
 
     from chalicelib.adapters import http_partners as http
+    from chalicelib.adapters.credit_dynamodb import PynamoCreditStore, credit_table
     from chalicelib.adapters.dynamodb import PynamoOrderRepository, bind_models
+    from chalicelib.adapters.http_bureau import HttpCreditBureau
     from chalicelib.adapters.sqs import QueueAddress, SqsEnvelopePublisher, SqsEnvelopeQueue
 
     http_settings = http.HttpSettings(
@@ -65,6 +81,7 @@ def build_container(settings: Settings) -> Container:
     )
     models = bind_models(settings.orders_table, settings.idempotency_table, settings.region, settings.aws_endpoint_url)
     sqs = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
+    credit_store = PynamoCreditStore(credit_table(settings.credit_table, settings.region, settings.aws_endpoint_url))
     return Container(
         settings=settings,
         partners=partners,
@@ -77,6 +94,11 @@ def build_container(settings: Settings) -> Container:
         ),
         executor=ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="partners"),
         clock=utc_now,
+        credit=CreditPorts(
+            store=credit_store,
+            bureau=HttpCreditBureau(client("bureau")),
+            policies=PolicyProvider(credit_store, settings.policy_ttl_seconds),
+        ),
     )
 
 

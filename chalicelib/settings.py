@@ -12,6 +12,7 @@ PARTNER_URL_VARIABLES = {
     "powers": "AME_POWERS_URL",
     "people": "AME_PEOPLE_URL",
     "operators": "AME_OPERATORS_URL",
+    "bureau": "AME_BUREAU_URL",
 }
 
 ENVELOPE_REQUESTS_QUEUE = "ame-envelope-requests"
@@ -29,6 +30,8 @@ class Settings:
     aws_endpoint_url: str | None
     orders_table: str
     idempotency_table: str
+    credit_table: str
+    policy_ttl_seconds: float
     envelope_requests_queue: str
     envelope_results_queue: str
     notifications_queue: str
@@ -52,6 +55,8 @@ class Settings:
                 aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
                 orders_table=env.get("AME_ORDERS_TABLE", "ame-orders"),
                 idempotency_table=env.get("AME_IDEMPOTENCY_TABLE", "ame-idempotency"),
+                credit_table=env.get("AME_CREDIT_TABLE", "ame-credit"),
+                policy_ttl_seconds=float(env.get("AME_POLICY_TTL_SECONDS", "300")),
                 envelope_requests_queue=env.get("AME_ENVELOPE_REQUESTS_QUEUE", ENVELOPE_REQUESTS_QUEUE),
                 envelope_results_queue=env.get("AME_ENVELOPE_RESULTS_QUEUE", "ame-envelope-results"),
                 notifications_queue=env.get("AME_NOTIFICATIONS_QUEUE", "ame-notifications"),

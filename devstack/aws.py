@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 
+from chalicelib.adapters.credit_dynamodb import create_credit_table, credit_table
 from chalicelib.adapters.dynamodb import bind_models, create_tables
 from chalicelib.settings import Settings
 
@@ -30,6 +31,7 @@ def ensure_queue(sqs: Any, name: str, max_receive_count: int, visibility_timeout
 def ensure_resources(settings: Settings, visibility_timeout: int) -> None:
     models = bind_models(settings.orders_table, settings.idempotency_table, settings.region, settings.aws_endpoint_url)
     create_tables(models)
+    create_credit_table(credit_table(settings.credit_table, settings.region, settings.aws_endpoint_url))
     sqs = sqs_client(settings)
     for name in (settings.envelope_requests_queue, settings.envelope_results_queue, settings.notifications_queue):
         ensure_queue(sqs, name, settings.max_receive_count, visibility_timeout)

@@ -188,3 +188,16 @@ def order_body(requester: str, *guarantors: str, amount: str = "150000.00", **ov
     }
     body.update(overrides)
     return body
+
+
+# Credit bureau: (score, days before today the score was computed); absent means 404 (no score).
+SCORES: dict[str, tuple[int, int]] = {
+    ANA.cpf: (870, 3),  # band A
+    BRUNO.cpf: (720, 10),  # band B
+    CARLA.cpf: (560, 5),  # band C
+    DIEGO.cpf: (420, 7),  # band D
+    ELISA.cpf: (250, 2),  # band E: below the minimum
+    GABRIELA.cpf: (780, 120),  # band B, but the score is four months old
+    HELENA.cpf: (690, 1),  # band B; flip her bureau to "down" to see the stored-score fallback
+}
+NO_SCORE_PERSON = FABIO  # the bureau has never heard of him

@@ -11,6 +11,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -54,6 +55,20 @@ def _person(cpf: str) -> Answer:
     return 200, {"cpf": cpf, "name": person.name, "email": person.email, "phone": person.phone}
 
 
+BUREAU_DOWN_FOR: set[str] = set()
+"""CPFs for which the bureau answers 503; toggled over HTTP by `PUT /__sim/bureau/{cpf}`."""
+
+
+def _score(cpf: str) -> Answer:
+    if cpf in BUREAU_DOWN_FOR:
+        return 503, {"message": "bureau unavailable"}
+    entry = demo.SCORES.get(cpf)
+    if entry is None:
+        return 404, None
+    score, age_days = entry
+    return 200, {"cpf": cpf, "score": score, "as_of": (datetime.now(UTC).date() - timedelta(days=age_days)).isoformat()}
+
+
 def _operator(holder: str, cpf: str, platform: str) -> Answer:
     record = demo.OPERATORS.get((holder, cpf)) if platform == demo.PLATFORM else None
     return (200, dict(record)) if record else (404, None)
@@ -65,7 +80,9 @@ _ROUTES: list[tuple[re.Pattern[str], Callable[..., Answer]]] = [
     (re.compile(r"^/companies/(\d{14})/powers/([^/]+)$"), _powers),
     (re.compile(r"^/people/(\d{11})$"), _person),
     (re.compile(r"^/holders/(\d{11}|\d{14})/operators/(\d{11})$"), _operator),
+    (re.compile(r"^/scores/(\d{11})$"), _score),
 ]
+_BUREAU_CONTROL = re.compile(r"^/__sim/bureau/(\d{11})$")
 
 
 class PartnerHandler(BaseHTTPRequestHandler):
@@ -83,6 +100,17 @@ class PartnerHandler(BaseHTTPRequestHandler):
                 status, body = handler(*args)
                 return self._send(status, body)
         self._send(404, None)
+
+    def do_PUT(self) -> None:
+        """Test control: `{"mode": "down"}` makes the bureau fail for that CPF, `{"mode": "up"}` restores it."""
+        match = _BUREAU_CONTROL.match(urlsplit(self.path).path)
+        length = int(self.headers.get("Content-Length", "0"))
+        body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+        if match is None or body.get("mode") not in ("up", "down"):
+            return self._send(404, None)
+        cpf = match.group(1)
+        (BUREAU_DOWN_FOR.add if body["mode"] == "down" else BUREAU_DOWN_FOR.discard)(cpf)
+        self._send(200, {"cpf": cpf, "mode": body["mode"]})
 
     def _send(self, status: int, body: dict[str, Any] | None) -> None:
         payload = json.dumps(body if body is not None else {"message": "not found"}).encode()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -65,3 +65,17 @@ class Evaluation:
     reasons: tuple[Reason, ...]
     figures: dict[str, Decimal | int | str | None]
     policy: PolicyRef
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerProfile:
+    cpf: str
+    monthly_income: Decimal
+    existing_debts: Decimal
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BureauScore:
+    score: int
+    as_of: date

@@ -65,3 +65,21 @@ def test_people_domains_and_operators(partners_url: str) -> None:
     operators = http.HttpOperatorRegistry(client(partners_url))
     assert operators.access(demo.ACME.cnpj, demo.ANA.cpf, demo.PLATFORM) == OperatorAccess(True, True)
     assert operators.access(demo.ACME.cnpj, demo.ANA.cpf, "OTHER") is None
+
+
+def test_bureau_scores_404_and_outage(partners_url: str) -> None:
+    import requests
+
+    from chalicelib.adapters.http_bureau import HttpCreditBureau
+
+    bureau = HttpCreditBureau(client(partners_url, "bureau"))
+    score = bureau.score(demo.ANA.cpf)
+    assert score is not None and score.score == 870
+    assert bureau.score(demo.NO_SCORE_PERSON.cpf) is None
+    requests.put(f"{partners_url}/__sim/bureau/{demo.HELENA.cpf}", json={"mode": "down"}, timeout=5)
+    try:
+        with pytest.raises(PartnerUnavailable):
+            bureau.score(demo.HELENA.cpf)
+    finally:
+        requests.put(f"{partners_url}/__sim/bureau/{demo.HELENA.cpf}", json={"mode": "up"}, timeout=5)
+    assert bureau.score(demo.HELENA.cpf) is not None

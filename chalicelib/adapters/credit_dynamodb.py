@@ -1,0 +1,176 @@
+"""Single-table DynamoDB design for credit data (seed 001 §4.1.3), via PynamoDB.
+
+    pk                      sk                     entity     what
+    CUSTOMER#<cpf>          PROFILE                PROFILE    income and debts
+    CUSTOMER#<cpf>          SCORE                  SCORE      last bureau score (fallback when the bureau is down)
+    DECISION#<id>           DECISION               DECISION   the full decision (strongly consistent get by id)
+    POLICY                  ACTIVE                 POLICY     the published policy document
+    POLICY                  VERSION#<id>#<ver>     POLICY     every policy ever published
+
+GSIs: by-type (entity, last_updated) "by type, latest first"; by-status (status, created_at)
+"decisions by outcome, by date"; by-customer (customer, created_at) "a customer's decisions".
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pynamodb.attributes import JSONAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.credit.model import BureauScore, CustomerProfile
+from chalicelib.credit.ports import CreditStore
+from chalicelib.errors import ValidationFailed
+
+
+def credit_table(table_name: str, region: str, host: str | None) -> Any:
+    """A model bound to one table; indexes are built per binding so each knows its own table."""
+
+    class ByType(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-type"
+            projection = AllProjection()
+
+        entity = UnicodeAttribute(hash_key=True)
+        last_updated = UTCDateTimeAttribute(range_key=True)
+
+    class ByStatus(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-status"
+            projection = AllProjection()
+
+        status = UnicodeAttribute(hash_key=True)
+        created_at = UTCDateTimeAttribute(range_key=True)
+
+    class ByCustomer(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-customer"
+            projection = AllProjection()
+
+        customer = UnicodeAttribute(hash_key=True)
+        created_at = UTCDateTimeAttribute(range_key=True)
+
+    class CreditItem(Model):
+        class Meta:
+            pass
+
+        pk = UnicodeAttribute(hash_key=True)
+        sk = UnicodeAttribute(range_key=True)
+        entity = UnicodeAttribute()
+        last_updated = UTCDateTimeAttribute()
+        status = UnicodeAttribute(null=True)
+        created_at = UTCDateTimeAttribute(null=True)
+        customer = UnicodeAttribute(null=True)
+        data = JSONAttribute()
+        by_type = ByType()
+        by_status = ByStatus()
+        by_customer = ByCustomer()
+
+    CreditItem.Meta.table_name = table_name  # type: ignore[attr-defined]
+    CreditItem.Meta.region = region  # type: ignore[attr-defined]
+    CreditItem.Meta.host = host  # type: ignore[attr-defined]
+    return CreditItem
+
+
+def _customer(cpf: str) -> str:
+    return f"CUSTOMER#{cpf}"
+
+
+class PynamoCreditStore(CreditStore):
+    def __init__(self, model: Any) -> None:
+        self._m = model
+
+    def _get(self, pk: str, sk: str) -> Any | None:
+        try:
+            return self._m.get(pk, sk, consistent_read=True)
+        except self._m.DoesNotExist:
+            return None
+
+    def put_profile(self, profile: CustomerProfile) -> None:
+        data = {"monthly_income": str(profile.monthly_income), "existing_debts": str(profile.existing_debts)}
+        self._m(_customer(profile.cpf), "PROFILE", entity="PROFILE", last_updated=profile.updated_at, data=data).save()
+
+    def get_profile(self, cpf: str) -> CustomerProfile | None:
+        item = self._get(_customer(cpf), "PROFILE")
+        if item is None:
+            return None
+        data = item.data
+        return CustomerProfile(cpf, Decimal(data["monthly_income"]), Decimal(data["existing_debts"]), item.last_updated)
+
+    def save_score(self, cpf: str, score: BureauScore) -> None:
+        data = {"score": score.score, "as_of": score.as_of.isoformat()}
+        self._m(_customer(cpf), "SCORE", entity="SCORE", last_updated=datetime.now(UTC), data=data).save()
+
+    def last_score(self, cpf: str) -> BureauScore | None:
+        item = self._get(_customer(cpf), "SCORE")
+        return BureauScore(int(item.data["score"]), date.fromisoformat(item.data["as_of"])) if item else None
+
+    def add_decision(self, decision: dict[str, Any]) -> None:
+        created = datetime.fromisoformat(decision["created_at"])
+        self._m(
+            f"DECISION#{decision['decision_id']}",
+            "DECISION",
+            entity="DECISION",
+            last_updated=created,
+            status=decision["outcome"],
+            created_at=created,
+            customer=_customer(decision["cpf"]),
+            data=decision,
+        ).save(condition=self._m.pk.does_not_exist())
+
+    def get_decision(self, decision_id: str) -> dict[str, Any] | None:
+        item = self._get(f"DECISION#{decision_id}", "DECISION")
+        return dict(item.data) if item else None
+
+    def customer_decisions(self, cpf: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        results = self._m.by_customer.query(
+            _customer(cpf),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=_decode_cursor(cursor),
+        )
+        items = [dict(item.data) for item in results]
+        return items, _encode_cursor(results.last_evaluated_key)
+
+    def all_decisions(self) -> Iterator[dict[str, Any]]:
+        for item in self._m.by_type.query("DECISION", scan_index_forward=False):
+            yield dict(item.data)
+
+    def active_policy_text(self) -> str | None:
+        item = self._get("POLICY", "ACTIVE")
+        return str(item.data["document"]) if item else None
+
+    def publish_policy(self, text: str, policy_id: str, version: str, content_hash: str) -> None:
+        now = datetime.now(UTC)
+        data = {"document": text, "policy_id": policy_id, "version": version, "hash": content_hash}
+        self._m("POLICY", f"VERSION#{policy_id}#{version}", entity="POLICY", last_updated=now, data=data).save()
+        self._m("POLICY", "ACTIVE", entity="POLICY_ACTIVE", last_updated=now, data=data).save()
+
+
+def _encode_cursor(key: dict[str, Any] | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+
+
+def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if cursor is None:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError:
+        raise ValidationFailed("cursor is not one this API issued", field="cursor") from None
+    if not isinstance(key, dict):
+        raise ValidationFailed("cursor is not one this API issued", field="cursor")
+    return key
+
+
+def create_credit_table(model: Any) -> None:
+    """Local runtime only: in AWS the Pulumi data stack owns the table."""
+    if not model.exists():
+        model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)

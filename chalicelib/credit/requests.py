@@ -1,0 +1,62 @@
+"""Untrusted JSON bodies for the credit API, validated into commands."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.credit.services import DecideCredit
+from chalicelib.documents import Cpf, InvalidDocument
+from chalicelib.errors import InvalidDocumentError, ValidationFailed
+from chalicelib.money import parse_money
+
+MAX_CREDIT_AMOUNT = Decimal("100000000.00")
+MAX_TERM_MONTHS = 480
+MAX_PAGE = 100
+_PRODUCT = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
+
+
+def _object(body: Any, allowed: frozenset[str]) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ValidationFailed("request body must be a JSON object")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ValidationFailed(f"unknown field '{unknown[0]}'", field=unknown[0])
+    return body
+
+
+def parse_profile(body: Any) -> tuple[Decimal, Decimal]:
+    data = _object(body, frozenset({"monthly_income", "existing_debts"}))
+    income = parse_money(data.get("monthly_income"), "monthly_income", allow_zero=True)
+    return income, parse_money(data.get("existing_debts"), "existing_debts", allow_zero=True)
+
+
+def parse_decision_request(body: Any) -> DecideCredit:
+    data = _object(body, frozenset({"cpf", "amount", "term_months", "product", "monthly_income", "existing_debts"}))
+    try:
+        cpf = Cpf.parse(data.get("cpf"))  # type: ignore[arg-type]  # a non-string is reported below
+    except InvalidDocument as exc:
+        raise InvalidDocumentError(str(exc), field="cpf") from None
+    amount = parse_money(data.get("amount"), "amount")
+    if amount > MAX_CREDIT_AMOUNT:
+        raise ValidationFailed(f"amount above {MAX_CREDIT_AMOUNT} is not a credit request we accept", field="amount")
+    term = data.get("term_months")
+    if isinstance(term, bool) or not isinstance(term, int) or not 1 <= term <= MAX_TERM_MONTHS:
+        raise ValidationFailed(f"term_months must be a whole number from 1 to {MAX_TERM_MONTHS}", field="term_months")
+    product = data.get("product")
+    if not isinstance(product, str) or not _PRODUCT.match(product):
+        raise ValidationFailed("product must be an UPPER_SNAKE_CASE code, e.g. PERSONAL_LOAN", field="product")
+
+    def optional(name: str) -> Decimal | None:
+        return parse_money(data[name], name, allow_zero=True) if data.get(name) is not None else None
+
+    return DecideCredit(cpf, amount, term, product, optional("monthly_income"), optional("existing_debts"))
+
+
+def parse_page(limit: str | None, cursor: str | None) -> tuple[int, str | None]:
+    if limit is None:
+        return 20, cursor
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
+        raise ValidationFailed(f"limit must be a whole number from 1 to {MAX_PAGE}", field="limit")
+    return int(limit), cursor

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from chalicelib.credit.model import BureauScore, CustomerProfile
+from chalicelib.credit.ports import CreditBureau, CreditStore
+from chalicelib.errors import PartnerUnavailable
+
+
+class FakeBureau(CreditBureau):
+    def __init__(self, scores: dict[str, BureauScore] | None = None, down: bool = False) -> None:
+        self.scores = scores or {}
+        self.down = down
+
+    def score(self, cpf: str) -> BureauScore | None:
+        if self.down:
+            raise PartnerUnavailable("bureau", "HTTP 503")
+        return self.scores.get(cpf)
+
+
+class FakeCreditStore(CreditStore):
+    def __init__(self) -> None:
+        self.profiles: dict[str, CustomerProfile] = {}
+        self.scores: dict[str, BureauScore] = {}
+        self.decisions: list[dict[str, Any]] = []
+        self.policy_text: str | None = None
+        self.policy_reads = 0
+        self.policy_down = False
+
+    def put_profile(self, profile: CustomerProfile) -> None:
+        self.profiles[profile.cpf] = profile
+
+    def get_profile(self, cpf: str) -> CustomerProfile | None:
+        return self.profiles.get(cpf)
+
+    def save_score(self, cpf: str, score: BureauScore) -> None:
+        self.scores[cpf] = score
+
+    def last_score(self, cpf: str) -> BureauScore | None:
+        return self.scores.get(cpf)
+
+    def add_decision(self, decision: dict[str, Any]) -> None:
+        self.decisions.append(decision)
+
+    def get_decision(self, decision_id: str) -> dict[str, Any] | None:
+        return next((d for d in self.decisions if d["decision_id"] == decision_id), None)
+
+    def customer_decisions(self, cpf: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        mine = [d for d in reversed(self.decisions) if d["cpf"] == cpf]
+        start = int(cursor or 0)
+        page = mine[start : start + limit]
+        return page, str(start + limit) if start + limit < len(mine) else None
+
+    def all_decisions(self) -> Iterator[dict[str, Any]]:
+        return iter(reversed(self.decisions))
+
+    def active_policy_text(self) -> str | None:
+        self.policy_reads += 1
+        if self.policy_down:
+            raise ConnectionError("table unreachable")
+        return self.policy_text
+
+    def publish_policy(self, text: str, policy_id: str, version: str, content_hash: str) -> None:
+        self.policy_text = text
