@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,10 +22,22 @@ from typing import IO, Any
 
 import requests
 
+from chalicelib.logs import mask
 from chalicelib.settings import PARTNER_URL_VARIABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+
+def _masked_copy(source: IO[bytes], sinks: list[IO[bytes]]) -> None:
+    for line in iter(source.readline, b""):
+        masked = mask(line.decode("utf-8", errors="replace")).encode()
+        for sink in sinks:
+            try:
+                sink.write(masked)
+                sink.flush()
+            except ValueError:  # the sink was closed while stopping
+                return
 
 
 def free_port() -> int:
@@ -144,10 +157,19 @@ class LocalStack:
     def _spawn(
         self, name: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT, quiet: bool = True
     ) -> subprocess.Popen[bytes]:
+        """Every line a child prints passes through the PII mask before it reaches a file or the terminal.
+
+        Our own loggers mask already; this catches what third-party code prints itself, such as
+        the request lines of `chalice local` (whose paths may carry a CPF).
+        """
         log = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
         self._logs.append(log)
-        output: IO[bytes] | None = log if quiet else None
-        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=output, stderr=output, start_new_session=True)
+        process = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        assert process.stdout is not None
+        sinks: list[IO[bytes]] = [log] if quiet else [log, sys.stdout.buffer]
+        threading.Thread(target=_masked_copy, args=(process.stdout, sinks), daemon=True).start()
         self.processes.append((name, process))
         return process
 
