@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt app/requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test lint unit integration e2e bench-quorum bench-credit replay-dlq package clean
+.PHONY: setup run test lint unit integration e2e bench-quorum bench-credit backtest replay-dlq package clean
 
 $(STAMP): requirements-dev.txt app/requirements.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -40,6 +40,12 @@ bench-quorum: setup
 
 bench-credit: setup
 	$(BIN)/python -m bench.bench_credit
+
+# make backtest CANDIDATE=docs/examples/candidate-policy.json INPUT=docs/examples/applications.jsonl
+CANDIDATE ?= docs/examples/candidate-policy.json
+INPUT     ?= docs/examples/applications.jsonl
+backtest: setup
+	$(BIN)/python -m chalicelib.backtest --candidate $(CANDIDATE) --input $(INPUT)
 
 # Against the local stack by default; in AWS unset AWS_ENDPOINT_URL and use your profile.
 replay-dlq: setup

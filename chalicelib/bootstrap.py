@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from collections.abc import Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -100,6 +101,15 @@ def build_container(settings: Settings) -> Container:
             policies=PolicyProvider(credit_store, settings.policy_ttl_seconds),
         ),
     )
+
+
+def credit_store_from_env(env: Mapping[str, str]) -> CreditStore:
+    """For operator commands (backtest, policy publishing) that need only the credit table."""
+    from chalicelib.adapters.credit_dynamodb import PynamoCreditStore, credit_table
+
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    table = credit_table(env.get("AME_CREDIT_TABLE", "ame-credit"), region, env.get("AWS_ENDPOINT_URL") or None)
+    return PynamoCreditStore(table)
 
 
 _lock = threading.Lock()

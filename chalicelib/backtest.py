@@ -1,0 +1,59 @@
+"""Backtest a candidate credit policy against real decisions or a file of applications.
+
+    python -m chalicelib.backtest --candidate new-policy.json --input applications.jsonl
+    python -m chalicelib.backtest --candidate new-policy.json --from-table   # stored decisions
+    python -m chalicelib.backtest --candidate new.json --baseline current.json --input apps.csv
+
+Without --baseline, stored decisions are compared with what was actually decided, and file
+applications with the bundled default policy. Exit status 0; --json prints the report as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from chalicelib.credit.backtest import as_json, backtest, cases_from_decisions, cases_from_file, render
+from chalicelib.credit.engine import CompiledPolicy
+from chalicelib.credit.policy import PolicyError, default_policy, load_policy_text
+
+
+def _policy(path: str) -> CompiledPolicy:
+    return CompiledPolicy(load_policy_text(Path(path).read_text()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--candidate", required=True, help="policy document (JSON) to evaluate")
+    parser.add_argument("--baseline", help="policy document to compare with (default: recorded outcomes / default)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", help="JSONL (stored decisions or applications) or CSV of applications")
+    source.add_argument("--from-table", action="store_true", help="every decision stored in the credit table")
+    parser.add_argument("--show", type=int, default=20, help="how many flipped applications to list")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        candidate = _policy(args.candidate)
+        baseline = _policy(args.baseline) if args.baseline else None
+    except PolicyError as exc:
+        print(f"invalid policy: {exc}", file=sys.stderr)
+        return 2
+    if args.from_table:
+        from chalicelib.bootstrap import credit_store_from_env
+
+        cases = cases_from_decisions(credit_store_from_env(os.environ).all_decisions())
+    else:
+        text = Path(args.input).read_text()
+        cases = cases_from_file(text, args.input, datetime.now(UTC).date())
+        baseline = baseline or CompiledPolicy(default_policy())
+    report = backtest(cases, candidate, baseline)
+    print(json.dumps(as_json(report), indent=2) if args.json else render(report, args.show))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

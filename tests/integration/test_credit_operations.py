@@ -1,0 +1,49 @@
+"""Operator commands against the credit table on a real moto server."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from chalicelib import backtest, publish_policy
+from chalicelib.adapters.credit_dynamodb import PynamoCreditStore, create_credit_table, credit_table
+from chalicelib.credit.policies import PolicyProvider
+from chalicelib.settings import Settings
+from tests.unit.credit.test_services import World
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def table(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> PynamoCreditStore:
+    name = f"credit-{uuid.uuid4().hex[:8]}"
+    model = credit_table(name, settings.region, settings.aws_endpoint_url)
+    create_credit_table(model)
+    monkeypatch.setenv("AME_CREDIT_TABLE", name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", settings.aws_endpoint_url or "")
+    monkeypatch.setenv("AWS_REGION", settings.region)
+    return PynamoCreditStore(model)
+
+
+def test_publishing_makes_a_policy_active_and_refuses_invalid_ones(table: PynamoCreditStore, tmp_path: Path) -> None:
+    assert publish_policy.main([str(ROOT / "docs/examples/candidate-policy.json")]) == 0
+    assert PolicyProvider(table).active().ref.version == "2026.12.0-candidate"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"policy_id": "x"}))
+    assert publish_policy.main([str(bad)]) == 2
+    assert PolicyProvider(table).active().ref.version == "2026.12.0-candidate"
+
+
+def test_backtest_from_the_table(table: PynamoCreditStore, capsys: pytest.CaptureFixture[str]) -> None:
+    world = World()
+    world.store = table  # type: ignore[assignment]
+    world.decide()
+    world.decide(term_months=3)
+    status = backtest.main(["--candidate", str(ROOT / "docs/examples/candidate-policy.json"), "--from-table", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert status == 0 and report["applications"] == 2 and report["baseline"] == "recorded decisions"
+    assert report["outcomes_before"] == {"APPROVED": 1, "REFUSED": 1}
