@@ -80,10 +80,64 @@ def run_zen(decision: Any, contexts: list[dict[str, Any]]) -> tuple[float, list[
     return time.perf_counter() - started, results
 
 
+def bench_api(requests_count: int) -> str:
+    """p50/p95 of POST /v1/credit/decisions called in-process through Chalice, adapters against the local stack."""
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    from chalice.test import Client
+
+    from chalicelib import bootstrap
+    from devstack import demo_data as demo
+    from devstack.stack import LocalStack, StackConfig
+
+    with LocalStack(StackConfig.on_free_ports()) as stack:
+        saved = dict(os.environ)
+        os.environ.update({**stack.env(), "AME_LOG_LEVEL": "WARNING"})
+        try:
+            bootstrap.use_container(None)
+            spec = importlib.util.spec_from_file_location("ame_app", Path(__file__).parent.parent / "app" / "app.py")
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            people = [demo.ANA, demo.BRUNO, demo.CARLA, demo.DIEGO, demo.ELISA, demo.HELENA]
+            latencies = []
+            with Client(module.app) as client:
+                for n in range(requests_count + 20):
+                    body = {
+                        "cpf": people[n % len(people)].cpf,
+                        "amount": f"{1000 + 97 * n}.00",
+                        "term_months": 24,
+                        "product": "PERSONAL_LOAN",
+                        "monthly_income": "8000.00",
+                        "existing_debts": "1200.00",
+                    }
+                    started = time.perf_counter()
+                    response = client.http.post(
+                        "/v1/credit/decisions", headers={"Content-Type": "application/json"}, body=json.dumps(body)
+                    )
+                    elapsed = time.perf_counter() - started
+                    assert response.status_code == 201, response.body
+                    if n >= 20:  # the first requests pay for the cold start (clients, policy load)
+                        latencies.append(elapsed)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            bootstrap.use_container(None)
+    latencies.sort()
+    p50, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95) - 1]
+    return (
+        f"POST /v1/credit/decisions in-process against the local stack ({requests_count} requests, bureau + "
+        f"DynamoDB round trips included): p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--applications", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--api-requests", type=int, default=300, help="0 skips the API latency run")
     args = parser.parse_args()
     policy = default_policy()
     ours = CompiledPolicy(policy)
@@ -115,6 +169,8 @@ def main() -> None:
         print(f"  disagreement #{row[0]}: ours {row[1]} {row[3]} vs zen {row[2]} {row[4]}")
     print(f"ours: {ours_rate:,.0f} decisions/s ({1e6 / ours_rate:.1f} us each, full trace)")
     print(f"zen:  {zen_rate:,.0f} decisions/s ({1e6 / zen_rate:.1f} us each)")
+    if args.api_requests:
+        print(bench_api(args.api_requests))
     if disagreements:
         raise SystemExit(f"{len(disagreements)} disagreements: the two encodings of the policy differ")
     print(f"ours/zen decisions per second: {ours_rate / zen_rate:.2f}")
