@@ -71,11 +71,20 @@ def api_errors(view: Callable[P, Response]) -> Callable[P, Response]:
         except ConfigurationError:
             log.exception("service misconfigured")
             return error_response(503, "SERVICE_UNAVAILABLE", "the service is not configured")
-        except Exception:
+        except Exception as exc:
+            if _from_aws_client(exc):
+                log.exception("storage or queue call failed")
+                return error_response(503, "STORAGE_UNAVAILABLE", "storage is unavailable; retry later")
             log.exception("unexpected error")
             return error_response(500, "INTERNAL_ERROR", "unexpected error; the request was not completed")
 
     return wrapper
+
+
+def _from_aws_client(exc: Exception) -> bool:
+    """A DynamoDB/SQS failure is an outage to retry, not a bug; told by module so importing
+    this file does not load botocore (cold starts stay short)."""
+    return any(kind.__module__.split(".")[0] in ("pynamodb", "botocore") for kind in type(exc).__mro__)
 
 
 def read_json(request: Request | None) -> Any:

@@ -173,3 +173,14 @@ def test_sqs_handler_marks_failed_on_the_last_receive(
         order = c.http.get(f"/v1/orders/{order_key}").json_body
     assert len(first["batchItemFailures"]) == len(last["batchItemFailures"]) == 1
     assert (order["status"], order["reason"]) == ("FAILED", "PARTNER_UNAVAILABLE")
+
+
+def test_storage_outage_is_503_not_500(client: Client, container: bootstrap.Container) -> None:
+    from pynamodb.exceptions import GetError
+
+    def unavailable(order_key: str) -> None:
+        raise GetError("Failed to get item: could not connect to the endpoint")
+
+    container.repository.get = unavailable  # type: ignore[method-assign]
+    response = client.http.get("/v1/orders/ord_" + "1" * 32)
+    assert (response.status_code, response.json_body["error"]["code"]) == (503, "STORAGE_UNAVAILABLE")
