@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec
 
@@ -105,7 +104,3 @@ def path_cpf(raw: str, field: str = "cpf") -> Cpf:
         return Cpf.parse(raw)
     except InvalidDocument as exc:
         raise InvalidDocumentError(str(exc), field=field) from None
-
-
-def matches(pattern: re.Pattern[str], value: str | None) -> bool:
-    return value is not None and bool(pattern.match(value))
