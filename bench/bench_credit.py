@@ -82,25 +82,21 @@ def run_zen(decision: Any, contexts: list[dict[str, Any]]) -> tuple[float, list[
 
 def bench_api(requests_count: int) -> str:
     """p50/p95 of POST /v1/credit/decisions called in-process through Chalice, adapters against the local stack."""
-    import importlib.util
     import os
-    from pathlib import Path
 
     from chalice.test import Client
 
     from chalicelib import bootstrap
     from devstack import demo_data as demo
     from devstack.stack import LocalStack, StackConfig
+    from devstack.worker import load_app
 
     with LocalStack(StackConfig.on_free_ports()) as stack:
         saved = dict(os.environ)
         os.environ.update({**stack.env(), "AME_LOG_LEVEL": "WARNING"})
         try:
             bootstrap.use_container(None)
-            spec = importlib.util.spec_from_file_location("ame_app", Path(__file__).parent.parent / "app" / "app.py")
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
+            module = load_app()
             people = [demo.ANA, demo.BRUNO, demo.CARLA, demo.DIEGO, demo.ELISA, demo.HELENA]
             latencies = []
             with Client(module.app) as client:

@@ -19,7 +19,7 @@ from chalicelib.credit.ports import CreditBureau, CreditStore
 from chalicelib.logs import configure_logging
 from chalicelib.orders.ports import EnvelopePublisher, EnvelopeQueue, OrderRepository
 from chalicelib.orders.services import Clock, Partners
-from chalicelib.settings import Settings
+from chalicelib.settings import Settings, region_from
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,9 @@ def credit_store_from_env(env: Mapping[str, str]) -> CreditStore:
     """For operator commands (backtest, policy publishing) that need only the credit table."""
     from chalicelib.adapters.credit_dynamodb import PynamoCreditStore, credit_table
 
-    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-    table = credit_table(env.get("AME_CREDIT_TABLE", "ame-credit"), region, env.get("AWS_ENDPOINT_URL") or None)
+    table = credit_table(
+        env.get("AME_CREDIT_TABLE", "ame-credit"), region_from(env), env.get("AWS_ENDPOINT_URL") or None
+    )
     return PynamoCreditStore(table)
 
 

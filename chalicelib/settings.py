@@ -19,6 +19,10 @@ ENVELOPE_REQUESTS_QUEUE = "ame-envelope-requests"
 """Fixed at packaging time: Chalice wires the SQS event source from this name."""
 
 
+def region_from(env: Mapping[str, str]) -> str:
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
 class ConfigurationError(RuntimeError):
     """A required setting is missing or unreadable."""
 
@@ -50,7 +54,7 @@ class Settings:
             raise ConfigurationError(f"missing partner URLs: {', '.join(missing)}")
         try:
             return cls(
-                region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+                region=region_from(env),
                 role=env.get("AME_ROLE", "primary"),
                 aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
                 orders_table=env.get("AME_ORDERS_TABLE", "ame-orders"),

@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 
-from chalicelib.settings import ENVELOPE_REQUESTS_QUEUE
+from chalicelib.settings import ENVELOPE_REQUESTS_QUEUE, region_from
 
 
 def replay(sqs: Any, source_queue: str, limit: int | None = None) -> int:
@@ -42,8 +42,9 @@ def main() -> None:
     parser.add_argument("--queue", default=ENVELOPE_REQUESTS_QUEUE, help="source queue name")
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args()
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    sqs = boto3.client("sqs", region_name=region, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    sqs = boto3.client(
+        "sqs", region_name=region_from(os.environ), endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None
+    )
     moved = replay(sqs, args.queue, args.limit)
     print(f"replayed {moved} message(s) from {args.queue}-dlq to {args.queue}")
 

@@ -7,6 +7,7 @@ moto server (local AWS endpoint) -> partner simulator -> tables and queues -> `c
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -15,8 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -71,7 +71,6 @@ class StackConfig:
     visibility_timeout: int = 10
     max_receive_count: int = 5
     log_dir: Path = ROOT / ".devstack" / "logs"
-    extra_env: Mapping[str, str] = field(default_factory=dict)
     quiet: bool = True
 
     @classmethod
@@ -115,7 +114,6 @@ class LocalStack:
         )
         for variable in PARTNER_URL_VARIABLES.values():
             env[variable] = os.environ.get(variable) or self.partners_url
-        env.update(self.config.extra_env)
         return env
 
     def start(self) -> LocalStack:
@@ -227,8 +225,6 @@ def main() -> None:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     stack.start()
-    import json
-
     body = json.dumps(demo_data.order_body(demo_data.ACME.cnpj))
     print(
         BANNER.format(api=stack.api_url, aws=stack.aws_url, partners=stack.partners_url, logs=config.log_dir, body=body)

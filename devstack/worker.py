@@ -17,6 +17,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from chalicelib.logs import configure_logging
@@ -86,12 +87,15 @@ def poll_once(sqs: Any, queue_url: str, queue_arn: str, region: str, handler: Ca
     return len(messages)
 
 
-def load_handler(name: str) -> Callable[..., Any]:
-    """Imports app/app.py the way Lambda does (app dir on the path) and returns the handler."""
+def load_app() -> ModuleType:
+    """Imports app/app.py the way Lambda does (its directory on the path, module name `app`)."""
     if str(APP_DIR) not in sys.path:
         sys.path.insert(0, str(APP_DIR))
-    module = importlib.import_module("app")
-    handler: Callable[..., Any] = getattr(module, name)
+    return importlib.import_module("app")
+
+
+def load_handler(name: str) -> Callable[..., Any]:
+    handler: Callable[..., Any] = getattr(load_app(), name)
     return handler
 
 

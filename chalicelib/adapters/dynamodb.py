@@ -29,7 +29,6 @@ from chalicelib.orders.errors import IdempotencyKeyTaken
 from chalicelib.orders.model import IdempotencyRecord, Order, OrderStatus
 from chalicelib.orders.ports import OrderRepository
 from chalicelib.orders.requests import parse_order_request, request_to_wire
-from chalicelib.orders.wire import parties_from_wire
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -192,7 +191,7 @@ class PynamoOrderRepository(OrderRepository):
             created_at=item.created_at,
             updated_at=item.updated_at,
             idempotency_key=item.idempotency_key,
-            parties=parties_from_wire(item.parties),
+            parties=tuple(item.parties or ()),
             reason=item.reason,
             failure_detail=item.failure_detail,
             decided_at=item.decided_at,

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from chalicelib.adapters.http_partners import PartnerClient
+from chalicelib.adapters.http_partners import OverHttp
 from chalicelib.credit.model import BureauScore
 from chalicelib.credit.ports import CreditBureau
 from chalicelib.errors import PartnerUnavailable
 
 
-class HttpCreditBureau(CreditBureau):
-    def __init__(self, client: PartnerClient) -> None:
-        self._client = client
-
+class HttpCreditBureau(OverHttp, CreditBureau):
     def score(self, cpf: str) -> BureauScore | None:
         body = self._client.get_json(f"/scores/{cpf}")
         if body is None:

@@ -83,7 +83,9 @@ class PartnerClient:
         return body
 
 
-class _OverHttp:
+class OverHttp:
+    """Base of every partner adapter: one PartnerClient, already configured."""
+
     def __init__(self, client: PartnerClient) -> None:
         self._client = client
 
@@ -106,7 +108,7 @@ def _strings(value: Any) -> frozenset[str] | None:
     return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) else None
 
 
-class HttpParametrizer(_OverHttp, Parametrizer):
+class HttpParametrizer(OverHttp, Parametrizer):
     def area(self, area_id: str) -> AreaSettings | None:
         body = self._client.get_json(f"/areas/{quote(area_id, safe='')}")
         if body is None:
@@ -120,7 +122,7 @@ class HttpParametrizer(_OverHttp, Parametrizer):
         )
 
 
-class HttpDomainCatalog(_OverHttp, DomainCatalog):
+class HttpDomainCatalog(OverHttp, DomainCatalog):
     def entry(self, domain: str, key: str) -> DomainEntry | None:
         body = self._client.get_json(f"/domains/{quote(domain, safe='')}/{quote(key, safe='')}")
         if body is None:
@@ -128,7 +130,7 @@ class HttpDomainCatalog(_OverHttp, DomainCatalog):
         return DomainEntry(domain, key, str(body.get("name", "")), body.get("active") is True)
 
 
-class HttpPowersDirectory(_OverHttp, PowersDirectory):
+class HttpPowersDirectory(OverHttp, PowersDirectory):
     def grant(self, cnpj: str, power_code: str) -> PowerGrant | None:
         body = self._client.get_json(f"/companies/{cnpj}/powers/{quote(power_code, safe='')}")
         if body is None:
@@ -188,7 +190,7 @@ def _rule(raw: Any) -> GroupingRule | None:
     return GroupingRule(str(raw.get("rule_id", "")), tuple(clauses), limit)
 
 
-class HttpPeopleDirectory(_OverHttp, PeopleDirectory):
+class HttpPeopleDirectory(OverHttp, PeopleDirectory):
     def contact(self, cpf: str) -> Contact | None:
         body = self._client.get_json(f"/people/{cpf}")
         if body is None:
@@ -196,7 +198,7 @@ class HttpPeopleDirectory(_OverHttp, PeopleDirectory):
         return Contact(name=body.get("name"), email=body.get("email"), phone=body.get("phone"))
 
 
-class HttpOperatorRegistry(_OverHttp, OperatorRegistry):
+class HttpOperatorRegistry(OverHttp, OperatorRegistry):
     def access(self, holder: str, cpf: str, platform: str) -> OperatorAccess | None:
         body = self._client.get_json(f"/holders/{holder}/operators/{cpf}", params={"platform": platform})
         if body is None:

@@ -43,13 +43,16 @@ class Flip:
 class Report:
     baseline: str
     candidate: str
-    total: int = 0
     outcomes_before: Counter[str] = field(default_factory=Counter)
     outcomes_after: Counter[str] = field(default_factory=Counter)
     reasons_before: Counter[str] = field(default_factory=Counter)
     reasons_after: Counter[str] = field(default_factory=Counter)
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
     flips: list[Flip] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.outcomes_before.values())
 
     def approval_rate(self, outcomes: Counter[str]) -> Decimal:
         if not self.total:
@@ -72,7 +75,6 @@ def backtest(cases: Iterable[Case], candidate: CompiledPolicy, baseline: Compile
             before, reasons_before = case.recorded_outcome.value, case.recorded_reasons
         after_eval = candidate.decide(case.application)
         after, reasons_after = after_eval.outcome.value, tuple(r.code for r in after_eval.reasons)
-        report.total += 1
         report.outcomes_before[before] += 1
         report.outcomes_after[after] += 1
         report.reasons_before.update(reasons_before)

@@ -10,6 +10,7 @@ from chalicelib.credit.services import DecideCredit
 from chalicelib.documents import Cpf, InvalidDocument
 from chalicelib.errors import InvalidDocumentError, ValidationFailed
 from chalicelib.money import parse_money
+from chalicelib.payloads import json_object, reject_unknown
 
 MAX_CREDIT_AMOUNT = Decimal("100000000.00")
 MAX_TERM_MONTHS = 480
@@ -17,23 +18,16 @@ MAX_PAGE = 100
 _PRODUCT = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
 
 
-def _object(body: Any, allowed: frozenset[str]) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise ValidationFailed("request body must be a JSON object")
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ValidationFailed(f"unknown field '{unknown[0]}'", field=unknown[0])
-    return body
-
-
 def parse_profile(body: Any) -> tuple[Decimal, Decimal]:
-    data = _object(body, frozenset({"monthly_income", "existing_debts"}))
+    data = json_object(body)
+    reject_unknown(data, ("monthly_income", "existing_debts"))
     income = parse_money(data.get("monthly_income"), "monthly_income", allow_zero=True)
     return income, parse_money(data.get("existing_debts"), "existing_debts", allow_zero=True)
 
 
 def parse_decision_request(body: Any) -> DecideCredit:
-    data = _object(body, frozenset({"cpf", "amount", "term_months", "product", "monthly_income", "existing_debts"}))
+    data = json_object(body)
+    reject_unknown(data, ("cpf", "amount", "term_months", "product", "monthly_income", "existing_debts"))
     try:
         cpf = Cpf.parse(data.get("cpf"))  # type: ignore[arg-type]  # a non-string is reported below
     except InvalidDocument as exc:

@@ -9,6 +9,7 @@ from chalicelib.documents import InvalidDocument, parse_document
 from chalicelib.errors import InvalidDocumentError, ValidationFailed
 from chalicelib.money import parse_money
 from chalicelib.orders.model import OrderRequest, PartyRef
+from chalicelib.payloads import json_object, reject_unknown
 from chalicelib.quorum.model import PartyType, Role
 
 MAX_GUARANTORS = 20
@@ -18,11 +19,8 @@ _ALLOWED_FIELDS = frozenset({*_CODE_FIELDS, "amount", "requester", "guarantors"}
 
 
 def parse_order_request(body: Any) -> OrderRequest:
-    if not isinstance(body, dict):
-        raise ValidationFailed("request body must be a JSON object")
-    unknown = sorted(set(body) - _ALLOWED_FIELDS)
-    if unknown:
-        raise ValidationFailed(f"unknown field '{unknown[0]}'", field=unknown[0])
+    body = json_object(body)
+    reject_unknown(body, _ALLOWED_FIELDS)
     codes = {name: _code(body, name) for name in _CODE_FIELDS}
     guarantors = body.get("guarantors", [])
     if not isinstance(guarantors, list) or len(guarantors) > MAX_GUARANTORS:
@@ -70,9 +68,7 @@ def _code(body: dict[str, Any], name: str) -> str:
 def _party(value: Any, role: Role, where: str) -> PartyRef:
     if not isinstance(value, dict) or not isinstance(value.get("document"), str):
         raise ValidationFailed(f"{where}.document is required", field=f"{where}.document")
-    extra = sorted(set(value) - {"document", "type"})
-    if extra:
-        raise ValidationFailed(f"unknown field '{where}.{extra[0]}'", field=f"{where}.{extra[0]}")
+    reject_unknown(value, ("document", "type"), where)
     try:
         document = parse_document(value["document"])
     except InvalidDocument as exc:

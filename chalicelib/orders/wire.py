@@ -5,7 +5,6 @@ Documents are digits only; money is a decimal string; times are ISO-8601 UTC.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -93,7 +92,3 @@ def signer_notifications(order: Order) -> list[tuple[str, dict[str, Any]]]:
             )
             notice["on_behalf_of"].append({"role": party["role"], "document": party["document"]})
     return [(f"{order.order_key}:{cpf}", notice) for cpf, notice in sorted(notices.items())]
-
-
-def parties_from_wire(raw: Sequence[dict[str, Any]] | None) -> tuple[dict[str, Any], ...]:
-    return tuple(raw or ())

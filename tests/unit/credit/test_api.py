@@ -14,7 +14,6 @@ from chalice.test import Client
 from chalicelib import bootstrap
 from chalicelib.credit.model import BureauScore
 from tests.unit.builders import cpf
-from tests.unit.test_api import container as container
 
 CPF = cpf(3)
 

@@ -1,0 +1,38 @@
+"""Fixtures shared by the unit tests of both areas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.credit.policies import PolicyProvider
+from chalicelib.quorum.model import OperatorAccess
+from chalicelib.settings import PARTNER_URL_VARIABLES, Settings
+from tests.unit import fakes
+from tests.unit.builders import cnpj, cpf, grant, group, rep, rule
+from tests.unit.credit.fakes import FakeBureau, FakeCreditStore
+
+CO = cnpj(1)
+
+
+@pytest.fixture
+def container() -> Iterator[bootstrap.Container]:
+    """Every port faked, installed as the process container for the duration of a test."""
+    env = dict.fromkeys(PARTNER_URL_VARIABLES.values(), "http://partners.invalid")
+    g = grant([rep(1, "D")], [rule("ONE", group("D"))])
+    store = FakeCreditStore()
+    c = bootstrap.Container(
+        settings=Settings.from_env({**env, "AWS_REGION": "sa-east-1", "AME_ROLE": "dr", "AME_MAX_RECEIVE_COUNT": "2"}),
+        partners=fakes.partners(grants={CO: g}, accesses={(CO, cpf(1)): OperatorAccess(True, True)}),
+        repository=fakes.FakeRepository(),
+        queue=fakes.FakeQueue(),
+        publisher=fakes.FakePublisher(),
+        executor=fakes.InlineExecutor(),
+        clock=fakes.FixedClock(),
+        credit=bootstrap.CreditPorts(store=store, bureau=FakeBureau(), policies=PolicyProvider(store)),
+    )
+    bootstrap.use_container(c)
+    yield c
+    bootstrap.use_container(None)
