@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt app/requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test lint unit integration e2e bench-quorum bench-credit backtest replay-dlq package clean
+.PHONY: setup run test lint unit integration e2e bench-quorum bench-credit backtest replay-dlq package infra-plan clean
 
 $(STAMP): requirements-dev.txt app/requirements.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -57,6 +57,11 @@ replay-dlq: setup
 package: setup
 	find chalicelib -name __pycache__ -prune -exec rm -rf {} +
 	cd app && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} ../$(BIN)/chalice package --pkg-format cloudformation ../build/chalice
+
+# make infra-plan STACK=prod|dr: every AWS resource `pulumi up` would create, from Pulumi's mocks (no AWS, no CLI).
+STACK ?= prod dr
+infra-plan: package
+	@for stack in $(STACK); do echo "# stack $$stack"; PYTHONPATH=infra $(BIN)/python -m ame_infra.plan --stack $$stack || exit 1; done
 
 clean:
 	rm -rf build .devstack .pytest_cache .mypy_cache .ruff_cache .hypothesis

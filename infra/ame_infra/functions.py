@@ -1,0 +1,137 @@
+"""The Chalice handlers as Lambda functions, one least-privilege role and log group each."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from ame_infra import iam
+from ame_infra.chalice_package import ChalicePackage, PackagedFunction
+from ame_infra.contract import ACCESS_BY_HANDLER, TABLES, FunctionAccess
+from ame_infra.queues import DeployedQueue
+
+KMS_FOR_ENCRYPTED_QUEUES = ("kms:Decrypt", "kms:GenerateDataKey")
+SQS_CONSUMER_ACTIONS = (
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+)
+
+
+@dataclass(frozen=True)
+class AppFunctionsArgs:
+    package: ChalicePackage
+    region: str
+    account_id: pulumi.Input[str]
+    environment: dict[str, pulumi.Input[str]]
+    queues: dict[str, DeployedQueue]
+    key_arn: pulumi.Input[str]
+    log_retention_days: int
+
+
+@dataclass(frozen=True)
+class DeployedFunction:
+    packaged: PackagedFunction
+    function: aws.lambda_.Function
+
+
+class AppFunctions(pulumi.ComponentResource):
+    by_logical_id: dict[str, DeployedFunction]
+
+    def __init__(self, name: str, args: AppFunctionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ame:compute:AppFunctions", name, None, opts)
+        code = pulumi.FileArchive(str(args.package.archive))
+        self.by_logical_id = {f.logical_id: self._function(f, code, args) for f in args.package.functions}
+        self.register_outputs({lid: d.function.name for lid, d in self.by_logical_id.items()})
+
+    def _function(self, packaged: PackagedFunction, code: pulumi.Archive, args: AppFunctionsArgs) -> DeployedFunction:
+        name = function_name(packaged)
+        child = pulumi.ResourceOptions(parent=self)
+        access = ACCESS_BY_HANDLER.get(packaged.handler)
+        if access is None:
+            raise ValueError(f"{packaged.handler} has no entry in contract.ACCESS_BY_HANDLER: say what it may touch")
+        consumed = self._consumed_queue(packaged, args)
+        log_group = aws.cloudwatch.LogGroup(
+            name,
+            name=f"/aws/lambda/{name}",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.key_arn,
+            opts=child,
+        )
+        role = aws.iam.Role(name, assume_role_policy=iam.assume_role("lambda.amazonaws.com"), opts=child)
+        policy = aws.iam.RolePolicy(
+            name,
+            role=role.id,
+            policy=iam.document(*statements_for(name, access, consumed, args)),
+            opts=child,
+        )
+        function = aws.lambda_.Function(
+            name,
+            name=name,
+            role=role.arn,
+            runtime=packaged.runtime,
+            handler=packaged.handler,
+            code=code,
+            memory_size=packaged.memory_mb,
+            timeout=packaged.timeout_seconds,
+            architectures=[packaged.architecture],
+            environment={"variables": args.environment},
+            logging_config={"log_format": "Text", "log_group": log_group.name},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, policy]),
+        )
+        if consumed is not None and packaged.sqs_source is not None:
+            aws.lambda_.EventSourceMapping(
+                name,
+                event_source_arn=consumed.queue.arn,
+                function_name=function.arn,
+                batch_size=packaged.sqs_source.batch_size,
+                maximum_batching_window_in_seconds=packaged.sqs_source.batching_window_seconds,
+                # Chalice leaves this out; without it one bad record makes Lambda retry the whole batch.
+                function_response_types=["ReportBatchItemFailures"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            )
+        return DeployedFunction(packaged, function)
+
+    @staticmethod
+    def _consumed_queue(packaged: PackagedFunction, args: AppFunctionsArgs) -> DeployedQueue | None:
+        if packaged.sqs_source is None:
+            return None
+        for deployed in args.queues.values():
+            if deployed.spec.name == packaged.sqs_source.queue_name:
+                return deployed
+        raise ValueError(f"{packaged.logical_id} consumes {packaged.sqs_source.queue_name}, which no stack declares")
+
+
+def function_name(packaged: PackagedFunction) -> str:
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", packaged.logical_id).lower()
+    return f"ame-platform-{words}"
+
+
+def statements_for(
+    name: str, access: FunctionAccess, consumed: DeployedQueue | None, args: AppFunctionsArgs
+) -> list[iam.Statement]:
+    log_group = f"/aws/lambda/{name}"
+    statements = [
+        iam.allow(
+            ["logs:CreateLogStream", "logs:PutLogEvents"], [iam.log_group_arn(args.region, args.account_id, log_group)]
+        )
+    ]
+    tables = {spec.key: spec for spec in TABLES}
+    for key, actions in sorted(access.tables.items()):
+        table = iam.table_arn(args.region, args.account_id, tables[key].name)
+        resources: list[pulumi.Input[str]] = [table]
+        if key in access.queries_indexes_of:
+            resources += [pulumi.Output.concat(table, "/index/", index.name) for index in tables[key].indexes]
+        statements.append(iam.allow(actions, resources))
+    sends = [args.queues[q.key].queue.arn for q in access.sends_to]
+    if sends:
+        statements.append(iam.allow(["sqs:SendMessage"], sends))
+    if consumed is not None:
+        statements.append(iam.allow(SQS_CONSUMER_ACTIONS, [consumed.queue.arn]))
+    if sends or consumed is not None:
+        statements.append(iam.allow(KMS_FOR_ENCRYPTED_QUEUES, [args.key_arn]))
+    return statements

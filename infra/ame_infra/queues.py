@@ -1,0 +1,73 @@
+"""The app's SQS queues in one region, each with a dead-letter queue it redrives to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from ame_infra.contract import QueueSpec
+
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+"""The SQS maximum: operators get two weeks to replay (`make replay-dlq`)."""
+KMS_DATA_KEY_REUSE_SECONDS = 300
+"""SQS caches a data key this long: fewer KMS calls per message, same CMK."""
+
+
+@dataclass(frozen=True)
+class MessageQueuesArgs:
+    queues: tuple[QueueSpec, ...]
+    key_arn: pulumi.Input[str]
+    max_receive_count: int
+    consumer_timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class DeployedQueue:
+    spec: QueueSpec
+    queue: aws.sqs.Queue
+    dlq: aws.sqs.Queue
+
+
+class MessageQueues(pulumi.ComponentResource):
+    by_key: dict[str, DeployedQueue]
+
+    def __init__(self, name: str, args: MessageQueuesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ame:messaging:MessageQueues", name, None, opts)
+        self.by_key = {spec.key: self._queue(spec, args) for spec in args.queues}
+        self.register_outputs({key: q.queue.url for key, q in self.by_key.items()})
+
+    def _queue(self, spec: QueueSpec, args: MessageQueuesArgs) -> DeployedQueue:
+        child = pulumi.ResourceOptions(parent=self)
+        dlq = aws.sqs.Queue(
+            spec.dlq_name,
+            name=spec.dlq_name,
+            message_retention_seconds=DLQ_RETENTION_SECONDS,
+            kms_master_key_id=args.key_arn,
+            kms_data_key_reuse_period_seconds=KMS_DATA_KEY_REUSE_SECONDS,
+            opts=child,
+        )
+        queue = aws.sqs.Queue(
+            spec.name,
+            name=spec.name,
+            # AWS's rule for Lambda consumers: at least six times the function timeout, so a
+            # retried batch is not redelivered while the first attempt still runs.
+            visibility_timeout_seconds=6 * args.consumer_timeout_seconds,
+            message_retention_seconds=4 * 24 * 3600,
+            redrive_policy=pulumi.Output.json_dumps(
+                {"deadLetterTargetArn": dlq.arn, "maxReceiveCount": args.max_receive_count}
+            ),
+            kms_master_key_id=args.key_arn,
+            kms_data_key_reuse_period_seconds=KMS_DATA_KEY_REUSE_SECONDS,
+            opts=child,
+        )
+        aws.sqs.RedriveAllowPolicy(
+            spec.dlq_name,
+            queue_url=dlq.url,
+            redrive_allow_policy=pulumi.Output.json_dumps(
+                {"redrivePermission": "byQueue", "sourceQueueArns": [queue.arn]}
+            ),
+            opts=child,
+        )
+        return DeployedQueue(spec, queue, dlq)

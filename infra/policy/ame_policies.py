@@ -1,0 +1,313 @@
+"""The platform's invariants as Pulumi policies: `pulumi preview --policy-pack infra/policy`.
+
+Each check is a plain function from a resource's inputs to the problems it has, so the tests can
+call it on what the mocks captured; `__main__.py` is the only place a `PolicyPack` is built.
+Values a preview does not know yet (ARNs of resources still to be created) are never judged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+Props = Mapping[str, Any]
+Check = Callable[[Props], Iterable[str]]
+MANAGED_GROUPS_REQUIRED = {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesSQLiRuleSet"}
+PII_IN_ACCESS_LOGS = ("$context.path", "$context.requestOverride", "$context.authorizer")
+
+
+def table_is_protected(props: Props) -> Iterable[str]:
+    sse = props.get("serverSideEncryption") or {}
+    if not (sse.get("enabled") and sse.get("kmsKeyArn")):
+        yield "table must be encrypted with a customer-managed KMS key"
+    if not (props.get("pointInTimeRecovery") or {}).get("enabled"):
+        yield "table needs point-in-time recovery"
+    if not props.get("deletionProtectionEnabled"):
+        yield "table needs deletion protection"
+    if not (props.get("streamEnabled") and props.get("streamViewType") == "NEW_AND_OLD_IMAGES"):
+        yield "table needs a NEW_AND_OLD_IMAGES stream (global tables replicate through it)"
+    replicas = props.get("replicas") or []
+    if not replicas:
+        yield "table has no replica in the DR region"
+    for replica in replicas:
+        if not (replica.get("kmsKeyArn") and replica.get("pointInTimeRecovery")):
+            yield f"replica in {replica.get('regionName')} needs its own CMK and point-in-time recovery"
+
+
+def bucket_encryption_uses_cmk(props: Props) -> Iterable[str]:
+    for rule in props.get("rules") or []:
+        default = rule.get("applyServerSideEncryptionByDefault") or {}
+        if default.get("sseAlgorithm") != "aws:kms" or not default.get("kmsMasterKeyId"):
+            yield "bucket encryption must be aws:kms with a customer-managed key"
+
+
+def public_access_fully_blocked(props: Props) -> Iterable[str]:
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    missing = [flag for flag in flags if props.get(flag) is not True]
+    if missing:
+        yield f"public access block must set {', '.join(missing)}"
+
+
+def versioning_enabled(props: Props) -> Iterable[str]:
+    if (props.get("versioningConfiguration") or {}).get("status") != "Enabled":
+        yield "bucket versioning must be Enabled (replication and recovery depend on it)"
+
+
+def lifecycle_tiers_to_ia_and_glacier(props: Props) -> Iterable[str]:
+    classes = {t.get("storageClass") for r in props.get("rules") or [] for t in r.get("transitions") or []}
+    if "STANDARD_IA" not in classes or not classes & {"GLACIER", "GLACIER_IR", "DEEP_ARCHIVE"}:
+        yield "lifecycle must move objects to STANDARD_IA and then to a Glacier class"
+
+
+def replication_has_rtc(props: Props) -> Iterable[str]:
+    for rule in props.get("rules") or []:
+        destination = rule.get("destination") or {}
+        if (destination.get("replicationTime") or {}).get("status") != "Enabled":
+            yield f"replication rule {rule.get('id')} needs Replication Time Control"
+        if not (destination.get("encryptionConfiguration") or {}).get("replicaKmsKeyId"):
+            yield f"replication rule {rule.get('id')} must encrypt replicas with the DR region's CMK"
+
+
+def queue_has_dead_letter_queue(props: Props) -> Iterable[str]:
+    if not props.get("kmsMasterKeyId"):
+        yield "queue must be encrypted with a customer-managed key"
+    if str(props.get("name", "")).endswith("-dlq"):
+        return
+    policy = props.get("redrivePolicy")
+    if not policy:
+        yield "queue has no redrive policy: a poison message would retry forever"
+        return
+    if isinstance(policy, str):
+        redrive = json.loads(policy)
+        if not 1 <= int(redrive.get("maxReceiveCount", 0)) <= 10 or not redrive.get("deadLetterTargetArn"):
+            yield "redrive policy needs a dead-letter target and 1-10 receives"
+
+
+def identity_policy_names_everything(props: Props) -> Iterable[str]:
+    document = props.get("policy")
+    if not isinstance(document, str):
+        return  # unknown until apply
+    statements = json.loads(document).get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if statement.get("Effect") != "Allow":
+            continue
+        if "NotAction" in statement or "NotResource" in statement:
+            yield "Allow with NotAction/NotResource grants everything else"
+        actions = statement.get("Action", [])
+        for action in [actions] if isinstance(actions, str) else actions:
+            if "*" in action:
+                yield f"wildcard action {action!r}"
+        resources = statement.get("Resource", [])
+        for resource in [resources] if isinstance(resources, str) else resources:
+            if resource == "*":
+                yield f"statement allowing {actions} on every resource"
+
+
+def sqs_source_reports_item_failures(props: Props) -> Iterable[str]:
+    if "ReportBatchItemFailures" not in (props.get("functionResponseTypes") or []):
+        yield "SQS event source must report batch item failures, or one bad record retries the whole batch"
+
+
+def log_group_is_kept_and_encrypted(props: Props) -> Iterable[str]:
+    if not props.get("retentionInDays"):
+        yield "log group needs a retention period (the default keeps logs, and their cost, forever)"
+    if not props.get("kmsKeyId"):
+        yield "log group must be encrypted with a customer-managed key"
+
+
+def stage_logs_without_personal_data(props: Props) -> Iterable[str]:
+    log_format = (props.get("accessLogSettings") or {}).get("format")
+    if not log_format:
+        yield "stage needs access logs"
+        return
+    for variable in PII_IN_ACCESS_LOGS:
+        if variable in log_format:
+            yield f"access log format uses {variable}, which carries CPFs from the path or body"
+
+
+def method_settings_do_not_trace_bodies(props: Props) -> Iterable[str]:
+    if (props.get("settings") or {}).get("dataTraceEnabled"):
+        yield "data tracing copies request bodies (CPF, names, amounts) into CloudWatch"
+
+
+def key_rotates(props: Props) -> Iterable[str]:
+    if not props.get("enableKeyRotation"):
+        yield "customer-managed key must rotate"
+
+
+def web_acl_rules(props: Props) -> Iterable[str]:
+    statements = [rule.get("statement") or {} for rule in props.get("rules") or []]
+    if not any("rateBasedStatement" in s for s in statements):
+        yield "web ACL needs a rate-based rule"
+    groups = {(s.get("managedRuleGroupStatement") or {}).get("name") for s in statements}
+    for missing in sorted(MANAGED_GROUPS_REQUIRED - groups):
+        yield f"web ACL lacks managed rule group {missing}"
+
+
+RESOURCE_CHECKS: dict[str, tuple[str, str, Check]] = {
+    "dynamodb-table-protected": (
+        "aws:dynamodb/table:Table",
+        "Tables: CMK, PITR, deletion protection, replica.",
+        table_is_protected,
+    ),
+    "s3-encrypted-with-cmk": (
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "Buckets encrypt with a customer-managed key.",
+        bucket_encryption_uses_cmk,
+    ),
+    "s3-public-access-blocked": (
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "Buckets block every form of public access.",
+        public_access_fully_blocked,
+    ),
+    "s3-versioned": ("aws:s3/bucketVersioning:BucketVersioning", "Buckets are versioned.", versioning_enabled),
+    "s3-lifecycle-tiers": (
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "Objects move to IA, then Glacier.",
+        lifecycle_tiers_to_ia_and_glacier,
+    ),
+    "s3-replication-rtc": (
+        "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+        "Cross-region replication with RTC and the DR key.",
+        replication_has_rtc,
+    ),
+    "sqs-dead-letter-queue": (
+        "aws:sqs/queue:Queue",
+        "Queues are encrypted and redrive to a DLQ.",
+        queue_has_dead_letter_queue,
+    ),
+    "iam-no-wildcards": (
+        "aws:iam/rolePolicy:RolePolicy",
+        "Identity policies name their actions and resources.",
+        identity_policy_names_everything,
+    ),
+    "lambda-sqs-partial-batch": (
+        "aws:lambda/eventSourceMapping:EventSourceMapping",
+        "SQS event sources report batch item failures.",
+        sqs_source_reports_item_failures,
+    ),
+    "logs-retained-and-encrypted": (
+        "aws:cloudwatch/logGroup:LogGroup",
+        "Log groups have retention and a CMK.",
+        log_group_is_kept_and_encrypted,
+    ),
+    "api-access-logs-without-pii": (
+        "aws:apigateway/stage:Stage",
+        "Access logs exist and never log the raw path.",
+        stage_logs_without_personal_data,
+    ),
+    "api-no-data-trace": (
+        "aws:apigateway/methodSettings:MethodSettings",
+        "No full request/response logging.",
+        method_settings_do_not_trace_bodies,
+    ),
+    "kms-rotation": ("aws:kms/key:Key", "Customer-managed keys rotate.", key_rotates),
+    "waf-rules": ("aws:wafv2/webAcl:WebAcl", "Web ACL: rate limit, common and SQLi rules.", web_acl_rules),
+}
+
+
+def resource_policy(name: str, resource_type: str, description: str, check: Check) -> ResourceValidationPolicy:
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        if args.resource_type == resource_type:
+            for problem in check(args.props):
+                report_violation(f"{args.name}: {problem}", None)
+
+    return ResourceValidationPolicy(
+        name=name, description=description, validate=validate, enforcement_level=EnforcementLevel.MANDATORY
+    )
+
+
+Resource = tuple[str, str, Props]
+"""(type token, logical name, inputs): the part of a `PolicyResource` the stack checks read."""
+
+
+def every_queue_and_dlq_alarmed(resources: list[Resource]) -> Iterable[str]:
+    watched = {
+        (props.get("metricName"), (props.get("dimensions") or {}).get("QueueName"))
+        for kind, _, props in resources
+        if kind == "aws:cloudwatch/metricAlarm:MetricAlarm"
+    }
+    for kind, name, props in resources:
+        if kind != "aws:sqs/queue:Queue":
+            continue
+        queue = props.get("name", name)
+        metric = "ApproximateNumberOfMessagesVisible" if queue.endswith("-dlq") else "ApproximateAgeOfOldestMessage"
+        if (metric, queue) not in watched:
+            yield f"queue {queue} has no {metric} alarm"
+
+
+def secondary_stack_owns_no_data(resources: list[Resource]) -> Iterable[str]:
+    failover_types = {
+        policy.get("type")
+        for kind, _, props in resources
+        if kind == "aws:route53/record:Record"
+        for policy in props.get("failoverRoutingPolicies") or []
+    }
+    if "SECONDARY" in failover_types:
+        for kind, name, _ in resources:
+            if kind in ("aws:dynamodb/table:Table", "aws:s3/bucket:Bucket"):
+                yield f"the SECONDARY (DR) stack must not own data, but declares {kind} {name}"
+
+
+def every_bucket_fully_configured(resources: list[Resource]) -> Iterable[str]:
+    """Per-bucket settings are separate resources; each bucket needs one of each."""
+    buckets = sum(1 for kind, _, _ in resources if kind == "aws:s3/bucket:Bucket")
+    for token in (
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    ):
+        declared = sum(1 for kind, _, _ in resources if kind == token)
+        if declared != buckets:
+            yield f"{buckets} buckets but {declared} {token.rsplit(':', 1)[-1]} resources"
+
+
+def every_stage_behind_waf(resources: list[Resource]) -> Iterable[str]:
+    stages = sum(1 for kind, _, _ in resources if kind == "aws:apigateway/stage:Stage")
+    associations = sum(1 for kind, _, _ in resources if kind == "aws:wafv2/webAclAssociation:WebAclAssociation")
+    if associations < stages:
+        yield f"{stages} API stages but only {associations} web ACL associations"
+
+
+STACK_CHECKS: dict[str, tuple[str, Callable[[list[Resource]], Iterable[str]]]] = {
+    "queues-alarmed": ("Every DLQ alarms on any message; every queue on backlog age.", every_queue_and_dlq_alarmed),
+    "dr-owns-no-data": (
+        "The SECONDARY stack serves from replicas and declares no tables or buckets.",
+        secondary_stack_owns_no_data,
+    ),
+    "buckets-fully-configured": (
+        "Every bucket has encryption, access block, versioning and lifecycle.",
+        every_bucket_fully_configured,
+    ),
+    "stages-behind-waf": ("Every API stage has a web ACL.", every_stage_behind_waf),
+}
+
+
+def stack_policy(
+    name: str, description: str, check: Callable[[list[Resource]], Iterable[str]]
+) -> StackValidationPolicy:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        resources = [(r.resource_type, r.name, r.props) for r in args.resources]
+        for problem in check(resources):
+            report_violation(problem, None)
+
+    return StackValidationPolicy(
+        name=name, description=description, validate=validate, enforcement_level=EnforcementLevel.MANDATORY
+    )
+
+
+def all_policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
+    return [resource_policy(name, *spec) for name, spec in RESOURCE_CHECKS.items()] + [
+        stack_policy(name, *spec) for name, spec in STACK_CHECKS.items()
+    ]
