@@ -31,6 +31,7 @@ class FailoverArgs:
 
 class Failover(pulumi.ComponentResource):
     health_check_id: pulumi.Output[str]
+    record: aws.route53.Record
 
     def __init__(self, name: str, args: FailoverArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ame:dns:Failover", name, None, opts)
@@ -48,7 +49,7 @@ class Failover(pulumi.ComponentResource):
             tags={"Name": f"ame-platform-{args.region}"},
             opts=child,
         )
-        aws.route53.Record(
+        self.record = aws.route53.Record(
             name,
             zone_id=args.hosted_zone_id,
             name=args.api_domain,

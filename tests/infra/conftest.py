@@ -1,0 +1,56 @@
+"""Both stacks, run once per session under Pulumi's mocks against a real `chalice package`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ame_infra.chalice_package import ChalicePackage, load_package
+from ame_infra.mocked import DeclaredResource, Inventory, run_stack
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `make package` builds, built fresh so the infra is tested against today's routes."""
+    out = tmp_path_factory.mktemp("chalice-package")
+    chalice = Path(sys.executable).parent / "chalice"
+    subprocess.run(
+        [str(chalice), "package", "--pkg-format", "cloudformation", str(out)],
+        cwd=ROOT / "app",
+        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "HOME": str(out)},
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def package(package_dir: Path) -> ChalicePackage:
+    return load_package(package_dir)
+
+
+@pytest.fixture(scope="session")
+def prod(package_dir: Path) -> Inventory:
+    return run_stack("prod", package_dir)
+
+
+@pytest.fixture(scope="session")
+def dr(package_dir: Path) -> Inventory:
+    return run_stack("dr", package_dir)
+
+
+@pytest.fixture(params=["prod", "dr"])
+def stack(request: pytest.FixtureRequest) -> Inventory:
+    inventory: Inventory = request.getfixturevalue(request.param)
+    return inventory
+
+
+def policy_document(resource: DeclaredResource) -> list[dict[str, object]]:
+    statements: list[dict[str, object]] = json.loads(resource.inputs["policy"])["Statement"]
+    return statements

@@ -1,0 +1,320 @@
+"""What each stack declares, read from the inputs the program sends to the (mocked) engine."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from ame_infra.api import GATEWAY_RESPONSES
+from ame_infra.backups import RULES
+from ame_infra.buckets import BUCKETS
+from ame_infra.chalice_package import ChalicePackage
+from ame_infra.contract import QUEUES, TABLES
+from ame_infra.failover import HEALTH_PATH
+from ame_infra.mocked import DeclaredResource, Inventory
+from chalicelib.settings import PARTNER_URL_VARIABLES, Settings
+from tests.infra.conftest import policy_document
+
+TABLE = "aws:dynamodb/table:Table"
+QUEUE = "aws:sqs/queue:Queue"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+FUNCTION = "aws:lambda/function:Function"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+RECORD = "aws:route53/record:Record"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
+BUCKET = "aws:s3/bucket:Bucket"
+
+
+def alarms(stack: Inventory, metric: str) -> list[DeclaredResource]:
+    return [a for a in stack.of_type(ALARM) if a.inputs["metricName"] == metric]
+
+
+def function(stack: Inventory, handler: str) -> DeclaredResource:
+    (match,) = [f for f in stack.of_type(FUNCTION) if f.inputs["handler"] == handler]
+    return match
+
+
+# --- both stacks -----------------------------------------------------------------------------
+
+
+def test_every_aws_resource_names_an_explicit_provider_and_a_region(stack: Inventory) -> None:
+    for resource in stack.cloud_resources:
+        assert resource.provider_name and not resource.provider_name.startswith("default"), resource.name
+        assert resource.region in ("us-east-1", "us-west-2"), resource.name
+
+
+def test_every_queue_redrives_to_its_dlq_after_the_apps_max_receive_count(stack: Inventory) -> None:
+    app_default = Settings.from_env(dict.fromkeys(PARTNER_URL_VARIABLES.values(), "https://x")).max_receive_count
+    queues = {q.inputs["name"]: q for q in stack.of_type(QUEUE)}
+    assert set(queues) == {n for q in QUEUES for n in (q.name, q.dlq_name)}
+    for spec in QUEUES:
+        redrive = json.loads(queues[spec.name].inputs["redrivePolicy"])
+        assert redrive["deadLetterTargetArn"].endswith(f":{spec.dlq_name}")
+        assert redrive["maxReceiveCount"] == app_default
+        assert "redrivePolicy" not in queues[spec.dlq_name].inputs
+        assert queues[spec.dlq_name].inputs["messageRetentionSeconds"] == 14 * 24 * 3600
+    assert all(q.inputs["kmsMasterKeyId"].startswith("arn:aws:kms:") for q in queues.values())
+
+
+def test_every_dlq_alarms_on_its_first_message(stack: Inventory) -> None:
+    watched = {a.inputs["dimensions"]["QueueName"]: a for a in alarms(stack, "ApproximateNumberOfMessagesVisible")}
+    for spec in QUEUES:
+        alarm = watched[spec.dlq_name]
+        assert (alarm.inputs["threshold"], alarm.inputs["comparisonOperator"]) == (0, "GreaterThanThreshold")
+        assert alarm.inputs["alarmActions"], "an alarm nobody hears"
+
+
+def test_the_envelope_handler_reports_batch_item_failures_on_the_requests_queue(
+    stack: Inventory, package: ChalicePackage
+) -> None:
+    (mapping,) = stack.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+    assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping.inputs["eventSourceArn"].endswith(":ame-envelope-requests")
+    assert mapping.inputs["batchSize"] == 10
+    # Lambda's guidance: the queue hides a message six function-timeouts long.
+    (requests,) = [q for q in stack.of_type(QUEUE) if q.inputs["name"] == "ame-envelope-requests"]
+    worker = next(f for f in package.functions if f.sqs_source)
+    assert requests.inputs["visibilityTimeoutSeconds"] >= 6 * worker.timeout_seconds
+
+
+def test_functions_are_the_packaged_handlers_with_an_environment_the_app_accepts(
+    stack: Inventory, package: ChalicePackage
+) -> None:
+    functions = stack.of_type(FUNCTION)
+    assert {f.inputs["handler"] for f in functions} == {f.handler for f in package.functions}
+    for declared in functions:
+        env = declared.inputs["environment"]["variables"]
+        settings = Settings.from_env({**env, "AWS_REGION": declared.region or ""})
+        assert settings.role == ("primary" if stack.stack == "prod" else "dr")
+        assert (settings.orders_table, settings.credit_table) == ("ame-orders", "ame-credit")
+        assert all(url.startswith("https://") for url in settings.partner_urls.values())
+        assert declared.inputs["runtime"] == "python3.11"
+
+
+def test_no_identity_policy_grants_a_wildcard_action_or_every_resource(stack: Inventory) -> None:
+    policies = stack.of_type(ROLE_POLICY)
+    assert policies
+    for policy in policies:
+        for statement in policy_document(policy):
+            actions, resources = statement["Action"], statement["Resource"]
+            assert isinstance(actions, list) and isinstance(resources, list)
+            assert not [a for a in actions if "*" in a], policy.name
+            assert "*" not in resources, policy.name
+
+
+def test_each_function_reaches_only_its_own_tables_and_queues(stack: Inventory) -> None:
+    def grants(handler: str) -> dict[str, set[str]]:
+        name = function(stack, handler).inputs["name"]
+        (policy,) = [p for p in stack.of_type(ROLE_POLICY) if p.name == name]
+        granted: dict[str, set[str]] = {}
+        for statement in policy_document(policy):
+            for resource in statement["Resource"]:  # type: ignore[attr-defined]
+                granted.setdefault(resource, set()).update(statement["Action"])  # type: ignore[arg-type]
+        return granted
+
+    region = "us-east-1" if stack.stack == "prod" else "us-west-2"
+    table = f"arn:aws:dynamodb:{region}:111111111111:table/"
+    api, worker = grants("app.app"), grants("app.assemble_envelopes")
+    assert "dynamodb:Query" in api[table + "ame-credit/index/by-customer"]
+    assert "dynamodb:DeleteItem" in api[table + "ame-idempotency"]
+    assert {r for r in worker if r.startswith(table)} == {table + "ame-orders"}
+    assert worker[table + "ame-orders"] == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert any("sqs:ReceiveMessage" in actions for actions in worker.values())
+    assert not any("sqs:ReceiveMessage" in actions for actions in api.values())
+
+
+def test_log_groups_keep_logs_for_a_set_time_under_a_cmk(stack: Inventory) -> None:
+    groups = stack.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert {g.inputs["name"] for g in groups} >= {
+        "/aws/lambda/ame-platform-api-handler",
+        "/aws/lambda/ame-platform-assemble-envelopes",
+        "/aws/apigateway/ame-platform/access",
+        "aws-waf-logs-ame-platform",
+    }
+    for group in groups:
+        assert group.inputs["retentionInDays"] == 90
+        assert group.inputs["kmsKeyId"].startswith(f"arn:aws:kms:{group.region}:")
+
+
+def test_rest_api_serves_chalices_routes_through_the_api_function(stack: Inventory) -> None:
+    api = stack.named("aws:apigateway/restApi:RestApi", "ame-platform")
+    body = json.loads(api.inputs["body"])
+    handler = function(stack, "app.app").inputs["name"]
+    integrations = [op["x-amazon-apigateway-integration"] for ops in body["paths"].values() for op in ops.values()]
+    assert "/v1/orders" in body["paths"] and "/v1/credit/decisions" in body["paths"]
+    assert all(handler in i["uri"] and i["type"] == "aws_proxy" for i in integrations)
+    assert body["x-amazon-apigateway-gateway-responses"] == GATEWAY_RESPONSES
+    assert api.inputs["endpointConfiguration"]["types"] == "REGIONAL"
+
+
+def test_access_logs_record_the_route_template_never_the_path_with_its_cpf(stack: Inventory) -> None:
+    (stage,) = stack.of_type("aws:apigateway/stage:Stage")
+    log_format = json.loads(stage.inputs["accessLogSettings"]["format"])
+    assert log_format["route"] == "$context.resourcePath"
+    assert not [v for v in log_format.values() if v == "$context.path"]
+    (settings,) = stack.of_type("aws:apigateway/methodSettings:MethodSettings")
+    assert settings.inputs["settings"]["dataTraceEnabled"] is False
+    assert settings.inputs["settings"]["metricsEnabled"] is True
+
+
+def test_waf_guards_the_stage_with_rate_limit_common_and_sqli_rules(stack: Inventory) -> None:
+    (acl,) = stack.of_type("aws:wafv2/webAcl:WebAcl")
+    statements = [rule["statement"] for rule in acl.inputs["rules"]]
+    assert statements[0]["rateBasedStatement"] == {"limit": 2000, "aggregateKeyType": "IP"}
+    groups = {s["managedRuleGroupStatement"]["name"] for s in statements[1:]}
+    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesSQLiRuleSet"} <= groups
+    (association,) = stack.of_type("aws:wafv2/webAclAssociation:WebAclAssociation")
+    assert association.inputs["webAclArn"].endswith(":ame-platform")
+    (logging,) = stack.of_type("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    assert {"uriPath": {}} in logging.inputs["redactedFields"]
+
+
+def test_api_has_a_regional_custom_domain_on_tls_1_2(stack: Inventory) -> None:
+    (domain,) = stack.of_type("aws:apigateway/domainName:DomainName")
+    assert domain.inputs["domainName"] == "api.ame.example.com"
+    assert domain.inputs["regionalCertificateArn"].startswith(f"arn:aws:acm:{domain.region}:")
+    assert domain.inputs["securityPolicy"] == "TLS_1_2"
+    assert stack.of_type("aws:apigateway/basePathMapping:BasePathMapping")
+
+
+def test_alarms_cover_the_slo_errors_throttles_and_replication(stack: Inventory) -> None:
+    (latency,) = alarms(stack, "Latency")
+    assert (latency.inputs["extendedStatistic"], latency.inputs["threshold"]) == ("p95", 200)
+    (errors,) = alarms(stack, "5XXError")
+    assert (errors.inputs["statistic"], errors.inputs["threshold"]) == ("Average", 0.01)
+    function_names = {f.inputs["name"] for f in stack.of_type(FUNCTION)}
+    for metric in ("Errors", "Throttles"):
+        assert {a.inputs["dimensions"]["FunctionName"] for a in alarms(stack, metric)} == function_names
+    peer = "us-west-2" if stack.stack == "prod" else "us-east-1"
+    replication = alarms(stack, "ReplicationLatency")
+    assert {a.inputs["dimensions"]["TableName"] for a in replication} == {t.name for t in TABLES}
+    assert {a.inputs["dimensions"]["ReceivingRegion"] for a in replication} == {peer}
+
+
+def test_the_health_check_alarm_lives_where_route53_publishes_metrics(stack: Inventory) -> None:
+    (alarm,) = alarms(stack, "HealthCheckStatus")
+    (check,) = stack.of_type(HEALTH_CHECK)
+    assert alarm.region == "us-east-1"
+    assert alarm.inputs["dimensions"]["HealthCheckId"] == f"{check.name}-id"
+    (topic_arn,) = alarm.inputs["alarmActions"]
+    assert ":sns:us-east-1:" in topic_arn
+
+
+def test_kms_keys_rotate_and_each_region_has_its_own(stack: Inventory) -> None:
+    keys = stack.of_type("aws:kms/key:Key")
+    assert all(k.inputs["enableKeyRotation"] for k in keys)
+    assert len({(k.name, k.region) for k in keys}) == len(keys)
+
+
+# --- failover --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack_name", "role", "region"), [("prod", "PRIMARY", "us-east-1"), ("dr", "SECONDARY", "us-west-2")]
+)
+def test_each_stack_owns_one_failover_record_checked_against_its_own_region(
+    stack_name: str, role: str, region: str, request: pytest.FixtureRequest
+) -> None:
+    stack: Inventory = request.getfixturevalue(stack_name)
+    (record,) = stack.of_type(RECORD)
+    (check,) = stack.of_type(HEALTH_CHECK)
+    assert record.inputs["failoverRoutingPolicies"] == [{"type": role}]
+    assert record.inputs["name"] == "api.ame.example.com" and record.inputs["type"] == "A"
+    assert record.inputs["healthCheckId"] == f"{check.name}-id"
+    assert record.inputs["aliases"][0]["evaluateTargetHealth"] is True
+    assert check.inputs["fqdn"].endswith(f".execute-api.{region}.amazonaws.com")
+    assert (check.inputs["type"], check.inputs["resourcePath"]) == ("HTTPS", HEALTH_PATH)
+    assert check.inputs["requestInterval"] * check.inputs["failureThreshold"] <= 60
+
+
+def test_both_records_share_a_name_but_not_a_set_identifier(prod: Inventory, dr: Inventory) -> None:
+    (primary,), (secondary,) = prod.of_type(RECORD), dr.of_type(RECORD)
+    assert primary.inputs["name"] == secondary.inputs["name"]
+    assert primary.inputs["setIdentifier"] != secondary.inputs["setIdentifier"]
+
+
+# --- the data layer: owned by prod, in both regions ------------------------------------------
+
+
+def test_prod_declares_global_tables_replicated_to_dr_with_pitr_streams_and_protection(prod: Inventory) -> None:
+    tables = {t.inputs["name"]: t for t in prod.of_type(TABLE)}
+    assert set(tables) == {t.name for t in TABLES}
+    for spec in TABLES:
+        table = tables[spec.name].inputs
+        assert tables[spec.name].region == "us-east-1"
+        assert table["serverSideEncryption"]["kmsKeyArn"].startswith("arn:aws:kms:us-east-1:")
+        assert table["pointInTimeRecovery"] == {"enabled": True}
+        assert (table["streamEnabled"], table["streamViewType"]) == (True, "NEW_AND_OLD_IMAGES")
+        assert table["deletionProtectionEnabled"] is True
+        (replica,) = table["replicas"]
+        assert replica["regionName"] == "us-west-2"
+        assert replica["kmsKeyArn"].startswith("arn:aws:kms:us-west-2:")
+        assert replica["pointInTimeRecovery"] is True
+        ttl = {"attributeName": spec.ttl_attribute, "enabled": True} if spec.ttl_attribute else None
+        assert table.get("ttl") == ttl
+
+
+def test_dr_creates_no_tables_buckets_or_backups_of_its_own(dr: Inventory) -> None:
+    owned = {r.type for r in dr.cloud_resources}
+    assert not owned & {TABLE, BUCKET, "aws:backup/vault:Vault", "aws:backup/plan:Plan"}
+    outside = {(r.type, r.name) for r in dr.cloud_resources if r.region != "us-west-2"}
+    # Only what Route 53's us-east-1-only metrics force there: the health-check alarm and its topic.
+    assert {t for t, _ in outside} == {
+        ALARM,
+        "aws:sns/topic:Topic",
+        "aws:sns/topicSubscription:TopicSubscription",
+        "aws:kms/key:Key",
+        "aws:kms/alias:Alias",
+    }
+
+
+def test_prod_buckets_exist_in_both_regions_locked_down_and_tiered(prod: Inventory) -> None:
+    buckets = {b.inputs["bucket"]: b for b in prod.of_type(BUCKET)}
+    expected = {f"example-bank-ame-{s.purpose}-{r}" for s in BUCKETS for r in ("us-east-1", "us-west-2")}
+    assert set(buckets) == expected
+    for name, bucket in buckets.items():
+        assert name.endswith(bucket.region or "")
+        settings = {r.type.rsplit(":", 1)[-1]: r.inputs for r in prod.resources if r.name == name and r.type != BUCKET}
+        rule = settings["BucketServerSideEncryptionConfiguration"]["rules"][0]["applyServerSideEncryptionByDefault"]
+        assert rule["sseAlgorithm"] == "aws:kms" and f":kms:{bucket.region}:" in rule["kmsMasterKeyId"]
+        access = settings["BucketPublicAccessBlock"]
+        flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        assert all(access[flag] for flag in flags)
+        assert settings["BucketVersioning"]["versioningConfiguration"] == {"status": "Enabled"}
+        classes = [t["storageClass"] for t in settings["BucketLifecycleConfiguration"]["rules"][0]["transitions"]]
+        assert classes[0] == "STANDARD_IA" and classes[1].startswith("GLACIER")
+        deny = json.loads(settings["BucketPolicy"]["policy"])["Statement"][0]
+        assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_every_primary_bucket_replicates_to_its_dr_twin_within_15_minutes(prod: Inventory) -> None:
+    replications = prod.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+    assert len(replications) == len(BUCKETS)
+    for replication in replications:
+        (rule,) = replication.inputs["rules"]
+        destination: dict[str, Any] = rule["destination"]
+        purpose = rule["id"].removesuffix("-to-us-west-2")
+        assert destination["bucket"] == f"arn:aws:s3:::example-bank-ame-{purpose}-us-west-2"
+        assert destination["replicationTime"] == {"status": "Enabled", "time": {"minutes": 15}}
+        assert destination["encryptionConfiguration"]["replicaKmsKeyId"].startswith("arn:aws:kms:us-west-2:")
+        assert replication.region == "us-east-1"
+
+
+def test_backups_run_daily_for_7_days_and_weekly_for_5_weeks_copied_to_the_dr_vault(prod: Inventory) -> None:
+    (plan,) = prod.of_type("aws:backup/plan:Plan")
+    rules = {r["ruleName"]: r for r in plan.inputs["rules"]}
+    assert {name: r["lifecycle"]["deleteAfter"] for name, r in rules.items()} == {"daily": 7, "weekly": 35}
+    vaults = {v.region: v for v in prod.of_type("aws:backup/vault:Vault")}
+    assert set(vaults) == {"us-east-1", "us-west-2"}
+    assert all(v.inputs["kmsKeyArn"].startswith(f"arn:aws:kms:{region}:") for region, v in vaults.items())
+    for rule in rules.values():
+        (copy,) = rule["copyActions"]
+        assert ":backup:us-west-2:" in copy["destinationVaultArn"]
+        assert copy["lifecycle"]["deleteAfter"] == rule["lifecycle"]["deleteAfter"]
+    (selection,) = prod.of_type("aws:backup/selection:Selection")
+    assert sorted(selection.inputs["resources"]) == sorted(
+        f"arn:aws:dynamodb:us-east-1:111111111111:table/{t.name}" for t in TABLES
+    )
+    assert [r.keep_days for r in RULES] == [7, 35]
