@@ -12,6 +12,13 @@ import pulumi_aws as aws
 
 ROUTE53_METRICS_REGION = "us-east-1"
 """Route 53 publishes health-check metrics only here, whichever region the stack serves."""
+ON_FIRST_OCCURRENCE: dict[str, Any] = {
+    "comparison_operator": "GreaterThanThreshold",
+    "threshold": 0,
+    "evaluation_periods": 1,
+    "datapoints_to_alarm": 1,
+}
+"""For events that should never happen: a Lambda error or throttle, a message in a DLQ."""
 
 
 @dataclass(frozen=True)
@@ -127,10 +134,7 @@ class Observability(pulumi.ComponentResource):
                     metric_name=metric,
                     dimensions={"FunctionName": function_name},
                     statistic="Sum",
-                    comparison_operator="GreaterThanThreshold",
-                    threshold=0,
-                    evaluation_periods=1,
-                    datapoints_to_alarm=1,
+                    **ON_FIRST_OCCURRENCE,
                 )
 
     def _queue_alarms(self, args: ObservabilityArgs, topic: aws.sns.Topic) -> None:
@@ -143,10 +147,7 @@ class Observability(pulumi.ComponentResource):
                 metric_name="ApproximateNumberOfMessagesVisible",
                 dimensions={"QueueName": dlq},
                 statistic="Maximum",
-                comparison_operator="GreaterThanThreshold",
-                threshold=0,
-                evaluation_periods=1,
-                datapoints_to_alarm=1,
+                **ON_FIRST_OCCURRENCE,
             )
         for queue in args.targets.queue_names:
             self._alarm(
