@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice, Response
+from chalice.app import Chalice, Rate, Response
 
 from chalicelib.api import credit, orders
 from chalicelib.api.http import api_errors
@@ -29,6 +29,11 @@ def get_order(order_key: str) -> Response:
 @api_errors
 def health() -> Response:
     return orders.health()
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def sweep_stuck_orders(event: Any) -> dict[str, Any]:
+    return orders.sweep_stuck_orders()
 
 
 @app.on_sqs_message(queue=ENVELOPE_REQUESTS_QUEUE, batch_size=10)

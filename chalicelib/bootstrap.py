@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from chalicelib.credit.policies import PolicyProvider
 from chalicelib.credit.ports import CreditBureau, CreditStore
 from chalicelib.logs import configure_logging
-from chalicelib.orders.ports import EnvelopePublisher, EnvelopeQueue, OrderRepository
+from chalicelib.orders.ports import AlwaysInService, EnvelopePublisher, EnvelopeQueue, OrderRepository, RegionSwitch
 from chalicelib.orders.services import Clock, Partners
 from chalicelib.settings import Settings, region_from
 
@@ -43,6 +43,7 @@ class Container:
     executor: Executor
     clock: Clock
     credit: CreditPorts
+    region_switch: RegionSwitch
 
     @staticmethod
     def new_order_key() -> str:
@@ -61,6 +62,7 @@ def build_container(settings: Settings) -> Container:
     from chalicelib.adapters.dynamodb import PynamoOrderRepository, bind_models
     from chalicelib.adapters.http_bureau import HttpCreditBureau
     from chalicelib.adapters.sqs import QueueAddress, SqsEnvelopePublisher, SqsEnvelopeQueue
+    from chalicelib.adapters.ssm_switch import SsmRegionSwitch
 
     http_settings = http.HttpSettings(
         connect_timeout=settings.partner_connect_timeout,
@@ -100,6 +102,12 @@ def build_container(settings: Settings) -> Container:
             bureau=HttpCreditBureau(client("bureau")),
             policies=PolicyProvider(credit_store, settings.policy_ttl_seconds),
         ),
+        region_switch=SsmRegionSwitch(
+            boto3.client("ssm", region_name=settings.region, endpoint_url=settings.aws_endpoint_url),
+            settings.out_of_service_parameter,
+        )
+        if settings.out_of_service_parameter
+        else AlwaysInService(),
     )
 
 

@@ -46,6 +46,8 @@ class Settings:
     partner_retries: int
     idempotency_ttl: timedelta
     worker_threads: int
+    sweep_after: timedelta
+    out_of_service_parameter: str | None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -71,6 +73,8 @@ class Settings:
                 partner_retries=int(env.get("AME_PARTNER_RETRIES", "1")),
                 idempotency_ttl=timedelta(hours=float(env.get("AME_IDEMPOTENCY_TTL_HOURS", "24"))),
                 worker_threads=int(env.get("AME_WORKER_THREADS", "16")),
+                sweep_after=timedelta(seconds=float(env.get("AME_SWEEP_AFTER_SECONDS", "300"))),
+                out_of_service_parameter=env.get("AME_OUT_OF_SERVICE_PARAMETER") or None,
             )
         except ValueError as exc:
             raise ConfigurationError(f"unreadable setting: {exc}") from exc

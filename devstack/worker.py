@@ -1,8 +1,9 @@
-"""Local stand-in for Lambda's SQS event source mapping.
+"""Local stand-in for Lambda's SQS event source mapping and for EventBridge's schedule.
 
 Long-polls a queue, hands batches to the Chalice SQS handler in the real Lambda event shape,
 and deletes only the records the handler did not report in `batchItemFailures`; a handler
-exception leaves the whole batch for redelivery, exactly as Lambda does.
+exception leaves the whole batch for redelivery, exactly as Lambda does. Alongside, it invokes
+the scheduled sweeper every `AME_SWEEP_INTERVAL_SECONDS` (EventBridge's `rate(1 minute)` in AWS).
 """
 
 from __future__ import annotations
@@ -113,6 +114,29 @@ def run(settings: Settings, handler_name: str, queue_name: str, stop: threading.
             stop.wait(1.0)
 
 
+def scheduled_event(region: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": "",
+        "region": region,
+        "resources": ["arn:aws:events:local:rule/sweep-stuck-orders"],
+        "detail": {},
+    }
+
+
+def run_schedule(settings: Settings, handler_name: str, every: float, stop: threading.Event) -> None:
+    handler = load_handler(handler_name)
+    while not stop.wait(every):
+        try:
+            handler(scheduled_event(settings.region), LocalLambdaContext(handler_name))
+        except Exception:
+            log.exception("scheduled handler failed; next run in %ss", every)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--handler", default="assemble_envelopes")
@@ -123,6 +147,10 @@ def main() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    sweep_every = float(os.environ.get("AME_SWEEP_INTERVAL_SECONDS", "60"))
+    threading.Thread(
+        target=run_schedule, args=(settings, "sweep_stuck_orders", sweep_every, stop), daemon=True
+    ).start()
     run(settings, args.handler, args.queue or settings.envelope_requests_queue, stop)
 
 

@@ -78,7 +78,9 @@ functions = AppFunctions(
         package=package,
         region=settings.region,
         account_id=account_id,
-        environment=dict(lambda_environment(settings.role, settings.max_receive_count, settings.partner_urls)),
+        environment=dict(
+            lambda_environment(settings.role, settings.region, settings.max_receive_count, settings.partner_urls)
+        ),
         queues=queues.by_key,
         key_arn=compute_key.arn,
         log_retention_days=settings.log_retention_days,

@@ -22,6 +22,7 @@ from pynamodb.attributes import (
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -33,9 +34,22 @@ from chalicelib.orders.requests import parse_order_request, request_to_wire
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
+class OrdersByStatus(GlobalSecondaryIndex["OrderModel"]):
+    """Finds orders by status and age (the sweeper's stuck-in-PROCESSING query); keys only."""
+
+    class Meta:
+        index_name = "by-status"
+        projection = KeysOnlyProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class OrderModel(Model):
     class Meta:
         table_name = "ame-orders"
+
+    by_status = OrdersByStatus()
 
     order_key = UnicodeAttribute(hash_key=True)
     status = UnicodeAttribute()
@@ -164,6 +178,13 @@ class PynamoOrderRepository(OrderRepository):
     def mark_notified(self, order_key: str, cpfs: Iterable[str], at: datetime) -> None:
         m = self._orders
         self._update_if(order_key, [m.notified.add(set(cpfs)), m.updated_at.set(at)], m.order_key.exists())
+
+    def stuck_in_processing(self, created_before: datetime, limit: int) -> list[str]:
+        m = self._orders
+        items = m.by_status.query(
+            OrderStatus.PROCESSING.value, m.created_at < created_before, scan_index_forward=True, limit=limit
+        )
+        return [item.order_key for item in items]
 
     def _update_if(self, order_key: str, actions: list[Any], condition: Any) -> None:
         try:

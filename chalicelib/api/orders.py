@@ -50,8 +50,18 @@ def get_order(order_key: str) -> Response:
 
 
 def health() -> Response:
-    settings = container().settings
-    return json_response({"status": "ok", "region": settings.region, "role": settings.role})
+    """What Route 53 checks: 503 while an operator or a drill holds the region out of service."""
+    c = container()
+    serving = c.region_switch.in_service()
+    body = {"status": "ok" if serving else "out_of_service", "region": c.settings.region, "role": c.settings.role}
+    return json_response(body, 200 if serving else 503)
+
+
+def sweep_stuck_orders() -> dict[str, Any]:
+    c = container()
+    command = services.SweepStuckOrders(c.settings.sweep_after)
+    result = services.sweep_stuck_orders(command, c.repository, c.queue, c.region_switch, c.clock)
+    return {"in_service": result.in_service, "requeued": len(result.requeued)}
 
 
 class SqsRecord(Protocol):

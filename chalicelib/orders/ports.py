@@ -71,6 +71,24 @@ class OrderRepository(ABC):
     @abstractmethod
     def mark_notified(self, order_key: str, cpfs: Iterable[str], at: datetime) -> None: ...
 
+    @abstractmethod
+    def stuck_in_processing(self, created_before: datetime, limit: int) -> list[str]:
+        """Keys of orders still PROCESSING that were created before the cutoff, oldest first."""
+
+
+class RegionSwitch(ABC):
+    """Whether this region should serve: operators and DR drills take a region out of service."""
+
+    @abstractmethod
+    def in_service(self) -> bool: ...
+
+
+class AlwaysInService(RegionSwitch):
+    """Where no switch is configured (the single-region local stack)."""
+
+    def in_service(self) -> bool:
+        return True
+
 
 class EnvelopeQueue(ABC):
     @abstractmethod

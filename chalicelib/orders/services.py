@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
@@ -30,6 +30,7 @@ from chalicelib.orders.ports import (
     Parametrizer,
     PeopleDirectory,
     PowersDirectory,
+    RegionSwitch,
 )
 from chalicelib.orders.requests import request_to_wire
 from chalicelib.orders.wire import result_message, signer_notifications, verdict_to_wire
@@ -70,6 +71,18 @@ class CreateOrder:
 class Accepted:
     order_key: str
     replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SweepStuckOrders:
+    older_than: timedelta
+    limit: int = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    in_service: bool
+    requeued: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +223,25 @@ def assemble_envelope(
         order = repository.record_decision(order.order_key, status, verdict_to_wire(verdict), reason, clock())
     _deliver_outbox(order, repository, publisher, clock)
     return order
+
+
+def sweep_stuck_orders(
+    command: SweepStuckOrders, repository: OrderRepository, queue: EnvelopeQueue, switch: RegionSwitch, clock: Clock
+) -> SweepResult:
+    """Re-queues orders left PROCESSING, e.g. whose request sat in a region that went down.
+
+    SQS is regional: after a failover the original messages wait in the lost region. Deciding is
+    idempotent (a conditional write, an outbox for what was sent), so when both copies are
+    delivered the second one finds the order decided and sends nothing.
+    """
+    if not switch.in_service():
+        return SweepResult(in_service=False)
+    stuck = repository.stuck_in_processing(clock() - command.older_than, command.limit)
+    for order_key in stuck:
+        queue.enqueue(order_key)
+    if stuck:
+        log.warning("re-queued orders stuck in PROCESSING", extra={"count": len(stuck)})
+    return SweepResult(in_service=True, requeued=tuple(stuck))
 
 
 def _describe(exc: Exception) -> str:

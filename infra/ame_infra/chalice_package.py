@@ -36,6 +36,8 @@ class PackagedFunction:
     timeout_seconds: int
     architecture: str
     sqs_source: SqsSource | None
+    schedule: str | None = None
+    """An EventBridge expression such as `rate(1 minute)` for `@app.schedule` functions."""
 
     @property
     def is_api(self) -> bool:
@@ -84,9 +86,11 @@ def load_package(directory: Path) -> ChalicePackage:
 
 
 def _function(logical_id: str, properties: dict[str, Any]) -> PackagedFunction:
-    sources = [e["Properties"] for e in properties.get("Events", {}).values() if e["Type"] == "SQS"]
-    if len(properties.get("Events", {})) != len(sources):
-        raise PackageError(f"{logical_id}: only SQS event sources are supported, got {properties['Events']}")
+    events = list(properties.get("Events", {}).values())
+    sources = [e["Properties"] for e in events if e["Type"] == "SQS"]
+    schedules = [e["Properties"]["Schedule"] for e in events if e["Type"] == "Schedule"]
+    if len(events) != len(sources) + len(schedules) or len(events) > 1:
+        raise PackageError(f"{logical_id}: one SQS or Schedule event source is supported, got {events}")
     return PackagedFunction(
         logical_id=logical_id,
         handler=properties["Handler"],
@@ -95,6 +99,7 @@ def _function(logical_id: str, properties: dict[str, Any]) -> PackagedFunction:
         timeout_seconds=int(properties["Timeout"]),
         architecture=properties.get("Architectures", ["x86_64"])[0],
         sqs_source=_sqs_source(sources[0]) if sources else None,
+        schedule=schedules[0] if schedules else None,
     )
 
 

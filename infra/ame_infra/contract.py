@@ -23,6 +23,7 @@ class IndexSpec:
     name: str
     hash_key: str
     range_key: str
+    projection: str = "ALL"
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,13 @@ class QueueSpec:
         return f"{self.name}-dlq"
 
 
-ORDERS = TableSpec("orders", "ame-orders", "AME_ORDERS_TABLE", hash_key="order_key")
+ORDERS = TableSpec(
+    "orders",
+    "ame-orders",
+    "AME_ORDERS_TABLE",
+    hash_key="order_key",
+    indexes=(IndexSpec("by-status", "status", "created_at", projection="KEYS_ONLY"),),
+)
 IDEMPOTENCY = TableSpec("idempotency", "ame-idempotency", "AME_IDEMPOTENCY_TABLE", "key", ttl_attribute="expires_at")
 CREDIT = TableSpec(
     "credit",
@@ -87,6 +94,7 @@ class FunctionAccess:
     tables: dict[str, tuple[str, ...]]
     queries_indexes_of: tuple[str, ...] = ()
     sends_to: tuple[QueueSpec, ...] = ()
+    reads_region_switch: bool = False
 
 
 ACCESS_BY_HANDLER = {
@@ -100,6 +108,14 @@ ACCESS_BY_HANDLER = {
         },
         queries_indexes_of=(CREDIT.key,),
         sends_to=(ENVELOPE_REQUESTS,),
+        reads_region_switch=True,  # /v1/health answers 503 while the region is held out of service
+    ),
+    # The scheduled sweeper: finds orders stuck in PROCESSING (index query) and re-queues them here.
+    "app.sweep_stuck_orders": FunctionAccess(
+        tables={ORDERS.key: ("dynamodb:Query",)},
+        queries_indexes_of=(ORDERS.key,),
+        sends_to=(ENVELOPE_REQUESTS,),
+        reads_region_switch=True,
     ),
     # The SQS handler: reads and decides orders, publishes results and notifications.
     "app.assemble_envelopes": FunctionAccess(
@@ -109,10 +125,16 @@ ACCESS_BY_HANDLER = {
 }
 
 
-def lambda_environment(role: str, max_receive_count: int, partner_urls: dict[str, str]) -> dict[str, str]:
+def region_switch_parameter(region: str) -> str:
+    """The SSM parameter that takes a region out of service ("true") for operators and DR drills."""
+    return f"/ame-platform/{region}/out-of-service"
+
+
+def lambda_environment(role: str, region: str, max_receive_count: int, partner_urls: dict[str, str]) -> dict[str, str]:
     """What `chalicelib.settings.Settings.from_env` reads; a test feeds it this and expects no error."""
     return {
         "AME_ROLE": role,
+        "AME_OUT_OF_SERVICE_PARAMETER": region_switch_parameter(region),
         **{table.env_var: table.name for table in TABLES},
         **{queue.env_var: queue.name for queue in QUEUES},
         "AME_MAX_RECEIVE_COUNT": str(max_receive_count),

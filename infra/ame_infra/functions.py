@@ -10,7 +10,7 @@ import pulumi_aws as aws
 
 from ame_infra import iam
 from ame_infra.chalice_package import ChalicePackage, PackagedFunction
-from ame_infra.contract import ACCESS_BY_HANDLER, TABLES, FunctionAccess
+from ame_infra.contract import ACCESS_BY_HANDLER, TABLES, FunctionAccess, region_switch_parameter
 from ame_infra.queues import DeployedQueue
 
 KMS_FOR_ENCRYPTED_QUEUES = ("kms:Decrypt", "kms:GenerateDataKey")
@@ -45,6 +45,15 @@ class AppFunctions(pulumi.ComponentResource):
     def __init__(self, name: str, args: AppFunctionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ame:compute:AppFunctions", name, None, opts)
         code = pulumi.FileArchive(str(args.package.archive))
+        self.region_switch = aws.ssm.Parameter(
+            f"{name}-region-switch",
+            name=region_switch_parameter(args.region),
+            type="String",
+            insecure_value="false",  # not a secret; `value` would be stored as one
+            description="'true' takes this region out of service: /v1/health answers 503 and Route 53 fails over.",
+            # Operators and DR drills flip it; a routine `pulumi up` must not flip it back mid-incident.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["insecure_value"]),
+        )
         self.by_logical_id = {f.logical_id: self._function(f, code, args) for f in args.package.functions}
         self.register_outputs({lid: d.function.name for lid, d in self.by_logical_id.items()})
 
@@ -94,7 +103,22 @@ class AppFunctions(pulumi.ComponentResource):
                 function_response_types=["ReportBatchItemFailures"],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
+        if packaged.schedule is not None:
+            self._schedule(name, packaged.schedule, function)
         return DeployedFunction(packaged, function)
+
+    def _schedule(self, name: str, expression: str, function: aws.lambda_.Function) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        rule = aws.cloudwatch.EventRule(name, schedule_expression=expression, opts=child)
+        aws.lambda_.Permission(
+            f"{name}-schedule",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(name, rule=rule.name, arn=function.arn, opts=child)
 
     @staticmethod
     def _consumed_queue(packaged: PackagedFunction, args: AppFunctionsArgs) -> DeployedQueue | None:
@@ -134,4 +158,9 @@ def statements_for(
         statements.append(iam.allow(SQS_CONSUMER_ACTIONS, [consumed.queue.arn]))
     if sends or consumed is not None:
         statements.append(iam.allow(KMS_FOR_ENCRYPTED_QUEUES, [args.key_arn]))
+    if access.reads_region_switch:
+        parameter = pulumi.Output.concat(
+            "arn:aws:ssm:", args.region, ":", args.account_id, ":parameter", region_switch_parameter(args.region)
+        )
+        statements.append(iam.allow(["ssm:GetParameter"], [parameter]))
     return statements

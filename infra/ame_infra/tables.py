@@ -52,7 +52,7 @@ class GlobalTables(pulumi.ComponentResource):
                             attribute_name=index.range_key, key_type="RANGE"
                         ),
                     ],
-                    projection_type="ALL",
+                    projection_type=index.projection,
                 )
                 for index in spec.indexes
             ]

@@ -33,8 +33,11 @@ def test_table_specs_match_the_pynamodb_models(spec: TableSpec, model: Any) -> N
     assert key_schema(schema["key_schema"]) == expected_keys
     assert {a["AttributeName"] for a in schema["attribute_definitions"]} == set(spec.attributes)
     assert all(a["AttributeType"] == "S" for a in schema["attribute_definitions"])
-    indexes = {i["index_name"]: key_schema(i["key_schema"]) for i in schema["global_secondary_indexes"]}
-    assert indexes == {i.name: {"HASH": i.hash_key, "RANGE": i.range_key} for i in spec.indexes}
+    indexes = {
+        i["index_name"]: (key_schema(i["key_schema"]), i["projection"]["ProjectionType"])
+        for i in schema["global_secondary_indexes"]
+    }
+    assert indexes == {i.name: ({"HASH": i.hash_key, "RANGE": i.range_key}, i.projection) for i in spec.indexes}
     assert model.Meta.table_name == spec.name
 
 

@@ -123,6 +123,28 @@ def test_each_function_reaches_only_its_own_tables_and_queues(stack: Inventory) 
     assert worker[table + "ame-orders"] == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
     assert any("sqs:ReceiveMessage" in actions for actions in worker.values())
     assert not any("sqs:ReceiveMessage" in actions for actions in api.values())
+    sweeper = grants("app.sweep_stuck_orders")
+    assert {r: a for r, a in sweeper.items() if r.startswith(table)} == {
+        table + "ame-orders": {"dynamodb:Query"},
+        table + "ame-orders/index/by-status": {"dynamodb:Query"},
+    }
+    switch = f"arn:aws:ssm:{region}:111111111111:parameter/ame-platform/{region}/out-of-service"
+    assert api[switch] == sweeper[switch] == {"ssm:GetParameter"} and switch not in worker
+
+
+def test_the_sweeper_runs_every_minute_and_the_region_switch_starts_in_service(stack: Inventory) -> None:
+    sweeper = function(stack, "app.sweep_stuck_orders")
+    (rule,) = stack.of_type("aws:cloudwatch/eventRule:EventRule")
+    assert rule.inputs["scheduleExpression"] == "rate(1 minute)"
+    (target,) = stack.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    assert target.inputs["arn"].endswith(f":{sweeper.inputs['name']}")
+    permissions = {p.inputs["principal"] for p in stack.of_type("aws:lambda/permission:Permission")}
+    assert permissions == {"events.amazonaws.com", "apigateway.amazonaws.com"}
+    (switch,) = stack.of_type("aws:ssm/parameter:Parameter")
+    assert switch.inputs["name"] == f"/ame-platform/{switch.region}/out-of-service"
+    assert switch.inputs["insecureValue"] == "false"
+    env = sweeper.inputs["environment"]["variables"]
+    assert env["AME_OUT_OF_SERVICE_PARAMETER"] == switch.inputs["name"]
 
 
 def test_log_groups_keep_logs_for_a_set_time_under_a_cmk(stack: Inventory) -> None:

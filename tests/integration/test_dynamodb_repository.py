@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -90,3 +91,16 @@ def test_outbox_marks_accumulate(repository: PynamoOrderRepository) -> None:
     repository.mark_notified(draft().order_key, ["2", "3"], NOW)
     stored = repository.get(draft().order_key)
     assert stored is not None and stored.result_published and stored.notified == {"1", "2", "3"}
+
+
+def test_stuck_orders_are_found_through_the_status_index_oldest_first(repository: PynamoOrderRepository) -> None:
+    # GIVEN two old undecided orders, one decided and one recent
+    old, older, done, recent = (f"ord_{c * 32}" for c in "1234")
+    for key, age in ((old, 10), (older, 20), (done, 30), (recent, 1)):
+        repository.add(replace(draft(key), created_at=NOW - timedelta(minutes=age)), None)
+    repository.record_decision(done, OrderStatus.NO_QUORUM, [], "NO_RULE_SATISFIED", NOW)
+    # WHEN the sweeper asks for orders processing for more than 5 minutes
+    stuck = repository.stuck_in_processing(NOW - timedelta(minutes=5), limit=10)
+    # THEN it gets the old undecided ones, oldest first
+    assert stuck == [older, old]
+    assert repository.stuck_in_processing(NOW - timedelta(minutes=5), limit=1) == [older]

@@ -32,6 +32,7 @@ def container() -> Iterator[bootstrap.Container]:
         executor=fakes.InlineExecutor(),
         clock=fakes.FixedClock(),
         credit=bootstrap.CreditPorts(store=store, bureau=FakeBureau(), policies=PolicyProvider(store)),
+        region_switch=fakes.FakeSwitch(),
     )
     bootstrap.use_container(c)
     yield c

@@ -21,6 +21,7 @@ from chalicelib.orders.ports import (
     Parametrizer,
     PeopleDirectory,
     PowersDirectory,
+    RegionSwitch,
 )
 from chalicelib.orders.services import Partners
 from chalicelib.quorum.model import Contact, OperatorAccess, PowerGrant
@@ -151,6 +152,20 @@ class FakeRepository(OrderRepository):
         order = self.orders[order_key]
         self.orders[order_key] = replace(order, notified=order.notified | set(cpfs), updated_at=at)
 
+    def stuck_in_processing(self, created_before: datetime, limit: int) -> list[str]:
+        stuck = [
+            o for o in self.orders.values() if o.status is OrderStatus.PROCESSING and o.created_at < created_before
+        ]
+        return [o.order_key for o in sorted(stuck, key=lambda o: o.created_at)][:limit]
+
+
+class FakeSwitch(RegionSwitch):
+    def __init__(self, in_service: bool = True) -> None:
+        self.serving = in_service
+
+    def in_service(self) -> bool:
+        return self.serving
+
 
 class FakeQueue(EnvelopeQueue):
     def __init__(self, down: bool = False) -> None:
@@ -185,6 +200,9 @@ class FixedClock:
     def __call__(self) -> datetime:
         self.now += timedelta(milliseconds=1)
         return self.now
+
+    def advance(self, by: timedelta) -> None:
+        self.now += by
 
 
 def area(**overrides: Any) -> AreaSettings:

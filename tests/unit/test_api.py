@@ -123,6 +123,22 @@ def test_health_reports_region_and_role(client: Client) -> None:
     assert client.http.get("/v1/health").json_body == {"status": "ok", "region": "sa-east-1", "role": "dr"}
 
 
+def test_health_fails_while_the_region_is_held_out_of_service(client: Client, container: bootstrap.Container) -> None:
+    container.region_switch.serving = False  # type: ignore[attr-defined]
+    response = client.http.get("/v1/health")
+    assert response.status_code == 503 and response.json_body["status"] == "out_of_service"
+
+
+def test_the_scheduled_sweeper_runs_through_the_container(client: Client, container: bootstrap.Container) -> None:
+    event = client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=["arn:aws:events:rule/sweep"]
+    )
+    response = client.lambda_.invoke("sweep_stuck_orders", event)
+    assert response.payload == {"in_service": True, "requeued": 0}
+    container.region_switch.serving = False  # type: ignore[attr-defined]
+    assert client.lambda_.invoke("sweep_stuck_orders", event).payload == {"in_service": False, "requeued": 0}
+
+
 def test_sqs_handler_reports_only_the_failed_records(
     chalice_module: ModuleType, container: bootstrap.Container
 ) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -236,3 +237,52 @@ def test_guarantors_are_evaluated_and_the_first_failing_party_names_the_reason()
     assert (order.status, order.reason) == (OrderStatus.NO_QUORUM, "NO_ACTIVE_OPERATOR")
     assert [p["role"] for p in order.parties] == ["REQUESTER", "GUARANTOR"]
     assert [p["quorum"] for p in order.parties] == [True, False]
+
+
+def sweep(world: World, switch: fakes.FakeSwitch | None = None, minutes: int = 5) -> services.SweepResult:
+    command = services.SweepStuckOrders(older_than=timedelta(minutes=minutes))
+    return services.sweep_stuck_orders(
+        command, world.repository, world.queue, switch or fakes.FakeSwitch(), world.clock
+    )
+
+
+def test_the_sweeper_requeues_only_orders_processing_longer_than_the_cutoff() -> None:
+    # GIVEN an order decided, an old one stuck and a fresh one still processing
+    world = two_directors()
+    decided = world.create(body()).order_key
+    world.assemble(decided)
+    stuck = world.create(body()).order_key
+    world.clock.advance(timedelta(minutes=4))
+    fresh = world.create(body()).order_key
+    world.clock.advance(timedelta(minutes=2))
+    world.queue.sent.clear()
+    # WHEN the sweeper runs with a 5-minute cutoff
+    result = sweep(world)
+    # THEN only the stuck order is queued again
+    assert result.requeued == (stuck,) and world.queue.sent == [stuck]
+    assert fresh not in world.queue.sent
+
+
+def test_a_region_held_out_of_service_sweeps_nothing() -> None:
+    world = two_directors()
+    world.create(body())
+    world.clock.advance(timedelta(hours=1))
+    world.queue.sent.clear()
+    assert sweep(world, fakes.FakeSwitch(in_service=False)) == services.SweepResult(in_service=False)
+    assert world.queue.sent == []
+
+
+def test_a_swept_order_delivered_twice_is_decided_and_announced_once() -> None:
+    # GIVEN an order whose first request is stranded and a sweeper that queues it again
+    world = two_directors()
+    key = world.create(body()).order_key
+    world.clock.advance(timedelta(minutes=10))
+    sweep(world)
+    # WHEN the sweeper's copy and, later, the stranded original are both processed
+    first = world.assemble(key, attempt=1)
+    second = world.assemble(key, attempt=1)
+    # THEN one decision, one result, one notification per signer
+    assert first.status is second.status is OrderStatus.QUORUM_MET
+    assert first.decided_at == second.decided_at
+    assert len(world.publisher.results) == 1
+    assert sorted(d for d, _ in world.publisher.notifications) == [f"{key}:{cpf(1)}", f"{key}:{cpf(2)}"]
