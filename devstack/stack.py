@@ -120,16 +120,7 @@ class LocalStack:
         self.config.log_dir.mkdir(parents=True, exist_ok=True)
         env = self.env()
         try:
-            moto = self._spawn(
-                "aws", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.config.aws_port)], env
-            )
-            sim = self._spawn(
-                "partners",
-                [sys.executable, "-m", "devstack.simulator", "--port", str(self.config.partners_port)],
-                env,
-            )
-            wait_until(f"{self.aws_url}/moto-api/", 30, moto)
-            wait_until(f"{self.partners_url}/areas/health-probe", 15, sim)
+            self.start_endpoint_and_partners(env)
             subprocess.run(
                 [sys.executable, "-m", "devstack.aws"],
                 env={**env, "AME_VISIBILITY_TIMEOUT": str(self.config.visibility_timeout)},
@@ -151,6 +142,15 @@ class LocalStack:
             self.stop()
             raise
         return self
+
+    def start_endpoint_and_partners(self, env: dict[str, str]) -> None:
+        """The local AWS endpoint (every region) and the partner simulator, up and answering."""
+        moto = self._spawn("aws", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.config.aws_port)], env)
+        sim = self._spawn(
+            "partners", [sys.executable, "-m", "devstack.simulator", "--port", str(self.config.partners_port)], env
+        )
+        wait_until(f"{self.aws_url}/moto-api/", 30, moto)
+        wait_until(f"{self.partners_url}/areas/health-probe", 15, sim)
 
     def _spawn(
         self, name: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT, quiet: bool = True

@@ -148,9 +148,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     sweep_every = float(os.environ.get("AME_SWEEP_INTERVAL_SECONDS", "60"))
-    threading.Thread(
-        target=run_schedule, args=(settings, "sweep_stuck_orders", sweep_every, stop), daemon=True
-    ).start()
+    threading.Thread(target=run_schedule, args=(settings, "sweep_stuck_orders", sweep_every, stop), daemon=True).start()
     run(settings, args.handler, args.queue or settings.envelope_requests_queue, stop)
 
 

@@ -75,6 +75,7 @@ def credit_table(table_name: str, region: str, host: str | None) -> Any:
     CreditItem.Meta.table_name = table_name  # type: ignore[attr-defined]
     CreditItem.Meta.region = region  # type: ignore[attr-defined]
     CreditItem.Meta.host = host  # type: ignore[attr-defined]
+    CreditItem.Meta.stream_view_type = "NEW_AND_OLD_IMAGES"  # type: ignore[attr-defined]
     return CreditItem
 
 

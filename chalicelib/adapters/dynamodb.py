@@ -83,7 +83,12 @@ class BoundModels:
 
 
 def _bind(base: type[Model], table_name: str, region: str, host: str | None) -> Any:
-    meta = type("Meta", (), {"table_name": table_name, "region": region, "host": host})
+    # Streams as in AWS, where global tables replicate through them (and the local replicator reads them).
+    meta = type(
+        "Meta",
+        (),
+        {"table_name": table_name, "region": region, "host": host, "stream_view_type": "NEW_AND_OLD_IMAGES"},
+    )
     return type(f"{base.__name__}_{table_name}", (base,), {"Meta": meta})
 
 

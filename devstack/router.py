@@ -1,0 +1,177 @@
+"""Local stand-in for Route 53 failover routing: the public endpoint of the two-region stack.
+
+Route 53 checks each region's `/v1/health` every `--interval` seconds; after `--threshold`
+consecutive failures a region is unhealthy, after as many consecutive successes it is healthy
+again. Answers go to the primary while it is healthy, to the secondary while only it is, and to
+the primary when neither is (Route 53's rule for failover records). Here the answer is not a DNS
+record but the request itself, forwarded to the chosen region; clients' DNS caching is not modelled.
+
+Every response carries `X-Ame-Region`; `GET /__router/status` reports health, the active region and
+every transition with its time, which the drill reads to mark detection and failover.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import requests
+
+from chalicelib.logs import configure_logging
+
+log = logging.getLogger("ame.router")
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
+REGION_HEADER = "X-Ame-Region"
+
+
+@dataclass
+class RegionHealth:
+    name: str
+    url: str
+    healthy: bool = True
+    failures: int = 0
+    successes: int = 0
+
+
+@dataclass
+class FailoverRouting:
+    primary: RegionHealth
+    secondary: RegionHealth
+    threshold: int
+    transitions: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def observe(self, region: RegionHealth, ok: bool) -> None:
+        """One health-check result; flips the region after `threshold` results in a row."""
+        with self.lock:
+            before = self._active()
+            if ok:
+                region.successes, region.failures = region.successes + 1, 0
+                if not region.healthy and region.successes >= self.threshold:
+                    region.healthy = True
+                    self._record("healthy", region.name)
+            else:
+                region.failures, region.successes = region.failures + 1, 0
+                if region.healthy and region.failures >= self.threshold:
+                    region.healthy = False
+                    self._record("unhealthy", region.name)
+            after = self._active()
+            if after.name != before.name:
+                self._record("routing", after.name)
+
+    def active(self) -> RegionHealth:
+        with self.lock:
+            return self._active()
+
+    def _active(self) -> RegionHealth:
+        if self.primary.healthy or not self.secondary.healthy:
+            return self.primary
+        return self.secondary
+
+    def _record(self, event: str, region: str) -> None:
+        self.transitions.append({"at": datetime.now(UTC).isoformat(), "event": event, "region": region})
+        log.warning("router: %s %s", event, region)
+
+    def status(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "active": self._active().name,
+                "regions": {r.name: {"healthy": r.healthy, "url": r.url} for r in (self.primary, self.secondary)},
+                "transitions": list(self.transitions),
+            }
+
+
+def check_forever(routing: FailoverRouting, interval: float, stop: threading.Event) -> None:
+    session = requests.Session()
+    while not stop.is_set():
+        for region in (routing.primary, routing.secondary):
+            try:
+                ok = session.get(f"{region.url}/v1/health", timeout=min(2.0, interval)).status_code < 400
+            except requests.RequestException:
+                ok = False
+            routing.observe(region, ok)
+        stop.wait(interval)
+
+
+def proxy_server(routing: FailoverRouting, port: int) -> ThreadingHTTPServer:
+    local = threading.local()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            if self.path == "/__router/status":
+                self._reply(200, json.dumps(routing.status()).encode(), {"Content-Type": "application/json"}, "")
+                return
+            self._forward()
+
+        def do_POST(self) -> None:
+            self._forward()
+
+        def do_PUT(self) -> None:
+            self._forward()
+
+        def _forward(self) -> None:
+            region = routing.active()
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            if not hasattr(local, "session"):
+                local.session = requests.Session()
+            try:
+                upstream = local.session.request(
+                    self.command, region.url + self.path, data=body, headers=headers, timeout=10
+                )
+            except requests.RequestException:
+                error = {"error": {"code": "UPSTREAM_UNAVAILABLE", "message": f"{region.name} did not answer"}}
+                self._reply(502, json.dumps(error).encode(), {"Content-Type": "application/json"}, region.name)
+                return
+            kept = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
+            self._reply(upstream.status_code, upstream.content, kept, region.name)
+
+        def _reply(self, status: int, payload: bytes, headers: dict[str, str], region: str) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            if region:
+                self.send_header(REGION_HEADER, region)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # request lines carry paths, and paths carry CPFs
+
+    return ThreadingHTTPServer(("127.0.0.1", port), Handler)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--primary", nargs=2, metavar=("REGION", "URL"), required=True)
+    parser.add_argument("--secondary", nargs=2, metavar=("REGION", "URL"), required=True)
+    parser.add_argument("--interval", type=float, default=10.0, help="seconds between checks (Route 53: 10 or 30)")
+    parser.add_argument("--threshold", type=int, default=3, help="consecutive results to flip (Route 53: 1-10)")
+    args = parser.parse_args()
+    configure_logging(os.environ.get("AME_LOG_LEVEL", "INFO"))
+    routing = FailoverRouting(RegionHealth(*args.primary), RegionHealth(*args.secondary), args.threshold)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    server = proxy_server(routing, args.port)
+    threading.Thread(target=check_forever, args=(routing, args.interval, stop), daemon=True).start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stop.wait()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
