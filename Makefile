@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt app/requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test lint unit integration e2e bench-quorum bench-credit backtest replay-dlq package infra-plan clean
+.PHONY: setup run run-dr test lint unit integration e2e drill bench-quorum bench-credit backtest replay-dlq package infra-plan clean
 
 $(STAMP): requirements-dev.txt app/requirements.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -17,6 +17,14 @@ setup: $(STAMP)
 
 run: setup
 	$(BIN)/python -m devstack.stack
+
+# Two regions on one machine: API + worker per region, replicator (global tables stand-in), failover router.
+run-dr: setup
+	$(BIN)/python -m devstack.regions
+
+# Failover drill (RTO, RPO, verification, failback) and restore drill on the local two-region environment.
+drill: setup
+	$(BIN)/python -m drill all --target local --report-dir drill-report
 
 test: lint
 	$(BIN)/python -m pytest

@@ -32,6 +32,12 @@ def ensure_resources(settings: Settings, visibility_timeout: int) -> None:
     models = bind_models(settings.orders_table, settings.idempotency_table, settings.region, settings.aws_endpoint_url)
     create_tables(models)
     create_credit_table(credit_table(settings.credit_table, settings.region, settings.aws_endpoint_url))
+    dynamodb = boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
+    for table in (settings.orders_table, settings.idempotency_table, settings.credit_table):
+        # As in AWS (Pulumi turns it on): the restore drill restores to a point in time.
+        dynamodb.update_continuous_backups(
+            TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+        )
     sqs = sqs_client(settings)
     for name in (settings.envelope_requests_queue, settings.envelope_results_queue, settings.notifications_queue):
         ensure_queue(sqs, name, settings.max_receive_count, visibility_timeout)

@@ -160,8 +160,8 @@ class TwoRegionStack(LocalStack):
         self._spawn(f"worker-{region}", [sys.executable, "-m", "devstack.worker"], env, quiet=self.config.quiet)
         wait_until(f"{self.region_url(region)}/v1/health", 30, api)
 
-    def stop_region(self, region: str) -> None:
-        for name in (f"worker-{region}", f"api-{region}"):
+    def stop_region(self, region: str, parts: tuple[str, ...] = ("worker", "api")) -> None:
+        for name in (f"{part}-{region}" for part in parts):
             for entry in [e for e in self.processes if e[0] == name]:
                 _, process = entry
                 if process.poll() is None:

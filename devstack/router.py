@@ -135,7 +135,8 @@ def proxy_server(routing: FailoverRouting, port: int) -> ThreadingHTTPServer:
                 self._reply(502, json.dumps(error).encode(), {"Content-Type": "application/json"}, region.name)
                 return
             kept = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
-            self._reply(upstream.status_code, upstream.content, kept, region.name)
+            answered_by = "" if REGION_HEADER in upstream.headers else region.name  # the app names itself
+            self._reply(upstream.status_code, upstream.content, kept, answered_by)
 
         def _reply(self, status: int, payload: bytes, headers: dict[str, str], region: str) -> None:
             self.send_response(status)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec
 
@@ -21,7 +22,7 @@ from chalicelib.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from chalicelib.settings import ConfigurationError
+from chalicelib.settings import ConfigurationError, region_from
 
 log = logging.getLogger("ame.api")
 P = ParamSpec("P")
@@ -55,29 +56,39 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return json_response({"error": error}, status)
 
 
+REGION_HEADER = "X-Ame-Region"
+"""Which region answered: clients, the failover router and DR drills see failover happen."""
+
+
 def api_errors(view: Callable[P, Response]) -> Callable[P, Response]:
     """Every failure leaves as the documented error shape; nothing leaks a stack trace."""
 
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
-        try:
-            return view(*args, **kwargs)
-        except DomainError as exc:
-            status = status_for(exc)
-            if status >= 500:
-                log.warning("request failed: %s", exc.message, extra={"code": exc.code})
-            return error_response(status, exc.code, exc.message, exc.field)
-        except ConfigurationError:
-            log.exception("service misconfigured")
-            return error_response(503, "SERVICE_UNAVAILABLE", "the service is not configured")
-        except Exception as exc:
-            if _from_aws_client(exc):
-                log.exception("storage or queue call failed")
-                return error_response(503, "STORAGE_UNAVAILABLE", "storage is unavailable; retry later")
-            log.exception("unexpected error")
-            return error_response(500, "INTERNAL_ERROR", "unexpected error; the request was not completed")
+        response = _answer(view, *args, **kwargs)
+        response.headers[REGION_HEADER] = region_from(os.environ)
+        return response
 
     return wrapper
+
+
+def _answer(view: Callable[P, Response], *args: P.args, **kwargs: P.kwargs) -> Response:
+    try:
+        return view(*args, **kwargs)
+    except DomainError as exc:
+        status = status_for(exc)
+        if status >= 500:
+            log.warning("request failed: %s", exc.message, extra={"code": exc.code})
+        return error_response(status, exc.code, exc.message, exc.field)
+    except ConfigurationError:
+        log.exception("service misconfigured")
+        return error_response(503, "SERVICE_UNAVAILABLE", "the service is not configured")
+    except Exception as exc:
+        if _from_aws_client(exc):
+            log.exception("storage or queue call failed")
+            return error_response(503, "STORAGE_UNAVAILABLE", "storage is unavailable; retry later")
+        log.exception("unexpected error")
+        return error_response(500, "INTERNAL_ERROR", "unexpected error; the request was not completed")
 
 
 def _from_aws_client(exc: Exception) -> bool:

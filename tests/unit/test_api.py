@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from types import ModuleType
@@ -12,6 +13,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import bootstrap
+from chalicelib.settings import region_from
 from tests.unit.builders import cnpj
 from tests.unit.test_services import body
 
@@ -121,6 +123,11 @@ def test_unexpected_errors_are_500_without_a_stack_trace(client: Client, contain
 
 def test_health_reports_region_and_role(client: Client) -> None:
     assert client.http.get("/v1/health").json_body == {"status": "ok", "region": "sa-east-1", "role": "dr"}
+
+
+def test_every_answer_names_the_region_that_served_it(client: Client) -> None:
+    assert client.http.get("/v1/health").headers["X-Ame-Region"] == region_from(os.environ)
+    assert client.http.get("/v1/orders/nope").headers["X-Ame-Region"] == region_from(os.environ)
 
 
 def test_health_fails_while_the_region_is_held_out_of_service(client: Client, container: bootstrap.Container) -> None:

@@ -1,0 +1,127 @@
+"""Steady canary traffic through the public endpoint: a write, then a read of what was written.
+
+Orders and credit decisions alternate. A write counts as acknowledged when the API answers
+202/201; the time of that answer is what RPO is measured against.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from drill.model import Canary, Request
+
+REGION_HEADER = "X-Ame-Region"
+ORDER_REQUESTER = "11111111000191"  # demo company with a quorum; in AWS, a test company the partners know
+DECISION_CPF = "70000000159"  # demo person with a bureau score; in AWS, a test CPF
+
+
+def order_body() -> dict[str, Any]:
+    return {
+        "area_id": "AREA-CREDIT",
+        "product": "CCB",
+        "power_code": "SIGN_CREDIT",
+        "platform": "BANKLINE",
+        "signature_method": "DIGITAL",
+        "amount": "1000.00",
+        "requester": {"document": ORDER_REQUESTER},
+        "guarantors": [],
+    }
+
+
+def decision_body() -> dict[str, Any]:
+    return {
+        "cpf": DECISION_CPF,
+        "amount": "5000.00",
+        "term_months": 12,
+        "product": "PERSONAL_LOAN",
+        "monthly_income": "9000.00",
+        "existing_debts": "0.00",
+    }
+
+
+class CanaryTraffic:
+    def __init__(self, public_url: str, run_id: str, interval: float = 0.1, timeout: float = 3.0) -> None:
+        self.public_url = public_url.rstrip("/")
+        self.run_id = run_id
+        self.interval = interval
+        self.timeout = timeout
+        self.canaries: list[Canary] = []
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._session = requests.Session()
+        self._sequence = 0
+
+    def start(self) -> CanaryTraffic:
+        self._thread = threading.Thread(target=self._run, name="canary", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.timeout * 3)
+
+    def acknowledged(self) -> list[Canary]:
+        with self._lock:
+            return list(self.canaries)
+
+    def served_since(self, since: datetime, region: str) -> datetime | None:
+        """When a write and the read of it, both served by `region`, first succeeded after `since`."""
+        with self._lock:
+            history = list(self.requests)
+        for index, request in enumerate(history):
+            if request.op != "write" or not request.ok or request.region != region or request.at < since:
+                continue
+            follow = history[index + 1] if index + 1 < len(history) else None
+            if follow is not None and follow.op == "read" and follow.ok and follow.region == region:
+                return follow.at
+        return None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.write_and_read()
+            self._stop.wait(self.interval)
+
+    def write_and_read(self) -> None:
+        self._sequence += 1
+        is_order = self._sequence % 2 == 1
+        if is_order:
+            path, body = "/v1/orders", order_body()
+            headers = {"Idempotency-Key": f"drill-{self.run_id}-{self._sequence}"}
+        else:
+            path, body, headers = "/v1/credit/decisions", decision_body(), {}
+        response = self._call("write", "POST", path, json=body, headers=headers)
+        if response is None or response.status_code not in (201, 202):
+            return
+        payload = response.json()
+        key = payload["order_key"] if is_order else payload["decision_id"]
+        canary = Canary("order" if is_order else "decision", key, datetime.now(UTC), _region(response) or "?")
+        with self._lock:
+            self.canaries.append(canary)
+        read_path = f"/v1/orders/{key}" if is_order else f"/v1/credit/decisions/{key}"
+        self._call("read", "GET", read_path)
+
+    def _call(self, op: str, method: str, path: str, **kwargs: Any) -> requests.Response | None:
+        try:
+            response = self._session.request(method, self.public_url + path, timeout=self.timeout, **kwargs)
+        except requests.RequestException:
+            self._record(Request(datetime.now(UTC), op, False, None, None))
+            return None
+        self._record(
+            Request(datetime.now(UTC), op, response.status_code < 300, _region(response), response.status_code)
+        )
+        return response
+
+    def _record(self, request: Request) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+
+def _region(response: requests.Response) -> str | None:
+    return response.headers.get(REGION_HEADER)

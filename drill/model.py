@@ -1,0 +1,118 @@
+"""What a drill measures and reports; plain data, timestamps in UTC."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Objectives:
+    """RPO as seconds of acknowledged writes that may be missing at failover; RTO as seconds to serve."""
+
+    rpo_seconds: float = 1.0
+    rto_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Objectives:
+        return cls(
+            rpo_seconds=float(env.get("DRILL_RPO_SECONDS", "1.0")),
+            rto_seconds=float(env.get("DRILL_RTO_SECONDS", "60")),
+        )
+
+
+@dataclass(frozen=True)
+class Canary:
+    """One write the platform acknowledged during the drill, and where."""
+
+    kind: str  # "order" or "decision"
+    key: str
+    acked_at: datetime
+    region: str
+
+
+@dataclass(frozen=True)
+class Request:
+    """Every request the canary traffic made, for the timeline."""
+
+    at: datetime
+    op: str  # "write" or "read"
+    ok: bool
+    region: str | None
+    status: int | None
+
+
+@dataclass
+class Switch:
+    """One direction of a region switch: primary -> DR (failover) or DR -> primary (failback)."""
+
+    fault_at: datetime
+    detected_at: datetime | None = None
+    routed_at: datetime | None = None
+    served_at: datetime | None = None
+    missing_at_switch: list[str] = field(default_factory=list)
+    missing_window_seconds: float = 0.0
+    stranded_orders: int = 0
+    """Orders acknowledged before the switch that the region taking over still saw PROCESSING."""
+
+    @property
+    def rto_seconds(self) -> float | None:
+        return None if self.served_at is None else (self.served_at - self.fault_at).total_seconds()
+
+
+@dataclass
+class FailoverResult:
+    started_at: datetime
+    primary: str
+    secondary: str
+    replication_lag_ms: float
+    failover: Switch
+    failback: Switch | None
+    canaries: list[Canary]
+    requests: list[Request]
+    lost_acknowledged_writes: list[str]
+    content_mismatches: list[str]
+    undecided_orders: list[str]
+    decisions_per_order: dict[str, int]
+    duplicate_notifications: list[str]
+    finished_at: datetime
+
+    @property
+    def rto_seconds(self) -> float | None:
+        return self.failover.rto_seconds
+
+    @property
+    def rpo_seconds(self) -> float:
+        return self.failover.missing_window_seconds
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    table: str
+    restored_table: str
+    point_in_time: datetime
+    items: int
+    restored_items: int
+    checksum: str
+    restored_checksum: str
+    restore_seconds: float
+
+    @property
+    def verified(self) -> bool:
+        return self.items == self.restored_items and self.checksum == self.restored_checksum
+
+
+def as_json(value: Any) -> Any:
+    """Dataclasses and datetimes as JSON-ready values."""
+    if hasattr(value, "__dataclass_fields__"):
+        return as_json(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): as_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_json(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

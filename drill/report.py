@@ -1,0 +1,215 @@
+"""The drill report: `report.json` for machines, `report.md` for people, `timeline.png` to see it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from drill.model import FailoverResult, Objectives, RestoreResult, as_json
+
+
+@dataclass(frozen=True)
+class Verdict:
+    objectives: Objectives
+    failover: FailoverResult | None
+    restore: RestoreResult | None
+
+    @property
+    def failures(self) -> list[str]:
+        """Each objective or check that did not hold, in words; empty when the drill passed."""
+        problems: list[str] = []
+        f = self.failover
+        if f is not None:
+            rto = f.rto_seconds
+            if rto is None:
+                problems.append("the DR region never served a write and its read back (RTO not reached)")
+            elif rto > self.objectives.rto_seconds:
+                problems.append(f"RTO {rto:.1f}s exceeds the {self.objectives.rto_seconds:g}s objective")
+            if f.rpo_seconds > self.objectives.rpo_seconds:
+                problems.append(f"RPO {f.rpo_seconds:.2f}s exceeds the {self.objectives.rpo_seconds:g}s objective")
+            if f.failback is None or f.failback.rto_seconds is None:
+                problems.append("failback never completed")
+            for label, items in (
+                ("acknowledged writes lost", f.lost_acknowledged_writes),
+                ("canaries differing between regions", f.content_mismatches),
+                ("canary orders not in a terminal state", f.undecided_orders),
+                ("duplicate notifications", f.duplicate_notifications),
+            ):
+                if items:
+                    problems.append(f"{len(items)} {label}")
+            repeated = sorted(k for k, n in f.decisions_per_order.items() if n != 1)
+            if repeated:
+                problems.append(f"{len(repeated)} canary orders published {{0 or 2+}} times, not once")
+        if self.restore is not None and not self.restore.verified:
+            problems.append("the restored table differs from the source at the restore point")
+        return problems
+
+    @property
+    def met(self) -> bool:
+        return not self.failures
+
+    def as_dict(self) -> dict[str, Any]:
+        f, r = self.failover, self.restore
+        return {
+            "objectives_met": self.met,
+            "failures": self.failures,
+            "objectives": as_json(self.objectives),
+            "rto_seconds": None if f is None else f.rto_seconds,
+            "rpo_seconds": None if f is None else f.rpo_seconds,
+            "rpo_missing_writes": None if f is None else len(f.failover.missing_at_switch),
+            "stranded_orders": None if f is None else f.failover.stranded_orders,
+            "lost_acknowledged_writes": None if f is None else len(f.lost_acknowledged_writes),
+            "replication_lag_ms": None if f is None else round(f.replication_lag_ms, 1),
+            "failback_seconds": None if f is None or f.failback is None else f.failback.rto_seconds,
+            "restore_seconds": None if r is None else round(r.restore_seconds, 3),
+            "failover": None if f is None else _failover_details(f),
+            "restore": None if r is None else {**as_json(r), "verified": r.verified},
+        }
+
+
+def _failover_details(f: FailoverResult) -> dict[str, Any]:
+    served = {region: sum(1 for r in f.requests if r.region == region and r.ok) for region in (f.primary, f.secondary)}
+    return {
+        "primary": f.primary,
+        "secondary": f.secondary,
+        "started_at": f.started_at.isoformat(),
+        "finished_at": f.finished_at.isoformat(),
+        "failover": as_json(f.failover),
+        "failback": as_json(f.failback),
+        "acknowledged_writes": len(f.canaries),
+        "acknowledged_orders": sum(1 for c in f.canaries if c.kind == "order"),
+        "requests": len(f.requests),
+        "failed_requests": sum(1 for r in f.requests if not r.ok),
+        "served_ok_by_region": served,
+        "lost": f.lost_acknowledged_writes,
+        "content_mismatches": f.content_mismatches,
+        "undecided_orders": f.undecided_orders,
+        "duplicate_notifications": f.duplicate_notifications,
+        "orders_not_published_once": sorted(k for k, n in f.decisions_per_order.items() if n != 1),
+    }
+
+
+def write_report(verdict: Verdict, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "report.json").write_text(json.dumps(verdict.as_dict(), indent=2) + "\n")
+    (directory / "report.md").write_text(markdown(verdict))
+    if verdict.failover is not None:
+        timeline(verdict.failover, directory / "timeline.png")
+    return directory
+
+
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} s"
+
+
+def markdown(verdict: Verdict) -> str:
+    data = verdict.as_dict()
+    o = verdict.objectives
+    lines = [
+        f"# DR drill: {'objectives met' if verdict.met else 'OBJECTIVES MISSED'}",
+        "",
+        "| measure | value | objective |",
+        "|---|---|---|",
+        f"| RTO (fault → first write and read served by DR) | {_seconds(data['rto_seconds'])} "
+        f"| ≤ {o.rto_seconds:g} s |",
+        f"| RPO (acknowledged writes DR lacked at that moment) | {_seconds(data['rpo_seconds'])}"
+        f" ({data['rpo_missing_writes']} writes) | ≤ {o.rpo_seconds:g} s |",
+        f"| acknowledged writes lost after failback | {data['lost_acknowledged_writes']} | 0 |",
+        f"| replication lag at preflight | {data['replication_lag_ms']} ms | |",
+        f"| failback (recovery → first write and read served by primary) | {_seconds(data['failback_seconds'])} | |",
+        f"| restore to a point in time | {_seconds(data['restore_seconds'])} | |",
+        "",
+    ]
+    f = verdict.failover
+    if f is not None:
+        details = data["failover"]
+        lines += [
+            "## Failover",
+            "",
+            f"- {details['acknowledged_writes']} acknowledged canary writes ({details['acknowledged_orders']} orders), "
+            f"{details['requests']} requests, {details['failed_requests']} failed while switching; "
+            f"served by region: {details['served_ok_by_region']}.",
+            f"- Fault at {f.failover.fault_at:%H:%M:%S.%f}"[:-3] + f", detected {_at(f.failover.detected_at)}, "
+            f"served by {f.secondary} {_at(f.failover.served_at)}.",
+            f"- Every canary present and identical in both regions: "
+            f"{not details['lost'] and not details['content_mismatches']}; canary orders not terminal: "
+            f"{len(details['undecided_orders'])}; published other than once: "
+            f"{len(details['orders_not_published_once'])}; duplicate notifications: "
+            f"{len(details['duplicate_notifications'])}.",
+            f"- Orders stranded in {f.primary}'s queue at the fault, re-queued by the {f.secondary} sweeper: "
+            f"{f.failover.stranded_orders}.",
+            "",
+        ]
+    r = verdict.restore
+    if r is not None:
+        lines += [
+            "## Restore",
+            "",
+            f"- `{r.table}` restored to {r.point_in_time.isoformat()} as `{r.restored_table}` "
+            f"in {r.restore_seconds:.2f} s, then deleted; {r.restored_items}/{r.items} items identical; checksums "
+            f"{'match' if r.checksum == r.restored_checksum else 'DIFFER'} (`{r.checksum[:16]}…`).",
+            "",
+        ]
+    if verdict.failures:
+        lines += ["## What failed", "", *[f"- {problem}" for problem in verdict.failures], ""]
+    return "\n".join(lines)
+
+
+def _at(moment: datetime | None) -> str:
+    return "never" if moment is None else f"at {moment:%H:%M:%S.%f}"[:-3]
+
+
+def timeline(f: FailoverResult, path: Path) -> None:
+    """Requests over time, coloured by the region that answered, with the drill's moments marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    start = f.started_at
+    colours = {f.primary: "tab:blue", f.secondary: "tab:orange"}
+    fig, ax = plt.subplots(figsize=(11, 4))
+    for region, colour in colours.items():
+        points = [r for r in f.requests if r.ok and r.region == region]
+        ax.scatter(
+            [(r.at - start).total_seconds() for r in points],
+            [1 if r.op == "write" else 0 for r in points],
+            s=10,
+            c=colour,
+            label=f"served by {region}",
+        )
+    failed = [r for r in f.requests if not r.ok]
+    ax.scatter(
+        [(r.at - start).total_seconds() for r in failed],
+        [1 if r.op == "write" else 0 for r in failed],
+        s=16,
+        c="tab:red",
+        marker="x",
+        label="failed",
+    )
+    marks = [
+        ("fault", f.failover.fault_at, "red"),
+        ("detected", f.failover.detected_at, "purple"),
+        ("served by DR", f.failover.served_at, "green"),
+    ]
+    if f.failback is not None:
+        marks += [("failback", f.failback.fault_at, "black"), ("served by primary", f.failback.served_at, "gray")]
+    for label, moment, colour in marks:
+        if moment is not None:
+            x = (moment - start).total_seconds()
+            ax.axvline(x, color=colour, linestyle="--", linewidth=1)
+            ax.text(x, 1.35, label, rotation=90, va="bottom", ha="right", fontsize=8, color=colour)
+    ax.set_yticks([0, 1], ["read", "write"])
+    ax.set_ylim(-0.5, 2.2)
+    ax.set_xlabel("seconds since the drill started")
+    rto = f.rto_seconds
+    ax.set_title(
+        f"DR drill {start:%Y-%m-%d %H:%M} UTC: RTO {rto:.2f} s, RPO {f.rpo_seconds:.2f} s" if rto else "DR drill"
+    )
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,48 @@
+"""The whole drill against the local two-region environment, as `make drill` runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from drill.__main__ import drill, local_target
+from drill.failover import Pacing
+from drill.model import Objectives
+from drill.report import write_report
+
+pytestmark = pytest.mark.drill
+
+
+def test_a_failover_and_restore_drill_meets_the_objectives_and_loses_nothing(tmp_path: Path) -> None:
+    # GIVEN the two-region environment and the default objectives (RPO <= 1 s, RTO <= 60 s)
+    objectives = Objectives()
+    with local_target() as target:
+        # WHEN a failover drill (with failback) and a restore drill run
+        verdict = drill("all", target, objectives, Pacing(hold_on_dr_seconds=6.0))
+    failover, restore = verdict.failover, verdict.restore
+    assert failover is not None and restore is not None
+    # THEN both objectives held, and the report says so
+    assert failover.rto_seconds is not None and failover.rto_seconds <= objectives.rto_seconds
+    assert failover.rpo_seconds <= objectives.rpo_seconds
+    assert verdict.failures == [] and verdict.met
+    # AND no acknowledged write was lost once the primary was back, and both regions agree on every one
+    orders = [c.key for c in failover.canaries if c.kind == "order"]
+    assert len(orders) >= 20 and {c.region for c in failover.canaries} == {"us-east-1", "us-west-2"}
+    assert failover.lost_acknowledged_writes == [] and failover.content_mismatches == []
+    # AND orders stranded in the lost region's queue were swept and decided in DR, each published exactly once
+    assert failover.failover.stranded_orders > 0
+    assert failover.undecided_orders == []
+    assert sorted(failover.decisions_per_order) == sorted(orders)
+    assert set(failover.decisions_per_order.values()) == {1}
+    assert failover.duplicate_notifications == []
+    # AND failback completed, the restore verified every item
+    assert failover.failback is not None and failover.failback.rto_seconds is not None
+    assert restore.verified and restore.items >= len(orders)
+    report = write_report(verdict, tmp_path)
+    data = json.loads((report / "report.json").read_text())
+    expected = {"rto_seconds", "rpo_seconds", "lost_acknowledged_writes", "restore_seconds", "objectives_met"}
+    assert expected <= set(data) and data["objectives_met"] is True and data["lost_acknowledged_writes"] == 0
+    assert (report / "timeline.png").stat().st_size > 10_000
+    assert "objectives met" in (report / "report.md").read_text()
