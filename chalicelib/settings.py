@@ -19,6 +19,12 @@ ENVELOPE_REQUESTS_QUEUE = "ame-envelope-requests"
 """Fixed at packaging time: Chalice wires the SQS event source from this name."""
 
 
+def dead_letter_queue_name(queue: str) -> str:
+    """`<name>-dlq`, keeping a FIFO queue's `.fifo` suffix last as SQS requires."""
+    base = queue.removesuffix(".fifo")
+    return f"{base}-dlq.fifo" if queue.endswith(".fifo") else f"{base}-dlq"
+
+
 def region_from(env: Mapping[str, str]) -> str:
     return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
 
@@ -64,8 +70,10 @@ class Settings:
                 credit_table=env.get("AME_CREDIT_TABLE", "ame-credit"),
                 policy_ttl_seconds=float(env.get("AME_POLICY_TTL_SECONDS", "300")),
                 envelope_requests_queue=env.get("AME_ENVELOPE_REQUESTS_QUEUE", ENVELOPE_REQUESTS_QUEUE),
-                envelope_results_queue=env.get("AME_ENVELOPE_RESULTS_QUEUE", "ame-envelope-results"),
-                notifications_queue=env.get("AME_NOTIFICATIONS_QUEUE", "ame-notifications"),
+                # FIFO: SQS drops a resend with the same deduplication id for five minutes, so a worker
+                # killed between sending and recording what it sent does not notify anyone twice.
+                envelope_results_queue=env.get("AME_ENVELOPE_RESULTS_QUEUE", "ame-envelope-results.fifo"),
+                notifications_queue=env.get("AME_NOTIFICATIONS_QUEUE", "ame-notifications.fifo"),
                 max_receive_count=int(env.get("AME_MAX_RECEIVE_COUNT", "5")),
                 partner_urls={name: env[var] for name, var in PARTNER_URL_VARIABLES.items()},
                 partner_connect_timeout=float(env.get("AME_PARTNER_CONNECT_TIMEOUT", "1.0")),

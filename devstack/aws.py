@@ -10,7 +10,7 @@ import boto3
 
 from chalicelib.adapters.credit_dynamodb import create_credit_table, credit_table
 from chalicelib.adapters.dynamodb import bind_models, create_tables
-from chalicelib.settings import Settings
+from chalicelib.settings import Settings, dead_letter_queue_name
 
 
 def sqs_client(settings: Settings) -> Any:
@@ -18,12 +18,15 @@ def sqs_client(settings: Settings) -> Any:
 
 
 def ensure_queue(sqs: Any, name: str, max_receive_count: int, visibility_timeout: int) -> str:
-    """A queue with its own DLQ and redrive policy, as every queue of ours has."""
-    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq", Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+    """A queue with its own DLQ and redrive policy, as every queue of ours has (FIFO when named so)."""
+    fifo = {"FifoQueue": "true"} if name.endswith(".fifo") else {}
+    dlq_url = sqs.create_queue(
+        QueueName=dead_letter_queue_name(name), Attributes={"MessageRetentionPeriod": "1209600", **fifo}
+    )["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)})
     attributes = {"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive}
-    url: str = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    url: str = sqs.create_queue(QueueName=name, Attributes={**attributes, **fifo})["QueueUrl"]
     sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
     return url
 

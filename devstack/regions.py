@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import requests
 
@@ -97,7 +97,7 @@ class TwoRegionStack(LocalStack):
             "AME_SWEEP_INTERVAL_SECONDS": str(self.regional.sweep_interval_seconds),
         }
 
-    def start(self) -> TwoRegionStack:
+    def start(self) -> Self:
         self.config.log_dir.mkdir(parents=True, exist_ok=True)
         env = self.env()
         try:

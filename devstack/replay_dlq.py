@@ -12,25 +12,32 @@ from typing import Any
 
 import boto3
 
-from chalicelib.settings import ENVELOPE_REQUESTS_QUEUE, region_from
+from chalicelib.settings import ENVELOPE_REQUESTS_QUEUE, dead_letter_queue_name, region_from
 
 
 def replay(sqs: Any, source_queue: str, limit: int | None = None) -> int:
     source_url = sqs.get_queue_url(QueueName=source_queue)["QueueUrl"]
-    dlq_url = sqs.get_queue_url(QueueName=f"{source_queue}-dlq")["QueueUrl"]
+    dlq_url = sqs.get_queue_url(QueueName=dead_letter_queue_name(source_queue))["QueueUrl"]
+    fifo = source_queue.endswith(".fifo")
     moved = 0
     while limit is None or moved < limit:
         batch = min(10, limit - moved) if limit is not None else 10
         messages = sqs.receive_message(
-            QueueUrl=dlq_url, MaxNumberOfMessages=batch, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+            QueueUrl=dlq_url,
+            MaxNumberOfMessages=batch,
+            WaitTimeSeconds=1,
+            MessageAttributeNames=["All"],
+            AttributeNames=["MessageGroupId"],
         ).get("Messages", [])
         if not messages:
             break
         for message in messages:
+            group = message.get("Attributes", {}).get("MessageGroupId", "replay")
             sqs.send_message(
                 QueueUrl=source_url,
                 MessageBody=message["Body"],
                 MessageAttributes=message.get("MessageAttributes", {}),
+                **({"MessageGroupId": group, "MessageDeduplicationId": message["MessageId"]} if fifo else {}),
             )
             sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
             moved += 1
@@ -46,7 +53,7 @@ def main() -> None:
         "sqs", region_name=region_from(os.environ), endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None
     )
     moved = replay(sqs, args.queue, args.limit)
-    print(f"replayed {moved} message(s) from {args.queue}-dlq to {args.queue}")
+    print(f"replayed {moved} message(s) from {dead_letter_queue_name(args.queue)} to {args.queue}")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
 import requests
 
@@ -116,7 +116,7 @@ class LocalStack:
             env[variable] = os.environ.get(variable) or self.partners_url
         return env
 
-    def start(self) -> LocalStack:
+    def start(self) -> Self:
         self.config.log_dir.mkdir(parents=True, exist_ok=True)
         env = self.env()
         try:
@@ -186,7 +186,7 @@ class LocalStack:
             log.close()
         self._logs.clear()
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

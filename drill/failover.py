@@ -68,6 +68,8 @@ def switch_over(target: Target, traffic: CanaryTraffic, lost: str, survivor: str
     else:
         target.recover(survivor)
     switch = Switch(fault_at=at)
+    if fail:
+        switch.stranded_orders = [c.key for c in in_flight(target, traffic, lost, survivor)]
     deadline = time.monotonic() + pacing.switch_timeout_seconds
     while time.monotonic() < deadline and switch.served_at is None:
         if fail and switch.detected_at is None:
@@ -82,10 +84,20 @@ def switch_over(target: Target, traffic: CanaryTraffic, lost: str, survivor: str
     missing = [c for c, item in items.items() if item is None]
     switch.missing_at_switch = [f"{c.kind}:{c.key}" for c in missing]
     switch.missing_window_seconds = window_seconds(missing, [c for c in before if c not in missing])
-    switch.stranded_orders = sum(
-        1 for item in items.values() if item and item.get("status", {}).get("S") == "PROCESSING"
-    )
     return switch
+
+
+def in_flight(target: Target, traffic: CanaryTraffic, lost: str, survivor: str) -> list[Canary]:
+    """Orders acknowledged by the lost region that the survivor holds undecided, right after the fault."""
+    orders = [c for c in traffic.acknowledged() if c.kind == "order" and c.region == lost]
+    items = {c: target.data.item(survivor, c) for c in orders}
+    return [c for c, item in items.items() if item is not None and item.get("status", {}).get("S") == "PROCESSING"]
+
+
+def decided_in(target: Target, region: str, order_keys: list[str]) -> int:
+    canaries = [Canary("order", key, datetime.now(UTC), region) for key in order_keys]
+    items = [target.data.item(region, c) for c in canaries]
+    return sum(1 for item in items if item is not None and item.get("status", {}).get("S") in TERMINAL)
 
 
 def settle(target: Target, canaries: list[Canary], timeout: float) -> bool:
@@ -115,6 +127,8 @@ def run_failover(target: Target, objectives: Objectives, pacing: Pacing = Pacing
         "failed over: RTO %s s, %d acknowledged writes missing", failover.rto_seconds, len(failover.missing_at_switch)
     )
     time.sleep(pacing.hold_on_dr_seconds)
+    # The primary is still down: whatever of its stranded orders is decided now, the DR region decided.
+    failover.stranded_decided_by_survivor = decided_in(target, target.secondary, failover.stranded_orders)
     failback = switch_over(target, traffic, target.secondary, target.primary, pacing, fail=False)
     log.info("failed back: %s s", failback.rto_seconds)
     time.sleep(pacing.after_failback_seconds)

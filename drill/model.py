@@ -55,8 +55,10 @@ class Switch:
     served_at: datetime | None = None
     missing_at_switch: list[str] = field(default_factory=list)
     missing_window_seconds: float = 0.0
-    stranded_orders: int = 0
-    """Orders acknowledged before the switch that the region taking over still saw PROCESSING."""
+    stranded_orders: list[str] = field(default_factory=list)
+    """Orders the lost region had acknowledged but not decided when it failed: they wait in its queue."""
+    stranded_decided_by_survivor: int = 0
+    """How many of those the surviving region decided on its own (its sweeper re-queued them)."""
 
     @property
     def rto_seconds(self) -> float | None:

@@ -42,7 +42,7 @@ class Verdict:
                     problems.append(f"{len(items)} {label}")
             repeated = sorted(k for k, n in f.decisions_per_order.items() if n != 1)
             if repeated:
-                problems.append(f"{len(repeated)} canary orders published {{0 or 2+}} times, not once")
+                problems.append(f"{len(repeated)} canary orders published 0 or 2+ times, not once")
         if self.restore is not None and not self.restore.verified:
             problems.append("the restored table differs from the source at the restore point")
         return problems
@@ -60,7 +60,7 @@ class Verdict:
             "rto_seconds": None if f is None else f.rto_seconds,
             "rpo_seconds": None if f is None else f.rpo_seconds,
             "rpo_missing_writes": None if f is None else len(f.failover.missing_at_switch),
-            "stranded_orders": None if f is None else f.failover.stranded_orders,
+            "stranded_orders": None if f is None else len(f.failover.stranded_orders),
             "lost_acknowledged_writes": None if f is None else len(f.lost_acknowledged_writes),
             "replication_lag_ms": None if f is None else round(f.replication_lag_ms, 1),
             "failback_seconds": None if f is None or f.failback is None else f.failback.rto_seconds,
@@ -139,8 +139,9 @@ def markdown(verdict: Verdict) -> str:
             f"{len(details['undecided_orders'])}; published other than once: "
             f"{len(details['orders_not_published_once'])}; duplicate notifications: "
             f"{len(details['duplicate_notifications'])}.",
-            f"- Orders stranded in {f.primary}'s queue at the fault, re-queued by the {f.secondary} sweeper: "
-            f"{f.failover.stranded_orders}.",
+            f"- Orders {f.primary} had accepted but not decided at the fault (stranded in its queue): "
+            f"{len(f.failover.stranded_orders)}; decided by {f.secondary} before failback, after its sweeper "
+            f"re-queued them: {f.failover.stranded_decided_by_survivor}.",
             "",
         ]
     r = verdict.restore

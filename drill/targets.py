@@ -29,8 +29,8 @@ TERMINAL = frozenset({"QUORUM_MET", "NO_QUORUM", "FAILED"})
 class Names:
     orders_table: str = "ame-orders"
     credit_table: str = "ame-credit"
-    results_queue: str = "ame-envelope-results"
-    notifications_queue: str = "ame-notifications"
+    results_queue: str = "ame-envelope-results.fifo"
+    notifications_queue: str = "ame-notifications.fifo"
 
 
 class Regions:
@@ -126,7 +126,7 @@ class Target(ABC):
 class LocalTarget(Target):
     name = "local"
 
-    def __init__(self, stack: Any, stranded_window_seconds: float = 0.5) -> None:
+    def __init__(self, stack: Any, stranded_window_seconds: float = 1.0) -> None:
         from devstack.regions import PRIMARY, SECONDARY
 
         self.stack = stack

@@ -34,6 +34,13 @@ def _dedup_attribute(dedup_id: str) -> dict[str, Any]:
     return {"dedup_id": {"DataType": "String", "StringValue": dedup_id}}
 
 
+def _fifo_fields(queue: QueueAddress, dedup_id: str) -> dict[str, str]:
+    """On a FIFO queue SQS itself drops a resend of the same id (5 minutes); one group per order keeps order."""
+    if not queue.name.endswith(".fifo"):
+        return {}
+    return {"MessageGroupId": dedup_id.split(":", 1)[0], "MessageDeduplicationId": dedup_id}
+
+
 class SqsEnvelopeQueue(EnvelopeQueue):
     def __init__(self, client: Any, queue: QueueAddress) -> None:
         self._client = client
@@ -61,13 +68,19 @@ class SqsEnvelopePublisher(EnvelopePublisher):
             QueueUrl=self._results.url,
             MessageBody=json.dumps(message),
             MessageAttributes=_dedup_attribute(dedup_id),
+            **_fifo_fields(self._results, dedup_id),
         )
 
     def notify_signers(self, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
         for start in range(0, len(messages), _BATCH):
             chunk = messages[start : start + _BATCH]
             entries = [
-                {"Id": str(i), "MessageBody": json.dumps(body), "MessageAttributes": _dedup_attribute(dedup)}
+                {
+                    "Id": str(i),
+                    "MessageBody": json.dumps(body),
+                    "MessageAttributes": _dedup_attribute(dedup),
+                    **_fifo_fields(self._notifications, dedup),
+                }
                 for i, (dedup, body) in enumerate(chunk)
             ]
             response = self._client.send_message_batch(QueueUrl=self._notifications.url, Entries=entries)

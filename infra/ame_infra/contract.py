@@ -52,8 +52,14 @@ class QueueSpec:
     env_var: str
 
     @property
+    def fifo(self) -> bool:
+        return self.name.endswith(".fifo")
+
+    @property
     def dlq_name(self) -> str:
-        return f"{self.name}-dlq"
+        """`<name>-dlq`, the `.fifo` suffix kept last (a FIFO queue's DLQ must be FIFO too)."""
+        base = self.name.removesuffix(".fifo")
+        return f"{base}-dlq.fifo" if self.fifo else f"{base}-dlq"
 
 
 ORDERS = TableSpec(
@@ -79,8 +85,9 @@ CREDIT = TableSpec(
 TABLES = (ORDERS, IDEMPOTENCY, CREDIT)
 
 ENVELOPE_REQUESTS = QueueSpec("requests", "ame-envelope-requests", "AME_ENVELOPE_REQUESTS_QUEUE")
-ENVELOPE_RESULTS = QueueSpec("results", "ame-envelope-results", "AME_ENVELOPE_RESULTS_QUEUE")
-NOTIFICATIONS = QueueSpec("notifications", "ame-notifications", "AME_NOTIFICATIONS_QUEUE")
+# FIFO, deduplicated by id: a worker killed between sending and recording does not send twice.
+ENVELOPE_RESULTS = QueueSpec("results", "ame-envelope-results.fifo", "AME_ENVELOPE_RESULTS_QUEUE")
+NOTIFICATIONS = QueueSpec("notifications", "ame-notifications.fifo", "AME_NOTIFICATIONS_QUEUE")
 QUEUES = (ENVELOPE_REQUESTS, ENVELOPE_RESULTS, NOTIFICATIONS)
 
 READ = ("dynamodb:GetItem",)

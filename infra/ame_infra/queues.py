@@ -44,6 +44,7 @@ class MessageQueues(pulumi.ComponentResource):
             spec.dlq_name,
             name=spec.dlq_name,
             message_retention_seconds=DLQ_RETENTION_SECONDS,
+            fifo_queue=spec.fifo or None,
             kms_master_key_id=args.key_arn,
             kms_data_key_reuse_period_seconds=KMS_DATA_KEY_REUSE_SECONDS,
             opts=child,
@@ -60,6 +61,10 @@ class MessageQueues(pulumi.ComponentResource):
             ),
             kms_master_key_id=args.key_arn,
             kms_data_key_reuse_period_seconds=KMS_DATA_KEY_REUSE_SECONDS,
+            # FIFO queues deduplicate by the id the app sends; high-throughput mode, one group per order.
+            fifo_queue=spec.fifo or None,
+            deduplication_scope="messageGroup" if spec.fifo else None,
+            fifo_throughput_limit="perMessageGroupId" if spec.fifo else None,
             opts=child,
         )
         aws.sqs.RedriveAllowPolicy(

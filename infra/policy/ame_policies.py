@@ -81,7 +81,7 @@ def replication_has_rtc(props: Props) -> Iterable[str]:
 def queue_has_dead_letter_queue(props: Props) -> Iterable[str]:
     if not props.get("kmsMasterKeyId"):
         yield "queue must be encrypted with a customer-managed key"
-    if str(props.get("name", "")).endswith("-dlq"):
+    if is_dead_letter_queue(str(props.get("name", ""))):
         return
     policy = props.get("redrivePolicy")
     if not policy:
@@ -91,6 +91,10 @@ def queue_has_dead_letter_queue(props: Props) -> Iterable[str]:
         redrive = json.loads(policy)
         if not 1 <= int(redrive.get("maxReceiveCount", 0)) <= 10 or not redrive.get("deadLetterTargetArn"):
             yield "redrive policy needs a dead-letter target and 1-10 receives"
+
+
+def is_dead_letter_queue(name: str) -> bool:
+    return name.removesuffix(".fifo").endswith("-dlq")
 
 
 def identity_policy_names_everything(props: Props) -> Iterable[str]:
@@ -241,7 +245,8 @@ def every_queue_and_dlq_alarmed(resources: list[Resource]) -> Iterable[str]:
         if kind != "aws:sqs/queue:Queue":
             continue
         queue = props.get("name", name)
-        metric = "ApproximateNumberOfMessagesVisible" if queue.endswith("-dlq") else "ApproximateAgeOfOldestMessage"
+        dlq = is_dead_letter_queue(queue)
+        metric = "ApproximateNumberOfMessagesVisible" if dlq else "ApproximateAgeOfOldestMessage"
         if (metric, queue) not in watched:
             yield f"queue {queue} has no {metric} alarm"
 

@@ -156,7 +156,7 @@ def test_a_dlq_without_an_alarm_is_reported(dr: Inventory) -> None:
 
     resources = [r for r in dr.cloud_resources if not dlq_alarm(r)]
     found = violations(POLICIES["queues-alarmed"], resources)
-    assert len(found) == 3 and all("-dlq has no" in message for message in found)
+    assert len(found) == 3 and all("-dlq" in message and "has no" in message for message in found)
 
 
 def test_a_secondary_stack_declaring_a_table_is_reported(prod: Inventory, dr: Inventory) -> None:

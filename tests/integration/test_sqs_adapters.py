@@ -51,3 +51,21 @@ def test_publisher_sends_results_and_batches_many_notifications(settings: Settin
     assert [json.loads(m["Body"]) for m in drain(sqs, results_url)] == [{"order_key": "ord_1", "quorum": True}]
     notices = drain(sqs, notifications_url)
     assert sorted(int(json.loads(m["Body"])["cpf"]) for m in notices) == list(range(23))
+
+
+def test_a_fifo_queue_drops_a_resend_of_the_same_notification(settings: Settings) -> None:
+    # GIVEN FIFO result and notification queues, as deployed
+    sqs = sqs_client(settings)
+    results, notifications = f"{settings.envelope_results_queue}.fifo", f"{settings.notifications_queue}.fifo"
+    urls = [ensure_queue(sqs, name, 2, 5) for name in (results, notifications)]
+    publisher = SqsEnvelopePublisher(sqs, QueueAddress(sqs, results), QueueAddress(sqs, notifications))
+    # WHEN a worker sends, dies before recording it, and its redelivery sends everything again
+    for _ in range(2):
+        publisher.publish_result({"order_key": "ord_1"}, dedup_id="ord_1")
+        publisher.notify_signers([("ord_1:111", {"cpf": "111"}), ("ord_1:222", {"cpf": "222"})])
+    # THEN SQS kept one result and one notification per signer
+    attribute = "ApproximateNumberOfMessages"
+    depths = [
+        int(sqs.get_queue_attributes(QueueUrl=u, AttributeNames=[attribute])["Attributes"][attribute]) for u in urls
+    ]
+    assert depths == [1, 2]

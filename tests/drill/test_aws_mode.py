@@ -1,0 +1,109 @@
+"""The AWS mode's steps, run against the local endpoint where the same API exists there.
+
+The switch is the real mechanism: an SSM parameter per region that `/v1/health` reads. Flipping
+it through `AwsTarget` must make the region unhealthy and move traffic, then bring it back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from devstack.regions import PRIMARY, SECONDARY, TwoRegionConfig, TwoRegionStack
+from drill.__main__ import main
+from drill.targets import AwsTarget, StackOutputs, wait_for
+
+pytestmark = pytest.mark.drill
+INFRA_MAIN = Path(__file__).resolve().parents[2] / "infra" / "__main__.py"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[TwoRegionStack]:
+    with TwoRegionStack(TwoRegionConfig.on_free_ports(check_interval=0.5, failure_threshold=2)) as running:
+        yield running
+
+
+def outputs(stack: TwoRegionStack, region: str, public_url: str) -> StackOutputs:
+    return StackOutputs(
+        region, public_url, stack.region_url(region), f"hc-{region}", {"orders": "ame-orders", "credit": "ame-credit"}
+    )
+
+
+@pytest.fixture
+def target(stack: TwoRegionStack, monkeypatch: pytest.MonkeyPatch) -> AwsTarget:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+    prod, dr = outputs(stack, PRIMARY, stack.public_url), outputs(stack, SECONDARY, stack.public_url)
+    return AwsTarget(prod, dr, endpoint_url=stack.aws_url)
+
+
+def region_answering(stack: TwoRegionStack) -> str | None:
+    try:
+        return requests.get(f"{stack.public_url}/v1/health", timeout=3).headers.get("X-Ame-Region")
+    except requests.RequestException:
+        return None
+
+
+def test_the_switch_takes_the_region_out_and_brings_it_back(stack: TwoRegionStack, target: AwsTarget) -> None:
+    # WHEN the drill's fault step flips the primary's switch
+    target.inject_fault(PRIMARY)
+    # THEN the primary's own health check fails (after the switch's 5 s cache) and traffic moves to DR
+    assert wait_for(lambda: not target.healthy(PRIMARY), timeout=15)
+    assert wait_for(lambda: region_answering(stack) == SECONDARY, timeout=10)
+    assert target.healthy(SECONDARY)
+    # WHEN the failback step flips it back THEN the primary serves again
+    target.recover(PRIMARY)
+    assert wait_for(lambda: target.healthy(PRIMARY), timeout=15)
+    assert wait_for(lambda: region_answering(stack) == PRIMARY, timeout=10)
+
+
+def test_items_are_read_from_each_region_directly(stack: TwoRegionStack, target: AwsTarget) -> None:
+    from drill.canary import CanaryTraffic
+
+    traffic = CanaryTraffic(stack.public_url, "aws-mode")
+    traffic.write_and_read()
+    (written,) = traffic.acknowledged()
+    assert target.data.item(PRIMARY, written) is not None
+    assert wait_for(lambda: target.data.item(SECONDARY, written) is not None, timeout=5)
+
+
+def test_dry_run_prints_every_step_and_calls_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN outputs as `pulumi stack output --json` writes them, pointing at nothing reachable
+    for stack_name, region in (("prod", "us-east-1"), ("dr", "us-west-2")):
+        raw = {
+            "region": region,
+            "api_url": "https://api.ame.example.com",
+            "regional_api_url": f"https://x.execute-api.{region}.amazonaws.com/api",
+            "health_check_id": f"hc-{stack_name}",
+            "table_names": {"orders": "ame-orders", "credit": "ame-credit", "idempotency": "ame-idempotency"},
+        }
+        (tmp_path / f"{stack_name}.json").write_text(json.dumps(raw))
+    # WHEN the AWS drill runs with --dry-run
+    code = main(
+        [
+            "failover",
+            "--target",
+            "aws",
+            "--prod-outputs",
+            str(tmp_path / "prod.json"),
+            "--dr-outputs",
+            str(tmp_path / "dr.json"),
+            "--dry-run",
+        ]
+    )
+    # THEN it lists the steps, flipping the switch both ways, and exits 0 without a report
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "--name /ame-platform/us-east-1/out-of-service --value true" in printed
+    assert "--name /ame-platform/us-east-1/out-of-service --value false" in printed
+    assert len(printed.strip().splitlines()) >= 10
+
+
+def test_the_outputs_the_drill_reads_are_the_ones_the_stacks_export() -> None:
+    exported = set(re.findall(r'pulumi\.export\("([a-z_]+)"', INFRA_MAIN.read_text()))
+    assert set(StackOutputs.__dataclass_fields__) <= exported

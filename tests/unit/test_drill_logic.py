@@ -1,0 +1,120 @@
+"""The drill's own arithmetic and verdicts, and the router's Route 53 semantics, without processes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from devstack.router import FailoverRouting, RegionHealth
+from drill.failover import window_seconds
+from drill.model import Canary, FailoverResult, Objectives, RestoreResult, Switch
+from drill.report import Verdict, markdown
+
+T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def canary(seconds: float, key: str = "k", region: str = "us-east-1") -> Canary:
+    return Canary("order", f"{key}{seconds}", T0 + timedelta(seconds=seconds), region)
+
+
+def test_no_missing_write_is_an_rpo_of_zero() -> None:
+    assert window_seconds([], [canary(1), canary(2)]) == 0.0
+
+
+def test_rpo_spans_from_the_last_durable_write_to_the_last_acknowledgement() -> None:
+    # GIVEN writes acknowledged at 1.0, 1.1 (replicated) and 1.2, 1.3 (not replicated when the region died)
+    present, missing = [canary(1.0), canary(1.1)], [canary(1.2), canary(1.3)]
+    # THEN the lost window runs from 1.1 to 1.3
+    assert window_seconds(missing, present) == pytest.approx(0.2)
+
+
+def routing(threshold: int = 3) -> FailoverRouting:
+    return FailoverRouting(RegionHealth("us-east-1", "p"), RegionHealth("us-west-2", "s"), threshold)
+
+
+def test_the_router_fails_over_only_after_threshold_consecutive_failures() -> None:
+    r = routing()
+    for ok in (False, False, True, False, False):
+        r.observe(r.primary, ok)
+    assert r.active().name == "us-east-1"  # a success in between resets the count
+    r.observe(r.primary, False)
+    assert r.active().name == "us-west-2"
+    assert [t["event"] for t in r.transitions] == ["unhealthy", "routing"]
+
+
+def test_the_router_fails_back_after_threshold_successes_and_prefers_the_primary() -> None:
+    r = routing(threshold=2)
+    for _ in range(2):
+        r.observe(r.primary, False)
+    r.observe(r.primary, True)
+    assert r.active().name == "us-west-2"
+    r.observe(r.primary, True)
+    assert r.active().name == "us-east-1"
+
+
+def test_with_both_regions_unhealthy_the_router_answers_with_the_primary() -> None:
+    r = routing(threshold=1)
+    r.observe(r.primary, False)
+    r.observe(r.secondary, False)
+    assert r.active().name == "us-east-1"  # Route 53's rule for failover records
+
+
+def result(**overrides: object) -> FailoverResult:
+    failover = Switch(fault_at=T0, served_at=T0 + timedelta(seconds=5))
+    failback = Switch(fault_at=T0 + timedelta(seconds=20), served_at=T0 + timedelta(seconds=24))
+    fields: dict[str, object] = {
+        "started_at": T0,
+        "primary": "us-east-1",
+        "secondary": "us-west-2",
+        "replication_lag_ms": 10.0,
+        "failover": failover,
+        "failback": failback,
+        "canaries": [canary(1)],
+        "requests": [],
+        "lost_acknowledged_writes": [],
+        "content_mismatches": [],
+        "undecided_orders": [],
+        "decisions_per_order": {"k1": 1},
+        "duplicate_notifications": [],
+        "finished_at": T0 + timedelta(seconds=30),
+    }
+    fields.update(overrides)
+    return FailoverResult(**fields)  # type: ignore[arg-type]
+
+
+def test_a_clean_drill_meets_its_objectives() -> None:
+    verdict = Verdict(Objectives(rpo_seconds=1, rto_seconds=60), result(), None)
+    assert verdict.met and verdict.as_dict()["rto_seconds"] == 5.0
+    assert "objectives met" in markdown(verdict)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"failover": Switch(fault_at=T0, served_at=T0 + timedelta(seconds=61))}, "RTO 61.0s exceeds"),
+        ({"failover": Switch(fault_at=T0)}, "never served"),
+        (
+            {"failover": Switch(fault_at=T0, served_at=T0, missing_at_switch=["order:x"], missing_window_seconds=2.5)},
+            "RPO 2.50s exceeds",
+        ),
+        ({"lost_acknowledged_writes": ["order:x"]}, "1 acknowledged writes lost"),
+        ({"content_mismatches": ["decision:y"]}, "1 canaries differing"),
+        ({"undecided_orders": ["order:z"]}, "not in a terminal state"),
+        ({"decisions_per_order": {"k1": 2}}, "published"),
+        ({"duplicate_notifications": ["k1:cpf"]}, "1 duplicate notifications"),
+        ({"failback": None}, "failback never completed"),
+    ],
+)
+def test_each_missed_objective_or_check_fails_the_drill(change: dict[str, object], expected: str) -> None:
+    verdict = Verdict(Objectives(rpo_seconds=1, rto_seconds=60), result(**change), None)
+    assert not verdict.met
+    assert any(expected in problem for problem in verdict.failures), verdict.failures
+    assert "OBJECTIVES MISSED" in markdown(verdict)
+
+
+def test_a_restore_that_differs_fails_the_drill() -> None:
+    restore = RestoreResult("ame-orders", "copy", T0, 3, 2, "a", "b", 1.0)
+    assert Verdict(Objectives(), None, restore).failures == [
+        "the restored table differs from the source at the restore point"
+    ]
