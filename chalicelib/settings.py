@@ -19,6 +19,11 @@ ENVELOPE_REQUESTS_QUEUE = "ame-envelope-requests"
 """Fixed at packaging time: Chalice wires the SQS event source from this name."""
 
 
+def region_switch_parameter(region: str) -> str:
+    """The SSM parameter that holds a region out of service ("true"); Pulumi creates one per region."""
+    return f"/ame-platform/{region}/out-of-service"
+
+
 def dead_letter_queue_name(queue: str) -> str:
     """`<name>-dlq`, keeping a FIFO queue's `.fifo` suffix last as SQS requires."""
     base = queue.removesuffix(".fifo")

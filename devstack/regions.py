@@ -8,20 +8,19 @@ the router for Route 53 failover routing, which is the public endpoint. `make ru
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
 import requests
 
-from devstack.stack import BIN, ROOT, LocalStack, StackConfig, free_port, wait_until
+from chalicelib.settings import region_switch_parameter
+from devstack.stack import BIN, ROOT, LocalStack, StackConfig, free_port, run_in_foreground, wait_until
 
 PRIMARY, SECONDARY = "us-east-1", "us-west-2"
 
@@ -53,10 +52,6 @@ class TwoRegionConfig:
             api_ports=ports,
             **overrides,
         )
-
-
-def region_switch_parameter(region: str) -> str:
-    return f"/ame-platform/{region}/out-of-service"
 
 
 class TwoRegionStack(LocalStack):
@@ -204,17 +199,9 @@ def main() -> None:
     parser.parse_args()
     config = TwoRegionConfig(quiet=False)
     stack = TwoRegionStack(config)
-    stop = False
-
-    def request_stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    stack.start()
-    print(
-        BANNER.format(
+    run_in_foreground(
+        stack,
+        lambda: BANNER.format(
             public=stack.public_url,
             primary=PRIMARY,
             primary_url=stack.region_url(PRIMARY),
@@ -224,14 +211,8 @@ def main() -> None:
             aws=stack.aws_url,
             logs=config.log_dir,
             switch=region_switch_parameter(PRIMARY),
-        )
+        ),
     )
-    try:
-        while not stop and all(p.poll() is None for _, p in stack.processes):
-            time.sleep(0.5)
-    finally:
-        stack.stop()
-        print(json.dumps({"stopped": True}))
 
 
 if __name__ == "__main__":

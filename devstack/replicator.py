@@ -13,7 +13,6 @@ stop and restart the flow *out of* region R, which is how a drill models losing 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -30,6 +29,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.logs import configure_logging
 from chalicelib.settings import Settings
+from devstack import jsonhttp
 
 log = logging.getLogger("ame.replicator")
 IDLE_SECONDS = 0.1
@@ -237,12 +237,7 @@ def control_server(replicator: Replicator, port: int) -> ThreadingHTTPServer:
             self._reply(200, replicator.status())
 
         def _reply(self, status: int, body: dict[str, Any]) -> None:
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            jsonhttp.send(self, status, body)
 
         def log_message(self, format: str, *args: Any) -> None:
             return

@@ -26,6 +26,7 @@ from typing import Any
 import requests
 
 from chalicelib.logs import configure_logging
+from devstack import jsonhttp
 
 log = logging.getLogger("ame.router")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
@@ -139,14 +140,7 @@ def proxy_server(routing: FailoverRouting, port: int) -> ThreadingHTTPServer:
             self._reply(upstream.status_code, upstream.content, kept, answered_by)
 
         def _reply(self, status: int, payload: bytes, headers: dict[str, str], region: str) -> None:
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            if region:
-                self.send_header(REGION_HEADER, region)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            jsonhttp.send(self, status, payload, {**headers, **({REGION_HEADER: region} if region else {})})
 
         def log_message(self, format: str, *args: Any) -> None:
             return  # request lines carry paths, and paths carry CPFs

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from devstack import demo_data as demo
+from devstack import jsonhttp
 
 Answer = tuple[int, dict[str, Any] | None]
 
@@ -114,12 +115,7 @@ class PartnerHandler(BaseHTTPRequestHandler):
         self._send(200, {"cpf": cpf, "mode": body["mode"]})
 
     def _send(self, status: int, body: dict[str, Any] | None) -> None:
-        payload = json.dumps(body if body is not None else {"message": "not found"}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        jsonhttp.send(self, status, body if body is not None else {"message": "not found"})
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: request lines carry documents, and our logs never show them unmasked."""

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Self
@@ -208,14 +209,8 @@ Try it:
 """
 
 
-def main() -> None:
-    from devstack import demo_data
-
-    parser = argparse.ArgumentParser(description="Run the local stack in the foreground.")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("AME_API_PORT", "8000")))
-    args = parser.parse_args()
-    config = StackConfig(api_port=args.port, quiet=False)
-    stack = LocalStack(config)
+def run_in_foreground(stack: LocalStack, banner: Callable[[], str]) -> None:
+    """Starts the stack, prints the banner, and stops everything on Ctrl-C or when a process dies."""
     stop = False
 
     def request_stop(*_: object) -> None:
@@ -225,10 +220,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     stack.start()
-    body = json.dumps(demo_data.order_body(demo_data.ACME.cnpj))
-    print(
-        BANNER.format(api=stack.api_url, aws=stack.aws_url, partners=stack.partners_url, logs=config.log_dir, body=body)
-    )
+    print(banner())
     try:
         while not stop and all(p.poll() is None for _, p in stack.processes):
             time.sleep(0.5)
@@ -238,6 +230,23 @@ def main() -> None:
     finally:
         stack.stop()
         print("stopped every process")
+
+
+def main() -> None:
+    from devstack import demo_data
+
+    parser = argparse.ArgumentParser(description="Run the local stack in the foreground.")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("AME_API_PORT", "8000")))
+    args = parser.parse_args()
+    config = StackConfig(api_port=args.port, quiet=False)
+    stack = LocalStack(config)
+    body = json.dumps(demo_data.order_body(demo_data.ACME.cnpj))
+    run_in_foreground(
+        stack,
+        lambda: BANNER.format(
+            api=stack.api_url, aws=stack.aws_url, partners=stack.partners_url, logs=config.log_dir, body=body
+        ),
+    )
 
 
 if __name__ == "__main__":

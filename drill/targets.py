@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 import requests
 
+from chalicelib.settings import region_switch_parameter
 from drill.model import Canary
 
 TERMINAL = frozenset({"QUORUM_MET", "NO_QUORUM", "FAILED"})
@@ -202,10 +203,6 @@ class StackOutputs:
         return cls(raw["region"], raw["api_url"], raw["regional_api_url"], raw["health_check_id"], raw["table_names"])
 
 
-def switch_parameter(region: str) -> str:
-    return f"/ame-platform/{region}/out-of-service"
-
-
 class AwsTarget(Target):
     """The deployed stacks. `endpoint_url` points every client at a local endpoint for tests."""
 
@@ -237,11 +234,11 @@ class AwsTarget(Target):
             f"preflight: Route 53 health checks {self.prod.health_check_id} and {self.dr.health_check_id} healthy",
             f"preflight: CloudWatch AWS/DynamoDB ReplicationLatency for {self.data.names.orders_table} {p} -> {s}",
             f"traffic: canary orders and credit decisions through {self.public_url}, each acknowledged write read back",
-            f"fault: ssm put-parameter --region {p} --name {switch_parameter(p)} --value true --overwrite",
+            f"fault: ssm put-parameter --region {p} --name {region_switch_parameter(p)} --value true --overwrite",
             f"measure RTO: until a canary write and read are answered by {s} (X-Ame-Region)",
             f"measure RPO: acknowledged canaries missing in {s} (dynamodb get-item --consistent-read)",
             f"hold: serve from {s}; its sweeper re-queues orders stuck in PROCESSING",
-            f"failback: ssm put-parameter --region {p} --name {switch_parameter(p)} --value false --overwrite",
+            f"failback: ssm put-parameter --region {p} --name {region_switch_parameter(p)} --value false --overwrite",
             f"measure: until a canary write and read are answered by {p}; canaries acknowledged by {s} missing in {p}",
             "verify: every acknowledged canary in both regions, identical; every canary order in a terminal state",
             "report: drill-report/report.json, report.md, timeline.png; exit 1 if an objective was missed",
@@ -249,7 +246,10 @@ class AwsTarget(Target):
 
     def set_switch(self, region: str, out_of_service: bool) -> None:
         self._ssm[region].put_parameter(
-            Name=switch_parameter(region), Value="true" if out_of_service else "false", Type="String", Overwrite=True
+            Name=region_switch_parameter(region),
+            Value="true" if out_of_service else "false",
+            Type="String",
+            Overwrite=True,
         )
 
     def inject_fault(self, region: str) -> None:

@@ -9,9 +9,10 @@ from pynamodb.attributes import TTLAttribute
 
 from ame_infra.chalice_package import ChalicePackage
 from ame_infra.contract import ACCESS_BY_HANDLER, CREDIT, IDEMPOTENCY, ORDERS, PARTNERS, QUEUES, TableSpec
+from ame_infra.contract import region_switch_parameter as infra_switch
 from chalicelib.adapters.credit_dynamodb import credit_table
 from chalicelib.adapters.dynamodb import IdempotencyModel, OrderModel
-from chalicelib.settings import ENVELOPE_REQUESTS_QUEUE, PARTNER_URL_VARIABLES, Settings
+from chalicelib.settings import ENVELOPE_REQUESTS_QUEUE, PARTNER_URL_VARIABLES, Settings, region_switch_parameter
 from tests.infra.conftest import ROOT
 from tests.unit.test_architecture import imported_roots
 
@@ -55,6 +56,10 @@ def test_partner_variables_and_queue_defaults_match_the_app_settings() -> None:
         defaults.notifications_queue,
     ]
     assert QUEUES[0].name == ENVELOPE_REQUESTS_QUEUE
+
+
+def test_the_region_switch_is_named_alike_by_the_infra_and_the_app() -> None:
+    assert infra_switch("us-west-2") == region_switch_parameter("us-west-2")
 
 
 def test_every_packaged_handler_has_declared_access(package: ChalicePackage) -> None:
