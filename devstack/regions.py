@@ -36,6 +36,7 @@ class TwoRegionConfig:
     failure_threshold: int = 3
     sweep_after_seconds: float = 30.0
     sweep_interval_seconds: float = 5.0
+    replication_delay_ms: float = 0.0
     visibility_timeout: int = 10
     max_receive_count: int = 5
     log_dir: Path = ROOT / ".devstack" / "logs-dr"
@@ -107,7 +108,15 @@ class TwoRegionStack(LocalStack):
                 )
             replicator = self._spawn(
                 "replicator",
-                [sys.executable, "-m", "devstack.replicator", "--port", str(self.regional.replicator_port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "devstack.replicator",
+                    "--port",
+                    str(self.regional.replicator_port),
+                    "--delay-ms",
+                    str(self.regional.replication_delay_ms),
+                ],
                 env,
                 quiet=self.config.quiet,
             )

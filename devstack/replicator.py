@@ -19,7 +19,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -154,8 +154,11 @@ class StreamTail:
 
 
 class Replicator:
-    def __init__(self, endpoint: str | None, regions: tuple[str, str], tables: list[ReplicatedTable]) -> None:
+    def __init__(
+        self, endpoint: str | None, regions: tuple[str, str], tables: list[ReplicatedTable], delay_ms: float = 0.0
+    ) -> None:
         self.endpoint = endpoint
+        self.delay = timedelta(milliseconds=delay_ms)
         self.regions = regions
         self.tables = tables
         self.directions = {
@@ -189,7 +192,7 @@ class Replicator:
                     self.stop.wait(IDLE_SECONDS)
                     continue
                 # In stream order; a record leaves `pending` only once written, so a failure retries it.
-                while pending and not direction.paused:
+                while pending and not direction.paused and self._due(pending[0][1]):
                     table, record = pending[0]
                     self._count(direction, record, apply_record(target, table, keys[table.name], record))
                     pending.pop(0)
@@ -198,6 +201,10 @@ class Replicator:
                 with direction.lock:
                     direction.errors += 1
                 self.stop.wait(1.0)
+
+    def _due(self, record: dict[str, Any]) -> bool:
+        created: datetime = record["dynamodb"]["ApproximateCreationDateTime"]
+        return datetime.now(UTC) - created >= self.delay
 
     @staticmethod
     def _count(direction: Direction, record: dict[str, Any], applied: bool) -> None:
@@ -249,10 +256,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--regions", nargs=2, default=["us-east-1", "us-west-2"])
     parser.add_argument("--port", type=int, required=True, help="status and control endpoint")
+    parser.add_argument("--delay-ms", type=float, default=0.0, help="hold each change this long (models lag)")
     args = parser.parse_args()
     configure_logging(os.environ.get("AME_LOG_LEVEL", "INFO"))
     settings = Settings.from_env(os.environ)
-    replicator = Replicator(settings.aws_endpoint_url, (args.regions[0], args.regions[1]), tables_of(settings))
+    regions = (args.regions[0], args.regions[1])
+    replicator = Replicator(settings.aws_endpoint_url, regions, tables_of(settings), args.delay_ms)
     server = control_server(replicator, args.port)
     signal.signal(signal.SIGTERM, lambda *_: replicator.stop.set())
     signal.signal(signal.SIGINT, lambda *_: replicator.stop.set())

@@ -25,11 +25,17 @@ from drill.targets import AwsTarget, LocalTarget, StackOutputs, Target
 log = logging.getLogger("ame.drill")
 
 
-def local_config() -> object:
+LOCAL_REPLICATION_DELAY_MS = 250.0
+"""The local stand-in replicates in milliseconds; holding changes back a quarter of a second models
+global tables' sub-second lag, so the drill measures an RPO instead of finding an empty one."""
+
+
+def local_config(replication_delay_ms: float = LOCAL_REPLICATION_DELAY_MS) -> object:
     from devstack.regions import TwoRegionConfig
 
     # Route 53 checks every 10 s with a threshold of 3; locally 1 s keeps the drill short, same rule.
     return TwoRegionConfig.on_free_ports(
+        replication_delay_ms=replication_delay_ms,
         check_interval=1.0,
         failure_threshold=3,
         sweep_after_seconds=3.0,
@@ -39,10 +45,10 @@ def local_config() -> object:
 
 
 @contextmanager
-def local_target() -> Iterator[LocalTarget]:
+def local_target(replication_delay_ms: float = LOCAL_REPLICATION_DELAY_MS) -> Iterator[LocalTarget]:
     from devstack.regions import TwoRegionConfig, TwoRegionStack
 
-    config = local_config()
+    config = local_config(replication_delay_ms)
     assert isinstance(config, TwoRegionConfig)
     with TwoRegionStack(config) as stack:
         yield LocalTarget(stack)
@@ -66,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rpo-seconds", type=float, default=Objectives.from_env().rpo_seconds)
     parser.add_argument("--rto-seconds", type=float, default=Objectives.from_env().rto_seconds)
     parser.add_argument("--hold-seconds", type=float, default=Pacing().hold_on_dr_seconds, help="time served by DR")
+    parser.add_argument(
+        "--replication-delay-ms", type=float, default=LOCAL_REPLICATION_DELAY_MS, help="local: modelled lag"
+    )
     parser.add_argument("--prod-outputs", type=Path, help="aws: `pulumi stack output --json --stack prod` saved")
     parser.add_argument("--dr-outputs", type=Path, help="aws: `pulumi stack output --json --stack dr` saved")
     parser.add_argument("--dry-run", action="store_true", help="aws: print every step, call nothing")
@@ -82,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         verdict = drill(args.command, aws, objectives, pacing)
     else:
-        with local_target() as local:
+        with local_target(args.replication_delay_ms) as local:
             verdict = drill(args.command, local, objectives, pacing)
     write_report(verdict, args.report_dir)
     summary = {k: v for k, v in verdict.as_dict().items() if k not in ("failover", "restore")}

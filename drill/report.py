@@ -118,7 +118,7 @@ def markdown(verdict: Verdict) -> str:
         f"| RPO (acknowledged writes DR lacked at that moment) | {_seconds(data['rpo_seconds'])}"
         f" ({data['rpo_missing_writes']} writes) | ≤ {o.rpo_seconds:g} s |",
         f"| acknowledged writes lost after failback | {data['lost_acknowledged_writes']} | 0 |",
-        f"| replication lag at preflight | {data['replication_lag_ms']} ms | |",
+        f"| replication at preflight (probe acknowledged → visible in DR) | {data['replication_lag_ms']} ms | |",
         f"| failback (recovery → first write and read served by primary) | {_seconds(data['failback_seconds'])} | |",
         f"| restore to a point in time | {_seconds(data['restore_seconds'])} | |",
         "",
