@@ -17,7 +17,14 @@ from datetime import UTC, datetime
 from chalicelib.credit.policies import PolicyProvider
 from chalicelib.credit.ports import CreditBureau, CreditStore
 from chalicelib.logs import configure_logging
-from chalicelib.orders.ports import AlwaysInService, EnvelopePublisher, EnvelopeQueue, OrderRepository, RegionSwitch
+from chalicelib.orders.ports import (
+    AlwaysInService,
+    EnvelopePublisher,
+    EnvelopeQueue,
+    OrderRepository,
+    RegionSwitch,
+    TrafficProbe,
+)
 from chalicelib.orders.services import Clock, Partners
 from chalicelib.settings import Settings, region_from
 
@@ -44,6 +51,7 @@ class Container:
     clock: Clock
     credit: CreditPorts
     region_switch: RegionSwitch
+    traffic_probe: TrafficProbe | None = None
 
     @staticmethod
     def new_order_key() -> str:
@@ -108,6 +116,7 @@ def build_container(settings: Settings) -> Container:
         )
         if settings.out_of_service_parameter
         else AlwaysInService(),
+        traffic_probe=http.HttpTrafficProbe(session, settings.public_url) if settings.public_url else None,
     )
 
 

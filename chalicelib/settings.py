@@ -59,6 +59,7 @@ class Settings:
     worker_threads: int
     sweep_after: timedelta
     out_of_service_parameter: str | None
+    public_url: str | None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -88,6 +89,7 @@ class Settings:
                 worker_threads=int(env.get("AME_WORKER_THREADS", "16")),
                 sweep_after=timedelta(seconds=float(env.get("AME_SWEEP_AFTER_SECONDS", "300"))),
                 out_of_service_parameter=env.get("AME_OUT_OF_SERVICE_PARAMETER") or None,
+                public_url=env.get("AME_PUBLIC_URL") or None,
             )
         except ValueError as exc:
             raise ConfigurationError(f"unreadable setting: {exc}") from exc

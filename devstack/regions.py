@@ -89,6 +89,7 @@ class TwoRegionStack(LocalStack):
             "AWS_DEFAULT_REGION": region,
             "AME_ROLE": role,
             "AME_OUT_OF_SERVICE_PARAMETER": region_switch_parameter(region),
+            "AME_PUBLIC_URL": self.public_url,  # the sweeper sweeps only where this name sends traffic
             "AME_SWEEP_AFTER_SECONDS": str(self.regional.sweep_after_seconds),
             "AME_SWEEP_INTERVAL_SECONDS": str(self.regional.sweep_interval_seconds),
         }
@@ -149,20 +150,22 @@ class TwoRegionStack(LocalStack):
             str(self.regional.failure_threshold),
         ]
 
-    def start_region(self, region: str) -> None:
+    def start_region(self, region: str, parts: tuple[str, ...] = ("api", "worker")) -> None:
         """The region's API and worker: what a region outage takes away and a recovery brings back."""
         env = self.region_env(region)
-        chalice = shutil.which("chalice", path=str(BIN)) or "chalice"
-        port = str(self.regional.api_ports[region])
-        api = self._spawn(
-            f"api-{region}",
-            [chalice, "local", "--host", "127.0.0.1", "--port", port, "--no-autoreload", "--stage", "dev"],
-            env,
-            cwd=ROOT / "app",
-            quiet=self.config.quiet,
-        )
-        self._spawn(f"worker-{region}", [sys.executable, "-m", "devstack.worker"], env, quiet=self.config.quiet)
-        wait_until(f"{self.region_url(region)}/v1/health", 30, api)
+        if "worker" in parts:
+            self._spawn(f"worker-{region}", [sys.executable, "-m", "devstack.worker"], env, quiet=self.config.quiet)
+        if "api" in parts:
+            chalice = shutil.which("chalice", path=str(BIN)) or "chalice"
+            port = str(self.regional.api_ports[region])
+            api = self._spawn(
+                f"api-{region}",
+                [chalice, "local", "--host", "127.0.0.1", "--port", port, "--no-autoreload", "--stage", "dev"],
+                env,
+                cwd=ROOT / "app",
+                quiet=self.config.quiet,
+            )
+            wait_until(f"{self.region_url(region)}/v1/health", 30, api)
 
     def stop_region(self, region: str, parts: tuple[str, ...] = ("worker", "api")) -> None:
         for name in (f"{part}-{region}" for part in parts):

@@ -64,6 +64,8 @@ class Direction:
     last_applied_at: str | None = None
     paused: bool = False
     backlog: int = 0
+    overdue_ms: float = 0.0
+    """How far the oldest pending change is past its due time: 0 when replication keeps up."""
     errors: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -79,6 +81,7 @@ class Direction:
                 "last_applied_at": self.last_applied_at,
                 "paused": self.paused,
                 "backlog": self.backlog,
+                "overdue_ms": self.overdue_ms,
                 "errors": self.errors,
             }
 
@@ -187,6 +190,7 @@ class Replicator:
                     pending.extend((table, record) for record in tails[table.name].read())
                 with direction.lock:
                     direction.backlog = len(pending)
+                    direction.overdue_ms = self._overdue_ms(pending[0][1]) if pending else 0.0
                     paused = direction.paused
                 if paused or not pending:
                     self.stop.wait(IDLE_SECONDS)
@@ -201,6 +205,10 @@ class Replicator:
                 with direction.lock:
                     direction.errors += 1
                 self.stop.wait(1.0)
+
+    def _overdue_ms(self, record: dict[str, Any]) -> float:
+        created: datetime = record["dynamodb"]["ApproximateCreationDateTime"]
+        return max(0.0, (datetime.now(UTC) - created - self.delay).total_seconds() * 1000)
 
     def _due(self, record: dict[str, Any]) -> bool:
         created: datetime = record["dynamodb"]["ApproximateCreationDateTime"]

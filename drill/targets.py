@@ -164,8 +164,22 @@ class LocalTarget(Target):
         self.stack.stop_region(region, parts=("api",))
 
     def recover(self, region: str) -> None:
-        self.stack.start_region(region)
+        """The recovery procedure: data first, then traffic, then the stale queue.
+
+        Replication resumes; the API comes back and waits until routing prefers it again (which
+        stops the standby's sweeper); once replication has drained both ways, the worker starts on
+        the requests stranded in this region's queue and finds decided whatever the standby decided.
+        """
         self.stack.replication("resume", region)
+        self.stack.start_region(region, parts=("api",))
+        wait_for(lambda: self.stack.routing_status()["active"] == region, timeout=120, every=0.2)
+        wait_for(self._replication_drained, timeout=120, every=0.2)
+        self.stack.start_region(region, parts=("worker",))
+
+    def _replication_drained(self) -> bool:
+        """Both directions caught up: no change waits longer than the modelled lag (plus 200 ms)."""
+        directions = self.stack.replication("status", "")["directions"]
+        return all(not d["paused"] and d["overdue_ms"] <= 200 for d in directions)
 
     def detected_unhealthy(self, region: str, since: datetime) -> datetime | None:
         for transition in self.stack.routing_status()["transitions"]:

@@ -79,7 +79,9 @@ functions = AppFunctions(
         region=settings.region,
         account_id=account_id,
         environment=dict(
-            lambda_environment(settings.role, settings.region, settings.max_receive_count, settings.partner_urls)
+            lambda_environment(
+                settings.role, settings.region, settings.api_domain, settings.max_receive_count, settings.partner_urls
+            )
         ),
         queues=queues.by_key,
         key_arn=compute_key.arn,

@@ -20,7 +20,14 @@ from urllib3.util.retry import Retry
 from chalicelib.documents import Cpf, InvalidDocument
 from chalicelib.errors import PartnerUnavailable
 from chalicelib.orders.model import AreaSettings, DomainEntry
-from chalicelib.orders.ports import DomainCatalog, OperatorRegistry, Parametrizer, PeopleDirectory, PowersDirectory
+from chalicelib.orders.ports import (
+    DomainCatalog,
+    OperatorRegistry,
+    Parametrizer,
+    PeopleDirectory,
+    PowersDirectory,
+    TrafficProbe,
+)
 from chalicelib.quorum.model import (
     Clause,
     Contact,
@@ -204,3 +211,18 @@ class HttpOperatorRegistry(OverHttp, OperatorRegistry):
         if body is None:
             return None
         return OperatorAccess(body.get("operator_active") is True, body.get("account_access") is True)
+
+
+class HttpTrafficProbe(TrafficProbe):
+    """Asks the public API name who is serving: the answer's `X-Ame-Region` (Route 53 chose it)."""
+
+    def __init__(self, session: requests.Session, public_url: str, timeout: float = 3.0) -> None:
+        self._session = session
+        self._url = public_url.rstrip("/") + "/v1/health"
+        self._timeout = timeout
+
+    def serving_region(self) -> str | None:
+        try:
+            return self._session.get(self._url, timeout=self._timeout).headers.get("X-Ame-Region")
+        except requests.RequestException:
+            return None

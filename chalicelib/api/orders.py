@@ -59,9 +59,9 @@ def health() -> Response:
 
 def sweep_stuck_orders() -> dict[str, Any]:
     c = container()
-    command = services.SweepStuckOrders(c.settings.sweep_after)
-    result = services.sweep_stuck_orders(command, c.repository, c.queue, c.region_switch, c.clock)
-    return {"in_service": result.in_service, "requeued": len(result.requeued)}
+    command = services.SweepStuckOrders(c.settings.region, c.settings.sweep_after)
+    result = services.sweep_stuck_orders(command, c.repository, c.queue, c.region_switch, c.traffic_probe, c.clock)
+    return {"active": result.active, "requeued": len(result.requeued)}
 
 
 class SqsRecord(Protocol):

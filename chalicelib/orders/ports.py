@@ -90,6 +90,13 @@ class AlwaysInService(RegionSwitch):
         return True
 
 
+class TrafficProbe(ABC):
+    """Which region the public API name is sending traffic to right now (None if nobody answers)."""
+
+    @abstractmethod
+    def serving_region(self) -> str | None: ...
+
+
 class EnvelopeQueue(ABC):
     @abstractmethod
     def enqueue(self, order_key: str) -> None:

@@ -31,6 +31,7 @@ from chalicelib.orders.ports import (
     PeopleDirectory,
     PowersDirectory,
     RegionSwitch,
+    TrafficProbe,
 )
 from chalicelib.orders.requests import request_to_wire
 from chalicelib.orders.wire import result_message, signer_notifications, verdict_to_wire
@@ -75,13 +76,14 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class SweepStuckOrders:
+    region: str
     older_than: timedelta
     limit: int = 500
 
 
 @dataclass(frozen=True, slots=True)
 class SweepResult:
-    in_service: bool
+    active: bool
     requeued: tuple[str, ...] = ()
 
 
@@ -226,22 +228,31 @@ def assemble_envelope(
 
 
 def sweep_stuck_orders(
-    command: SweepStuckOrders, repository: OrderRepository, queue: EnvelopeQueue, switch: RegionSwitch, clock: Clock
+    command: SweepStuckOrders,
+    repository: OrderRepository,
+    queue: EnvelopeQueue,
+    switch: RegionSwitch,
+    probe: TrafficProbe | None,
+    clock: Clock,
 ) -> SweepResult:
     """Re-queues orders left PROCESSING, e.g. whose request sat in a region that went down.
 
-    SQS is regional: after a failover the original messages wait in the lost region. Deciding is
-    idempotent (a conditional write, an outbox for what was sent), so when both copies are
-    delivered the second one finds the order decided and sends nothing.
+    SQS is regional: after a failover the original messages wait in the lost region. Only the
+    region the public name is serving sweeps: a standby that kept sweeping after failback would
+    decide, in its own replica, orders the recovered region is deciding too. Deciding is
+    idempotent (a conditional write, an outbox for what was sent), so when both copies of a
+    request reach the same region the second finds the order decided and sends nothing.
     """
     if not switch.in_service():
-        return SweepResult(in_service=False)
+        return SweepResult(active=False)
+    if probe is not None and probe.serving_region() != command.region:
+        return SweepResult(active=False)
     stuck = repository.stuck_in_processing(clock() - command.older_than, command.limit)
     for order_key in stuck:
         queue.enqueue(order_key)
     if stuck:
         log.warning("re-queued orders stuck in PROCESSING", extra={"count": len(stuck)})
-    return SweepResult(in_service=True, requeued=tuple(stuck))
+    return SweepResult(active=True, requeued=tuple(stuck))
 
 
 def _describe(exc: Exception) -> str:

@@ -137,10 +137,13 @@ def region_switch_parameter(region: str) -> str:
     return f"/ame-platform/{region}/out-of-service"
 
 
-def lambda_environment(role: str, region: str, max_receive_count: int, partner_urls: dict[str, str]) -> dict[str, str]:
+def lambda_environment(
+    role: str, region: str, api_domain: str, max_receive_count: int, partner_urls: dict[str, str]
+) -> dict[str, str]:
     """What `chalicelib.settings.Settings.from_env` reads; a test feeds it this and expects no error."""
     return {
         "AME_ROLE": role,
+        "AME_PUBLIC_URL": f"https://{api_domain}",  # the sweeper asks it which region is serving
         "AME_OUT_OF_SERVICE_PARAMETER": region_switch_parameter(region),
         **{table.env_var: table.name for table in TABLES},
         **{queue.env_var: queue.name for queue in QUEUES},

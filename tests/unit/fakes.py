@@ -22,6 +22,7 @@ from chalicelib.orders.ports import (
     PeopleDirectory,
     PowersDirectory,
     RegionSwitch,
+    TrafficProbe,
 )
 from chalicelib.orders.services import Partners
 from chalicelib.quorum.model import Contact, OperatorAccess, PowerGrant
@@ -157,6 +158,14 @@ class FakeRepository(OrderRepository):
             o for o in self.orders.values() if o.status is OrderStatus.PROCESSING and o.created_at < created_before
         ]
         return [o.order_key for o in sorted(stuck, key=lambda o: o.created_at)][:limit]
+
+
+class FakeProbe(TrafficProbe):
+    def __init__(self, serving: str | None) -> None:
+        self.serving = serving
+
+    def serving_region(self) -> str | None:
+        return self.serving
 
 
 class FakeSwitch(RegionSwitch):

@@ -141,9 +141,9 @@ def test_the_scheduled_sweeper_runs_through_the_container(client: Client, contai
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=["arn:aws:events:rule/sweep"]
     )
     response = client.lambda_.invoke("sweep_stuck_orders", event)
-    assert response.payload == {"in_service": True, "requeued": 0}
+    assert response.payload == {"active": True, "requeued": 0}
     container.region_switch.serving = False  # type: ignore[attr-defined]
-    assert client.lambda_.invoke("sweep_stuck_orders", event).payload == {"in_service": False, "requeued": 0}
+    assert client.lambda_.invoke("sweep_stuck_orders", event).payload == {"active": False, "requeued": 0}
 
 
 def test_sqs_handler_reports_only_the_failed_records(

@@ -239,10 +239,13 @@ def test_guarantors_are_evaluated_and_the_first_failing_party_names_the_reason()
     assert [p["quorum"] for p in order.parties] == [True, False]
 
 
-def sweep(world: World, switch: fakes.FakeSwitch | None = None, minutes: int = 5) -> services.SweepResult:
-    command = services.SweepStuckOrders(older_than=timedelta(minutes=minutes))
+def sweep(
+    world: World, switch: fakes.FakeSwitch | None = None, serving: str | None = "us-west-2", minutes: int = 5
+) -> services.SweepResult:
+    command = services.SweepStuckOrders(region="us-west-2", older_than=timedelta(minutes=minutes))
+    probe = fakes.FakeProbe(serving)
     return services.sweep_stuck_orders(
-        command, world.repository, world.queue, switch or fakes.FakeSwitch(), world.clock
+        command, world.repository, world.queue, switch or fakes.FakeSwitch(), probe, world.clock
     )
 
 
@@ -268,7 +271,19 @@ def test_a_region_held_out_of_service_sweeps_nothing() -> None:
     world.create(body())
     world.clock.advance(timedelta(hours=1))
     world.queue.sent.clear()
-    assert sweep(world, fakes.FakeSwitch(in_service=False)) == services.SweepResult(in_service=False)
+    assert sweep(world, fakes.FakeSwitch(in_service=False)) == services.SweepResult(active=False)
+    assert world.queue.sent == []
+
+
+@pytest.mark.parametrize("serving", ["us-east-1", None])
+def test_a_region_the_public_name_is_not_serving_sweeps_nothing(serving: str | None) -> None:
+    # GIVEN a stuck order and traffic going to the other region (or nobody answering)
+    world = two_directors()
+    world.create(body())
+    world.clock.advance(timedelta(hours=1))
+    world.queue.sent.clear()
+    # THEN this region leaves it alone: the serving region owns the sweeping
+    assert sweep(world, serving=serving) == services.SweepResult(active=False)
     assert world.queue.sent == []
 
 
