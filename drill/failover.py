@@ -119,7 +119,8 @@ def run_failover(target: Target, objectives: Objectives, pacing: Pacing = Pacing
     started = datetime.now(UTC)
     traffic = CanaryTraffic(target.public_url, uuid.uuid4().hex[:8], interval=pacing.request_interval_seconds)
     lag_ms = preflight(target, traffic)
-    log.info("preflight passed; replication %.0f ms", lag_ms)
+    reported_lag_ms = target.replication_lag_ms()
+    log.info("preflight passed; replication %.0f ms (platform reports %s ms)", lag_ms, reported_lag_ms)
     traffic.start()
     time.sleep(pacing.warmup_seconds)
     failover = switch_over(target, traffic, target.primary, target.secondary, pacing, fail=True)
@@ -135,13 +136,13 @@ def run_failover(target: Target, objectives: Objectives, pacing: Pacing = Pacing
     traffic.stop()
     canaries = traffic.acknowledged()
     settle(target, canaries, pacing.settle_timeout_seconds)
-    return verify(target, started, lag_ms, failover, failback, traffic, canaries)
+    return verify(target, started, (lag_ms, reported_lag_ms), failover, failback, traffic, canaries)
 
 
 def verify(
     target: Target,
     started: datetime,
-    lag_ms: float,
+    lags_ms: tuple[float, float | None],
     failover: Switch,
     failback: Switch | None,
     traffic: CanaryTraffic,
@@ -167,7 +168,8 @@ def verify(
         started_at=started,
         primary=target.primary,
         secondary=target.secondary,
-        replication_lag_ms=lag_ms,
+        replication_lag_ms=lags_ms[0],
+        reported_replication_lag_ms=lags_ms[1],
         failover=failover,
         failback=failback,
         canaries=canaries,

@@ -71,6 +71,8 @@ class FailoverResult:
     primary: str
     secondary: str
     replication_lag_ms: float
+    reported_replication_lag_ms: float | None
+    """What the platform itself reports at preflight: the local replicator, or CloudWatch in AWS."""
     failover: Switch
     failback: Switch | None
     canaries: list[Canary]

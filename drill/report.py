@@ -63,6 +63,7 @@ class Verdict:
             "stranded_orders": None if f is None else len(f.failover.stranded_orders),
             "lost_acknowledged_writes": None if f is None else len(f.lost_acknowledged_writes),
             "replication_lag_ms": None if f is None else round(f.replication_lag_ms, 1),
+            "reported_replication_lag_ms": None if f is None else f.reported_replication_lag_ms,
             "failback_seconds": None if f is None or f.failback is None else f.failback.rto_seconds,
             "restore_seconds": None if r is None else round(r.restore_seconds, 3),
             "failover": None if f is None else _failover_details(f),

@@ -188,10 +188,6 @@ class LocalTarget(Target):
                 return at
         return None
 
-    def replication_backlog(self) -> int:
-        directions = self.stack.replication("status", "")["directions"]
-        return sum(int(d["backlog"]) for d in directions)
-
     def message_counts(self) -> tuple[Counter[str], Counter[str]]:
         results: Counter[str] = Counter()
         notifications: Counter[str] = Counter()

@@ -26,6 +26,7 @@ def test_a_failover_and_restore_drill_meets_the_objectives_and_loses_nothing(tmp
     # THEN both objectives held, and the report says so
     assert failover.rto_seconds is not None and failover.rto_seconds <= objectives.rto_seconds
     assert failover.rpo_seconds <= objectives.rpo_seconds
+    assert failover.reported_replication_lag_ms is not None  # the replicator reports what it applied
     assert verdict.failures == [] and verdict.met
     # AND no acknowledged write was lost once the primary was back, and both regions agree on every one
     orders = [c.key for c in failover.canaries if c.kind == "order"]

@@ -68,6 +68,7 @@ def result(**overrides: object) -> FailoverResult:
         "primary": "us-east-1",
         "secondary": "us-west-2",
         "replication_lag_ms": 10.0,
+        "reported_replication_lag_ms": 8.0,
         "failover": failover,
         "failback": failback,
         "canaries": [canary(1)],
