@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import requests
 
-from chalicelib.documents import cnpj_from_base, cpf_from_base
+from chalicelib.documents import Cnpj, Cpf
 from chalicelib.quorum.engine import cpfs_needing_operator_check, evaluate_company
 from chalicelib.quorum.model import (
     Clause,
@@ -36,7 +36,7 @@ def company(representatives: int, rules: int, seed: int = 7) -> tuple[PowerGrant
     """A realistic mix: ~10% reserved, ~20% without a working operator, some rules naming a person."""
     rnd = random.Random(seed)
     groups = [f"G{n}" for n in range(max(3, representatives // 50))]
-    cpfs = [cpf_from_base(f"{200000000 + n:09d}").digits for n in range(representatives)]
+    cpfs = [Cpf.from_base(f"{200000000 + n:09d}").digits for n in range(representatives)]
     reps = []
     for cpf in cpfs:
         reservations = (Reservation("AMOUNT_LIMIT", max_amount=Decimal("100000.00")),) if rnd.random() < 0.1 else ()
@@ -55,7 +55,7 @@ def company(representatives: int, rules: int, seed: int = 7) -> tuple[PowerGrant
 def bench_engine(representatives: int, rules: int, seconds: float = 2.0) -> None:
     grant, operators = company(representatives, rules)
     contacts: dict[str, Contact | None] = {c: Contact("Name", "mail@example.com", None) for c in operators}
-    cnpj = cnpj_from_base("123456780001").digits
+    cnpj = Cnpj.from_base("123456780001").digits
     checked = set(cpfs_needing_operator_check(grant, TERMS))
     accesses = {c: a for c, a in operators.items() if c in checked}
     verdict = evaluate_company(Role.REQUESTER, cnpj, grant, TERMS, contacts, accesses)

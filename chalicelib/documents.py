@@ -91,11 +91,3 @@ def parse_document(raw: str) -> Document:
     if len(digits) == 14:
         return Cnpj.parse(raw)
     raise InvalidDocument("document must be a CPF (11 digits) or a CNPJ (14 digits)")
-
-
-def cpf_from_base(base9: str) -> Cpf:
-    return Cpf.from_base(base9)
-
-
-def cnpj_from_base(base12: str) -> Cnpj:
-    return Cnpj.from_base(base12)

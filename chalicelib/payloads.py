@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from chalicelib.errors import ValidationFailed
+from chalicelib.documents import Cpf, InvalidDocument
+from chalicelib.errors import InvalidDocumentError, ValidationFailed
 
 
 def json_object(body: Any) -> dict[str, Any]:
@@ -20,3 +21,11 @@ def reject_unknown(value: dict[str, Any], allowed: Collection[str], where: str =
     if unknown:
         name = f"{where}.{unknown[0]}" if where else unknown[0]
         raise ValidationFailed(f"unknown field '{name}'", field=name)
+
+
+def parse_cpf(raw: object, field: str = "cpf") -> Cpf:
+    """A CPF from a path or a body, or a 400 naming where it came from."""
+    try:
+        return Cpf.parse(raw)  # type: ignore[arg-type]  # a non-string is reported as invalid
+    except InvalidDocument as exc:
+        raise InvalidDocumentError(str(exc), field=field) from None

@@ -19,6 +19,14 @@ ENVELOPE_REQUESTS_QUEUE = "ame-envelope-requests"
 """Fixed at packaging time: Chalice wires the SQS event source from this name."""
 
 
+REGION_HEADER = "X-Ame-Region"
+"""Names the region that answered; the sweeper, the failover router and DR drills all read it."""
+
+
+def is_fifo(queue: str) -> bool:
+    return queue.endswith(".fifo")
+
+
 def region_switch_parameter(region: str) -> str:
     """The SSM parameter that holds a region out of service ("true"); Pulumi creates one per region."""
     return f"/ame-platform/{region}/out-of-service"
@@ -27,7 +35,7 @@ def region_switch_parameter(region: str) -> str:
 def dead_letter_queue_name(queue: str) -> str:
     """`<name>-dlq`, keeping a FIFO queue's `.fifo` suffix last as SQS requires."""
     base = queue.removesuffix(".fifo")
-    return f"{base}-dlq.fifo" if queue.endswith(".fifo") else f"{base}-dlq"
+    return f"{base}-dlq.fifo" if is_fifo(queue) else f"{base}-dlq"
 
 
 def region_from(env: Mapping[str, str]) -> str:

@@ -8,9 +8,9 @@ from typing import Any
 
 import boto3
 
-from chalicelib.adapters.credit_dynamodb import create_credit_table, credit_table
-from chalicelib.adapters.dynamodb import bind_models, create_tables
-from chalicelib.settings import Settings, dead_letter_queue_name
+from chalicelib.adapters.credit_dynamodb import credit_table
+from chalicelib.adapters.dynamodb import bind_models, create_tables, ensure_table
+from chalicelib.settings import Settings, dead_letter_queue_name, is_fifo
 
 
 def sqs_client(settings: Settings) -> Any:
@@ -19,7 +19,7 @@ def sqs_client(settings: Settings) -> Any:
 
 def ensure_queue(sqs: Any, name: str, max_receive_count: int, visibility_timeout: int) -> str:
     """A queue with its own DLQ and redrive policy, as every queue of ours has (FIFO when named so)."""
-    fifo = {"FifoQueue": "true"} if name.endswith(".fifo") else {}
+    fifo = {"FifoQueue": "true"} if is_fifo(name) else {}
     dlq_url = sqs.create_queue(
         QueueName=dead_letter_queue_name(name), Attributes={"MessageRetentionPeriod": "1209600", **fifo}
     )["QueueUrl"]
@@ -34,7 +34,7 @@ def ensure_queue(sqs: Any, name: str, max_receive_count: int, visibility_timeout
 def ensure_resources(settings: Settings, visibility_timeout: int) -> None:
     models = bind_models(settings.orders_table, settings.idempotency_table, settings.region, settings.aws_endpoint_url)
     create_tables(models)
-    create_credit_table(credit_table(settings.credit_table, settings.region, settings.aws_endpoint_url))
+    ensure_table(credit_table(settings.credit_table, settings.region, settings.aws_endpoint_url))
     dynamodb = boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
     for table in (settings.orders_table, settings.idempotency_table, settings.credit_table):
         # As in AWS (Pulumi turns it on): the restore drill restores to a point in time.

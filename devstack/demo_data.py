@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.documents import cnpj_from_base, cpf_from_base
+from chalicelib.documents import Cnpj, Cpf
 
 POWER = "SIGN_CREDIT"
 PLATFORM = "BANKLINE"
@@ -17,11 +17,11 @@ AREA = "AREA-CREDIT"
 
 
 def _cpf(n: int) -> str:
-    return cpf_from_base(f"{700000000 + n:09d}").digits
+    return Cpf.from_base(f"{700000000 + n:09d}").digits
 
 
 def _cnpj(n: int) -> str:
-    return cnpj_from_base(f"{n:08d}0001").digits
+    return Cnpj.from_base(f"{n:08d}0001").digits
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,10 @@ def send(handler: BaseHTTPRequestHandler, status: int, body: Any, headers: Mappi
     """Writes `body` (JSON-encoded unless already bytes) with its length and the given headers."""
     payload = body if isinstance(body, bytes) else json.dumps(body).encode()
     handler.send_response(status)
-    for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+    headers = dict(headers or {})
+    if not any(name.lower() == "content-type" for name in headers):
+        headers["Content-Type"] = "application/json"
+    for name, value in headers.items():
         handler.send_header(name, value)
     handler.send_header("Content-Length", str(len(payload)))
     handler.end_headers()

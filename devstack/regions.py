@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +18,7 @@ from typing import Any, Self
 import requests
 
 from chalicelib.settings import region_switch_parameter
-from devstack.stack import BIN, ROOT, LocalStack, StackConfig, free_port, run_in_foreground, wait_until
+from devstack.stack import ROOT, LocalStack, StackConfig, free_port, run_in_foreground, wait_until
 
 PRIMARY, SECONDARY = "us-east-1", "us-west-2"
 
@@ -100,13 +98,7 @@ class TwoRegionStack(LocalStack):
         try:
             self.start_endpoint_and_partners(env)
             for region in (PRIMARY, SECONDARY):
-                subprocess.run(
-                    [sys.executable, "-m", "devstack.aws"],
-                    env={**self.region_env(region), "AME_VISIBILITY_TIMEOUT": str(self.config.visibility_timeout)},
-                    cwd=ROOT,
-                    check=True,
-                    timeout=60,
-                )
+                self.provision(self.region_env(region))
             replicator = self._spawn(
                 "replicator",
                 [
@@ -154,18 +146,9 @@ class TwoRegionStack(LocalStack):
         """The region's API and worker: what a region outage takes away and a recovery brings back."""
         env = self.region_env(region)
         if "worker" in parts:
-            self._spawn(f"worker-{region}", [sys.executable, "-m", "devstack.worker"], env, quiet=self.config.quiet)
+            self.start_worker(f"worker-{region}", env)
         if "api" in parts:
-            chalice = shutil.which("chalice", path=str(BIN)) or "chalice"
-            port = str(self.regional.api_ports[region])
-            api = self._spawn(
-                f"api-{region}",
-                [chalice, "local", "--host", "127.0.0.1", "--port", port, "--no-autoreload", "--stage", "dev"],
-                env,
-                cwd=ROOT / "app",
-                quiet=self.config.quiet,
-            )
-            wait_until(f"{self.region_url(region)}/v1/health", 30, api)
+            self.start_api(f"api-{region}", self.regional.api_ports[region], env)
 
     def stop_region(self, region: str, parts: tuple[str, ...] = ("worker", "api")) -> None:
         for name in (f"{part}-{region}" for part in parts):

@@ -12,13 +12,13 @@ from typing import Any
 
 import boto3
 
-from chalicelib.settings import ENVELOPE_REQUESTS_QUEUE, dead_letter_queue_name, region_from
+from chalicelib.settings import ENVELOPE_REQUESTS_QUEUE, dead_letter_queue_name, is_fifo, region_from
 
 
 def replay(sqs: Any, source_queue: str, limit: int | None = None) -> int:
     source_url = sqs.get_queue_url(QueueName=source_queue)["QueueUrl"]
     dlq_url = sqs.get_queue_url(QueueName=dead_letter_queue_name(source_queue))["QueueUrl"]
-    fifo = source_queue.endswith(".fifo")
+    fifo = is_fifo(source_queue)
     moved = 0
     while limit is None or moved < limit:
         batch = min(10, limit - moved) if limit is not None else 10

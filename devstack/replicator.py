@@ -18,7 +18,8 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -71,19 +72,7 @@ class Direction:
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
-            return {
-                "source": self.source,
-                "target": self.target,
-                "applied": self.applied,
-                "skipped": self.skipped,
-                "last_lag_ms": self.last_lag_ms,
-                "max_lag_ms": self.max_lag_ms,
-                "last_applied_at": self.last_applied_at,
-                "paused": self.paused,
-                "backlog": self.backlog,
-                "overdue_ms": self.overdue_ms,
-                "errors": self.errors,
-            }
+            return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "lock"}
 
 
 def _condition_for_write(table: ReplicatedTable, image: dict[str, Any], key_names: list[str]) -> dict[str, Any]:
@@ -183,36 +172,34 @@ class Replicator:
             description = dynamodb.describe_table(TableName=table.name)["Table"]
             tails[table.name] = StreamTail(streams, description["LatestStreamArn"])
             keys[table.name] = [k["AttributeName"] for k in description["KeySchema"]]
-        pending: list[tuple[ReplicatedTable, dict[str, Any]]] = []
+        pending: deque[tuple[ReplicatedTable, dict[str, Any]]] = deque()
         while not self.stop.is_set():
             try:
                 for table in self.tables:
                     pending.extend((table, record) for record in tails[table.name].read())
                 with direction.lock:
                     direction.backlog = len(pending)
-                    direction.overdue_ms = self._overdue_ms(pending[0][1]) if pending else 0.0
+                    overdue = self._past_due(pending[0][1]).total_seconds() * 1000 if pending else 0.0
+                    direction.overdue_ms = max(0.0, overdue)
                     paused = direction.paused
                 if paused or not pending:
                     self.stop.wait(IDLE_SECONDS)
                     continue
                 # In stream order; a record leaves `pending` only once written, so a failure retries it.
-                while pending and not direction.paused and self._due(pending[0][1]):
+                while pending and not direction.paused and self._past_due(pending[0][1]) >= timedelta(0):
                     table, record = pending[0]
                     self._count(direction, record, apply_record(target, table, keys[table.name], record))
-                    pending.pop(0)
+                    pending.popleft()
             except Exception:
                 log.exception("replication %s -> %s failed; retrying", source, direction.target)
                 with direction.lock:
                     direction.errors += 1
                 self.stop.wait(1.0)
 
-    def _overdue_ms(self, record: dict[str, Any]) -> float:
+    def _past_due(self, record: dict[str, Any]) -> timedelta:
+        """How long ago the change became due (negative while the modelled lag still holds it)."""
         created: datetime = record["dynamodb"]["ApproximateCreationDateTime"]
-        return max(0.0, (datetime.now(UTC) - created - self.delay).total_seconds() * 1000)
-
-    def _due(self, record: dict[str, Any]) -> bool:
-        created: datetime = record["dynamodb"]["ApproximateCreationDateTime"]
-        return datetime.now(UTC) - created >= self.delay
+        return datetime.now(UTC) - created - self.delay
 
     @staticmethod
     def _count(direction: Direction, record: dict[str, Any], applied: bool) -> None:
@@ -240,19 +227,16 @@ class Replicator:
 def control_server(replicator: Replicator, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self._reply(200, replicator.status())
+            jsonhttp.send(self, 200, replicator.status())
 
         def do_POST(self) -> None:
             url = urlparse(self.path)
             region = parse_qs(url.query).get("region", [""])[0]
             if url.path not in ("/pause", "/resume") or region not in replicator.directions:
-                self._reply(404, {"error": "POST /pause?region=R or /resume?region=R"})
+                jsonhttp.send(self, 404, {"error": "POST /pause?region=R or /resume?region=R"})
                 return
             replicator.set_paused(region, url.path == "/pause")
-            self._reply(200, replicator.status())
-
-        def _reply(self, status: int, body: dict[str, Any]) -> None:
-            jsonhttp.send(self, status, body)
+            jsonhttp.send(self, 200, replicator.status())
 
         def log_message(self, format: str, *args: Any) -> None:
             return

@@ -13,7 +13,6 @@ every transition with its time, which the drill reads to mark detection and fail
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -26,11 +25,11 @@ from typing import Any
 import requests
 
 from chalicelib.logs import configure_logging
+from chalicelib.settings import REGION_HEADER
 from devstack import jsonhttp
 
 log = logging.getLogger("ame.router")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
-REGION_HEADER = "X-Ame-Region"
 
 
 @dataclass
@@ -110,7 +109,7 @@ def proxy_server(routing: FailoverRouting, port: int) -> ThreadingHTTPServer:
 
         def do_GET(self) -> None:
             if self.path == "/__router/status":
-                self._reply(200, json.dumps(routing.status()).encode(), {"Content-Type": "application/json"}, "")
+                jsonhttp.send(self, 200, routing.status())
                 return
             self._forward()
 
@@ -133,14 +132,11 @@ def proxy_server(routing: FailoverRouting, port: int) -> ThreadingHTTPServer:
                 )
             except requests.RequestException:
                 error = {"error": {"code": "UPSTREAM_UNAVAILABLE", "message": f"{region.name} did not answer"}}
-                self._reply(502, json.dumps(error).encode(), {"Content-Type": "application/json"}, region.name)
+                jsonhttp.send(self, 502, error, {REGION_HEADER: region.name})
                 return
             kept = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
-            answered_by = "" if REGION_HEADER in upstream.headers else region.name  # the app names itself
-            self._reply(upstream.status_code, upstream.content, kept, answered_by)
-
-        def _reply(self, status: int, payload: bytes, headers: dict[str, str], region: str) -> None:
-            jsonhttp.send(self, status, payload, {**headers, **({REGION_HEADER: region} if region else {})})
+            kept.setdefault(REGION_HEADER, region.name)  # the app names itself; say where it went otherwise
+            jsonhttp.send(self, upstream.status_code, upstream.content, kept)
 
         def log_message(self, format: str, *args: Any) -> None:
             return  # request lines carry paths, and paths carry CPFs

@@ -122,27 +122,33 @@ class LocalStack:
         env = self.env()
         try:
             self.start_endpoint_and_partners(env)
-            subprocess.run(
-                [sys.executable, "-m", "devstack.aws"],
-                env={**env, "AME_VISIBILITY_TIMEOUT": str(self.config.visibility_timeout)},
-                cwd=ROOT,
-                check=True,
-                timeout=60,
-            )
-            chalice = shutil.which("chalice", path=str(BIN)) or "chalice"
-            api = self._spawn(
-                "api",
-                [chalice, "local", "--host", "127.0.0.1", "--port", str(self.config.api_port), "--no-autoreload"],
-                env,
-                cwd=ROOT / "app",
-                quiet=self.config.quiet,
-            )
-            self._spawn("worker", [sys.executable, "-m", "devstack.worker"], env, quiet=self.config.quiet)
-            wait_until(f"{self.api_url}/v1/health", 30, api)
+            self.provision(env)
+            self.start_worker("worker", env)
+            self.start_api("api", self.config.api_port, env)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def provision(self, env: dict[str, str]) -> None:
+        """Tables and queues in the region `env` names (`python -m devstack.aws`)."""
+        subprocess.run(
+            [sys.executable, "-m", "devstack.aws"],
+            env={**env, "AME_VISIBILITY_TIMEOUT": str(self.config.visibility_timeout)},
+            cwd=ROOT,
+            check=True,
+            timeout=60,
+        )
+
+    def start_api(self, name: str, port: int, env: dict[str, str]) -> None:
+        """`chalice local` on `port`, answering before this returns."""
+        chalice = shutil.which("chalice", path=str(BIN)) or "chalice"
+        argv = [chalice, "local", "--host", "127.0.0.1", "--port", str(port), "--no-autoreload"]
+        api = self._spawn(name, argv, env, cwd=ROOT / "app", quiet=self.config.quiet)
+        wait_until(f"http://127.0.0.1:{port}/v1/health", 30, api)
+
+    def start_worker(self, name: str, env: dict[str, str]) -> None:
+        self._spawn(name, [sys.executable, "-m", "devstack.worker"], env, quiet=self.config.quiet)
 
     def start_endpoint_and_partners(self, env: dict[str, str]) -> None:
         """The local AWS endpoint (every region) and the partner simulator, up and answering."""

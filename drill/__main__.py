@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from devstack.regions import TwoRegionConfig, TwoRegionStack
 from drill.failover import Pacing, run_failover
 from drill.model import FailoverResult, Objectives, RestoreResult
 from drill.report import Verdict, write_report
@@ -30,11 +31,10 @@ LOCAL_REPLICATION_DELAY_MS = 250.0
 global tables' sub-second lag, so the drill measures an RPO instead of finding an empty one."""
 
 
-def local_config(replication_delay_ms: float = LOCAL_REPLICATION_DELAY_MS) -> object:
-    from devstack.regions import TwoRegionConfig
-
+@contextmanager
+def local_target(replication_delay_ms: float = LOCAL_REPLICATION_DELAY_MS) -> Iterator[LocalTarget]:
     # Route 53 checks every 10 s with a threshold of 3; locally 1 s keeps the drill short, same rule.
-    return TwoRegionConfig.on_free_ports(
+    config = TwoRegionConfig.on_free_ports(
         replication_delay_ms=replication_delay_ms,
         check_interval=1.0,
         failure_threshold=3,
@@ -42,14 +42,6 @@ def local_config(replication_delay_ms: float = LOCAL_REPLICATION_DELAY_MS) -> ob
         sweep_interval_seconds=1.0,
         visibility_timeout=5,
     )
-
-
-@contextmanager
-def local_target(replication_delay_ms: float = LOCAL_REPLICATION_DELAY_MS) -> Iterator[LocalTarget]:
-    from devstack.regions import TwoRegionConfig, TwoRegionStack
-
-    config = local_config(replication_delay_ms)
-    assert isinstance(config, TwoRegionConfig)
     with TwoRegionStack(config) as stack:
         yield LocalTarget(stack)
 

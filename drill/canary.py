@@ -12,24 +12,17 @@ from typing import Any
 
 import requests
 
+from chalicelib.settings import REGION_HEADER
+from devstack import demo_data
 from drill.model import Canary, Request
 
-REGION_HEADER = "X-Ame-Region"
-ORDER_REQUESTER = "11111111000191"  # demo company with a quorum; in AWS, a test company the partners know
-DECISION_CPF = "70000000159"  # demo person with a bureau score; in AWS, a test CPF
+# The demo company with a quorum and a demo person with a bureau score; in AWS, test entities the partners know.
+ORDER_REQUESTER = demo_data.ACME.cnpj
+DECISION_CPF = demo_data.ANA.cpf
 
 
 def order_body() -> dict[str, Any]:
-    return {
-        "area_id": "AREA-CREDIT",
-        "product": "CCB",
-        "power_code": "SIGN_CREDIT",
-        "platform": "BANKLINE",
-        "signature_method": "DIGITAL",
-        "amount": "1000.00",
-        "requester": {"document": ORDER_REQUESTER},
-        "guarantors": [],
-    }
+    return demo_data.order_body(ORDER_REQUESTER, amount="1000.00")
 
 
 def decision_body() -> dict[str, Any]:
@@ -71,10 +64,13 @@ class CanaryTraffic:
         with self._lock:
             return list(self.canaries)
 
+    def history(self) -> list[Request]:
+        with self._lock:
+            return list(self.requests)
+
     def served_since(self, since: datetime, region: str) -> datetime | None:
         """When a write and the read of it, both served by `region`, first succeeded after `since`."""
-        with self._lock:
-            history = list(self.requests)
+        history = self.history()
         for index, request in enumerate(history):
             if request.op != "write" or not request.ok or request.region != region or request.at < since:
                 continue

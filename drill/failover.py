@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from drill.canary import CanaryTraffic
 from drill.model import Canary, FailoverResult, Objectives, Switch
-from drill.targets import TERMINAL, LocalTarget, Target, wait_for
+from drill.targets import TERMINAL, Target, wait_for
 
 log = logging.getLogger("ame.drill")
 
@@ -42,7 +43,7 @@ def preflight(target: Target, traffic: CanaryTraffic, timeout: float = 15.0) -> 
         raise PreflightFailed("the public endpoint did not acknowledge a probe write")
     probe = acknowledged[-1]
     started = time.monotonic()
-    if not wait_for(lambda: target.data.item(target.secondary, probe) is not None, timeout, every=0.01):
+    if not wait_for(lambda: target.data.item(target.secondary, probe.kind, probe.key) is not None, timeout, every=0.01):
         raise PreflightFailed(f"a write in {target.primary} did not reach {target.secondary} within {timeout}s")
     return (time.monotonic() - started) * 1000
 
@@ -69,7 +70,7 @@ def switch_over(target: Target, traffic: CanaryTraffic, lost: str, survivor: str
         target.recover(survivor)
     switch = Switch(fault_at=at)
     if fail:
-        switch.stranded_orders = [c.key for c in in_flight(target, traffic, lost, survivor)]
+        switch.stranded_orders = in_flight(target, traffic, lost, survivor)
     deadline = time.monotonic() + pacing.switch_timeout_seconds
     while time.monotonic() < deadline and switch.served_at is None:
         if fail and switch.detected_at is None:
@@ -77,42 +78,54 @@ def switch_over(target: Target, traffic: CanaryTraffic, lost: str, survivor: str
         switch.served_at = traffic.served_since(at, survivor)
         time.sleep(0.05)
     if switch.served_at is not None:
-        switch.routed_at = next((r.at for r in traffic.requests if r.at >= at and r.region == survivor), None)
+        switch.routed_at = next((r.at for r in traffic.history() if r.at >= at and r.region == survivor), None)
     # RPO: what the region now serving lacks of all the other one acknowledged (it acknowledges no more)
     before = [c for c in traffic.acknowledged() if c.region != survivor]
-    items = {c: target.data.item(survivor, c) for c in before}
-    missing = [c for c, item in items.items() if item is None]
-    switch.missing_at_switch = [f"{c.kind}:{c.key}" for c in missing]
+    missing = [c for c in before if target.data.item(survivor, c.kind, c.key) is None]
+    switch.missing_at_switch = [c.label for c in missing]
     switch.missing_window_seconds = window_seconds(missing, [c for c in before if c not in missing])
     return switch
 
 
-def in_flight(target: Target, traffic: CanaryTraffic, lost: str, survivor: str) -> list[Canary]:
+def status(item: dict[str, Any] | None) -> str | None:
+    """An order item's status, as DynamoDB hands it over."""
+    return None if item is None else item.get("status", {}).get("S")
+
+
+def in_flight(target: Target, traffic: CanaryTraffic, lost: str, survivor: str) -> list[str]:
     """Orders acknowledged by the lost region that the survivor holds undecided, right after the fault."""
-    orders = [c for c in traffic.acknowledged() if c.kind == "order" and c.region == lost]
-    items = {c: target.data.item(survivor, c) for c in orders}
-    return [c for c, item in items.items() if item is not None and item.get("status", {}).get("S") == "PROCESSING"]
+    orders = [c.key for c in traffic.acknowledged() if c.kind == "order" and c.region == lost]
+    return [key for key in orders if status(target.data.item(survivor, "order", key)) == "PROCESSING"]
 
 
 def decided_in(target: Target, region: str, order_keys: list[str]) -> int:
-    canaries = [Canary("order", key, datetime.now(UTC), region) for key in order_keys]
-    items = [target.data.item(region, c) for c in canaries]
-    return sum(1 for item in items if item is not None and item.get("status", {}).get("S") in TERMINAL)
+    return sum(1 for key in order_keys if status(target.data.item(region, "order", key)) in TERMINAL)
 
 
-def settle(target: Target, canaries: list[Canary], timeout: float) -> bool:
-    """Waits until both regions hold every canary, identical, and every canary order is terminal."""
+@dataclass
+class Comparison:
+    """Each canary as both regions hold it: missing in one, different, or an order not yet terminal."""
 
-    def converged() -> bool:
-        for canary in canaries:
-            items = [target.data.item(region, canary) for region in (target.primary, target.secondary)]
-            if items[0] is None or items[0] != items[1]:
-                return False
-            if canary.kind == "order" and items[0].get("status", {}).get("S") not in TERMINAL:
-                return False
-        return True
+    lost: list[str] = field(default_factory=list)
+    mismatched: list[str] = field(default_factory=list)
+    undecided: list[str] = field(default_factory=list)
 
-    return wait_for(converged, timeout, every=0.5)
+    @property
+    def settled(self) -> bool:
+        return not (self.lost or self.mismatched or self.undecided)
+
+
+def compare(target: Target, canaries: list[Canary]) -> Comparison:
+    result = Comparison()
+    for canary in canaries:
+        primary, secondary = (target.data.item(r, canary.kind, canary.key) for r in (target.primary, target.secondary))
+        if primary is None or secondary is None:
+            result.lost.append(canary.label)
+        elif primary != secondary:
+            result.mismatched.append(canary.label)
+        elif canary.kind == "order" and status(primary) not in TERMINAL:
+            result.undecided.append(canary.label)
+    return result
 
 
 def run_failover(target: Target, objectives: Objectives, pacing: Pacing = Pacing()) -> FailoverResult:
@@ -124,9 +137,8 @@ def run_failover(target: Target, objectives: Objectives, pacing: Pacing = Pacing
     traffic.start()
     time.sleep(pacing.warmup_seconds)
     failover = switch_over(target, traffic, target.primary, target.secondary, pacing, fail=True)
-    log.info(
-        "failed over: RTO %s s, %d acknowledged writes missing", failover.rto_seconds, len(failover.missing_at_switch)
-    )
+    missing = len(failover.missing_at_switch)
+    log.info("failed over: RTO %s s, %d acknowledged writes missing", failover.rto_seconds, missing)
     time.sleep(pacing.hold_on_dr_seconds)
     # The primary is still down: whatever of its stranded orders is decided now, the DR region decided.
     failover.stranded_decided_by_survivor = decided_in(target, target.secondary, failover.stranded_orders)
@@ -135,53 +147,28 @@ def run_failover(target: Target, objectives: Objectives, pacing: Pacing = Pacing
     time.sleep(pacing.after_failback_seconds)
     traffic.stop()
     canaries = traffic.acknowledged()
-    settle(target, canaries, pacing.settle_timeout_seconds)
-    return verify(target, started, (lag_ms, reported_lag_ms), failover, failback, traffic, canaries)
-
-
-def verify(
-    target: Target,
-    started: datetime,
-    lags_ms: tuple[float, float | None],
-    failover: Switch,
-    failback: Switch | None,
-    traffic: CanaryTraffic,
-    canaries: list[Canary],
-) -> FailoverResult:
-    lost: list[str] = []
-    mismatched: list[str] = []
-    undecided: list[str] = []
-    for canary in canaries:
-        items = [target.data.item(region, canary) for region in (target.primary, target.secondary)]
-        label = f"{canary.kind}:{canary.key}"
-        if any(item is None for item in items):
-            lost.append(label)
-        elif items[0] != items[1]:
-            mismatched.append(label)
-        elif canary.kind == "order" and (items[0] or {}).get("status", {}).get("S") not in TERMINAL:
-            undecided.append(label)
+    # Verification waits for replication to settle, then reads what it compared last.
+    comparison = compare(target, canaries)
+    deadline = time.monotonic() + pacing.settle_timeout_seconds
+    while not comparison.settled and time.monotonic() < deadline:
+        time.sleep(0.5)
+        comparison = compare(target, canaries)
     counts = target.message_counts()
     orders = [c.key for c in canaries if c.kind == "order"]
-    per_order = {key: counts[0][key] for key in orders} if counts else {}
-    duplicates = sorted(k for k, n in counts[1].items() if n > 1) if counts else []
     return FailoverResult(
         started_at=started,
         primary=target.primary,
         secondary=target.secondary,
-        replication_lag_ms=lags_ms[0],
-        reported_replication_lag_ms=lags_ms[1],
+        replication_lag_ms=lag_ms,
+        reported_replication_lag_ms=reported_lag_ms,
         failover=failover,
         failback=failback,
         canaries=canaries,
-        requests=list(traffic.requests),
-        lost_acknowledged_writes=lost,
-        content_mismatches=mismatched,
-        undecided_orders=undecided,
-        decisions_per_order=per_order,
-        duplicate_notifications=duplicates,
+        requests=traffic.history(),
+        lost_acknowledged_writes=comparison.lost,
+        content_mismatches=comparison.mismatched,
+        undecided_orders=comparison.undecided,
+        decisions_per_order={key: counts[0][key] for key in orders} if counts else {},
+        duplicate_notifications=sorted(k for k, n in counts[1].items() if n > 1) if counts else [],
         finished_at=datetime.now(UTC),
     )
-
-
-def is_local(target: Target) -> bool:
-    return isinstance(target, LocalTarget)

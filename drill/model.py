@@ -33,6 +33,10 @@ class Canary:
     acked_at: datetime
     region: str
 
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.key}"
+
 
 @dataclass(frozen=True)
 class Request:
@@ -91,6 +95,10 @@ class FailoverResult:
     @property
     def rpo_seconds(self) -> float:
         return self.failover.missing_window_seconds
+
+    @property
+    def orders_not_published_once(self) -> list[str]:
+        return sorted(key for key, published in self.decisions_per_order.items() if published != 1)
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,8 @@ class Verdict:
             ):
                 if items:
                     problems.append(f"{len(items)} {label}")
-            repeated = sorted(k for k, n in f.decisions_per_order.items() if n != 1)
-            if repeated:
-                problems.append(f"{len(repeated)} canary orders published 0 or 2+ times, not once")
+            if f.orders_not_published_once:
+                problems.append(f"{len(f.orders_not_published_once)} canary orders published 0 or 2+ times, not once")
         if self.restore is not None and not self.restore.verified:
             problems.append("the restored table differs from the source at the restore point")
         return problems
@@ -89,7 +88,7 @@ def _failover_details(f: FailoverResult) -> dict[str, Any]:
         "content_mismatches": f.content_mismatches,
         "undecided_orders": f.undecided_orders,
         "duplicate_notifications": f.duplicate_notifications,
-        "orders_not_published_once": sorted(k for k, n in f.decisions_per_order.items() if n != 1),
+        "orders_not_published_once": f.orders_not_published_once,
     }
 
 

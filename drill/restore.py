@@ -36,15 +36,15 @@ def run_restore(data: Regions, region: str, table: str, point_in_time: datetime 
         )
         restore_seconds = time.monotonic() - started
         restored_by_key = {_key(i, key_names): i for i in data.scan(region, restored_name)}
-        restored = [restored_by_key[k] for k in (_key(i, key_names) for i in source) if k in restored_by_key]
+        counterparts = [restored_by_key.get(_key(i, key_names)) for i in source]
         return RestoreResult(
             table=table,
             restored_table=restored_name,
             point_in_time=point,
             items=len(source),
-            restored_items=sum(1 for i in source if restored_by_key.get(_key(i, key_names)) == i),
+            restored_items=sum(1 for original, copy in zip(source, counterparts, strict=True) if original == copy),
             checksum=checksum(source),
-            restored_checksum=checksum(restored),
+            restored_checksum=checksum([copy for copy in counterparts if copy is not None]),
             restore_seconds=restore_seconds,
         )
     finally:

@@ -12,6 +12,7 @@ import json
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ import boto3
 import requests
 
 from chalicelib.settings import region_switch_parameter
-from drill.model import Canary
+from devstack.regions import PRIMARY, SECONDARY, TwoRegionStack
 
 TERMINAL = frozenset({"QUORUM_MET", "NO_QUORUM", "FAILED"})
 
@@ -48,13 +49,14 @@ class Regions:
     def dynamodb(self, region: str) -> Any:
         return self._dynamodb[region]
 
-    def item(self, region: str, canary: Canary) -> dict[str, Any] | None:
-        if canary.kind == "order":
-            table, key = self.names.orders_table, {"order_key": {"S": canary.key}}
+    def item(self, region: str, kind: str, key: str) -> dict[str, Any] | None:
+        """A canary's item (`order` or `decision`) as that region holds it, strongly consistent."""
+        if kind == "order":
+            table, item_key = self.names.orders_table, {"order_key": {"S": key}}
         else:
-            table, key = self.names.credit_table, {"pk": {"S": f"DECISION#{canary.key}"}, "sk": {"S": "DECISION"}}
+            table, item_key = self.names.credit_table, {"pk": {"S": f"DECISION#{key}"}, "sk": {"S": "DECISION"}}
         item: dict[str, Any] | None = (
-            self._dynamodb[region].get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+            self._dynamodb[region].get_item(TableName=table, Key=item_key, ConsistentRead=True).get("Item")
         )
         return item
 
@@ -127,9 +129,7 @@ class Target(ABC):
 class LocalTarget(Target):
     name = "local"
 
-    def __init__(self, stack: Any, stranded_window_seconds: float = 1.0) -> None:
-        from devstack.regions import PRIMARY, SECONDARY
-
+    def __init__(self, stack: TwoRegionStack, stranded_window_seconds: float = 1.0) -> None:
         self.stack = stack
         self.stranded_window = stranded_window_seconds
         self.primary, self.secondary = PRIMARY, SECONDARY
@@ -291,7 +291,7 @@ class AwsTarget(Target):
         return max((float(p["Average"]) for p in stats), default=None)
 
 
-def wait_for(check: Any, timeout: float, every: float = 0.1) -> bool:
+def wait_for(check: Callable[[], bool], timeout: float, every: float = 0.1) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():

@@ -24,59 +24,59 @@ from pynamodb.attributes import JSONAttribute, UnicodeAttribute, UTCDateTimeAttr
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib.adapters.dynamodb import bind_model
 from chalicelib.credit.model import BureauScore, CustomerProfile
 from chalicelib.credit.ports import CreditStore
 from chalicelib.errors import ValidationFailed
 
 
+class ByType(GlobalSecondaryIndex["CreditItem"]):
+    class Meta:
+        index_name = "by-type"
+        projection = AllProjection()
+
+    entity = UnicodeAttribute(hash_key=True)
+    last_updated = UTCDateTimeAttribute(range_key=True)
+
+
+class ByStatus(GlobalSecondaryIndex["CreditItem"]):
+    class Meta:
+        index_name = "by-status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ByCustomer(GlobalSecondaryIndex["CreditItem"]):
+    class Meta:
+        index_name = "by-customer"
+        projection = AllProjection()
+
+    customer = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class CreditItem(Model):
+    class Meta:
+        table_name = "ame-credit"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    entity = UnicodeAttribute()
+    last_updated = UTCDateTimeAttribute()
+    status = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute(null=True)
+    customer = UnicodeAttribute(null=True)
+    data = JSONAttribute()
+    by_type = ByType()
+    by_status = ByStatus()
+    by_customer = ByCustomer()
+
+
 def credit_table(table_name: str, region: str, host: str | None) -> Any:
-    """A model bound to one table; indexes are built per binding so each knows its own table."""
-
-    class ByType(GlobalSecondaryIndex[Any]):
-        class Meta:
-            index_name = "by-type"
-            projection = AllProjection()
-
-        entity = UnicodeAttribute(hash_key=True)
-        last_updated = UTCDateTimeAttribute(range_key=True)
-
-    class ByStatus(GlobalSecondaryIndex[Any]):
-        class Meta:
-            index_name = "by-status"
-            projection = AllProjection()
-
-        status = UnicodeAttribute(hash_key=True)
-        created_at = UTCDateTimeAttribute(range_key=True)
-
-    class ByCustomer(GlobalSecondaryIndex[Any]):
-        class Meta:
-            index_name = "by-customer"
-            projection = AllProjection()
-
-        customer = UnicodeAttribute(hash_key=True)
-        created_at = UTCDateTimeAttribute(range_key=True)
-
-    class CreditItem(Model):
-        class Meta:
-            pass
-
-        pk = UnicodeAttribute(hash_key=True)
-        sk = UnicodeAttribute(range_key=True)
-        entity = UnicodeAttribute()
-        last_updated = UTCDateTimeAttribute()
-        status = UnicodeAttribute(null=True)
-        created_at = UTCDateTimeAttribute(null=True)
-        customer = UnicodeAttribute(null=True)
-        data = JSONAttribute()
-        by_type = ByType()
-        by_status = ByStatus()
-        by_customer = ByCustomer()
-
-    CreditItem.Meta.table_name = table_name  # type: ignore[attr-defined]
-    CreditItem.Meta.region = region  # type: ignore[attr-defined]
-    CreditItem.Meta.host = host  # type: ignore[attr-defined]
-    CreditItem.Meta.stream_view_type = "NEW_AND_OLD_IMAGES"  # type: ignore[attr-defined]
-    return CreditItem
+    """The credit model bound to one table (PynamoDB copies the indexes onto each binding)."""
+    return bind_model(CreditItem, table_name, region, host)
 
 
 def _customer(cpf: str) -> str:
@@ -169,9 +169,3 @@ def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not isinstance(key, dict):
         raise ValidationFailed("cursor is not one this API issued", field="cursor")
     return key
-
-
-def create_credit_table(model: Any) -> None:
-    """Local runtime only: in AWS the Pulumi data stack owns the table."""
-    if not model.exists():
-        model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)

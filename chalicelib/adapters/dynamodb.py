@@ -82,7 +82,8 @@ class BoundModels:
     connection: Connection
 
 
-def _bind(base: type[Model], table_name: str, region: str, host: str | None) -> Any:
+def bind_model(base: type[Model], table_name: str, region: str, host: str | None) -> Any:
+    """A subclass of `base` on one table, region and endpoint, streams on."""
     # Streams as in AWS, where global tables replicate through them (and the local replicator reads them).
     meta = type(
         "Meta",
@@ -94,8 +95,8 @@ def _bind(base: type[Model], table_name: str, region: str, host: str | None) -> 
 
 def bind_models(orders_table: str, idempotency_table: str, region: str, host: str | None) -> BoundModels:
     return BoundModels(
-        orders=_bind(OrderModel, orders_table, region, host),
-        idempotency=_bind(IdempotencyModel, idempotency_table, region, host),
+        orders=bind_model(OrderModel, orders_table, region, host),
+        idempotency=bind_model(IdempotencyModel, idempotency_table, region, host),
         connection=Connection(region=region, host=host),
     )
 
@@ -226,8 +227,12 @@ class PynamoOrderRepository(OrderRepository):
         )
 
 
-def create_tables(models: BoundModels) -> None:
+def ensure_table(model: type[Model]) -> None:
     """Local runtime only: in AWS the Pulumi data stack owns the tables."""
+    if not model.exists():
+        model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+
+
+def create_tables(models: BoundModels) -> None:
     for model in (models.orders, models.idempotency):
-        if not model.exists():
-            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+        ensure_table(model)

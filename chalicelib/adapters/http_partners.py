@@ -37,6 +37,7 @@ from chalicelib.quorum.model import (
     Representative,
     Reservation,
 )
+from chalicelib.settings import REGION_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +224,6 @@ class HttpTrafficProbe(TrafficProbe):
 
     def serving_region(self) -> str | None:
         try:
-            return self._session.get(self._url, timeout=self._timeout).headers.get("X-Ame-Region")
+            return self._session.get(self._url, timeout=self._timeout).headers.get(REGION_HEADER)
         except requests.RequestException:
             return None

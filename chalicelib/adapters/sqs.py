@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.orders.errors import QueueUnavailable
 from chalicelib.orders.ports import EnvelopePublisher, EnvelopeQueue
+from chalicelib.settings import is_fifo
 
 _BATCH = 10
 
@@ -36,7 +37,7 @@ def _dedup_attribute(dedup_id: str) -> dict[str, Any]:
 
 def _fifo_fields(queue: QueueAddress, dedup_id: str) -> dict[str, str]:
     """On a FIFO queue SQS itself drops a resend of the same id (5 minutes); one group per order keeps order."""
-    if not queue.name.endswith(".fifo"):
+    if not is_fifo(queue.name):
         return {}
     return {"MessageGroupId": dedup_id.split(":", 1)[0], "MessageDeduplicationId": dedup_id}
 

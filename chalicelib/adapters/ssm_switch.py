@@ -44,12 +44,9 @@ class SsmRegionSwitch(RegionSwitch):
     def _read(self, default: bool) -> bool:
         try:
             value = self._client.get_parameter(Name=self._parameter)["Parameter"]["Value"]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ParameterNotFound":
+        except (ClientError, BotoCoreError) as exc:
+            if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") == "ParameterNotFound":
                 return True  # no switch set: the region serves
-            log.warning("region switch unreadable; keeping the last value", extra={"error": type(exc).__name__})
-            return default
-        except BotoCoreError as exc:
             log.warning("region switch unreadable; keeping the last value", extra={"error": type(exc).__name__})
             return default
         return str(value).strip().lower() not in OUT_OF_SERVICE_VALUES

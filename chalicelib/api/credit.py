@@ -7,11 +7,12 @@ from collections.abc import Mapping
 
 from chalice.app import Request, Response
 
-from chalicelib.api.http import json_response, path_cpf, read_json
+from chalicelib.api.http import json_response, read_json
 from chalicelib.bootstrap import container
 from chalicelib.credit import services
 from chalicelib.credit.model import CustomerProfile
-from chalicelib.credit.requests import parse_decision_request, parse_page, parse_profile
+from chalicelib.credit.requests import parse_decision_request, parse_limit, parse_profile
+from chalicelib.payloads import parse_cpf
 
 _DECISION_ID = re.compile(r"^dec_[0-9a-f]{32}$")
 
@@ -26,14 +27,14 @@ def _profile(profile: CustomerProfile) -> dict[str, str]:
 
 
 def put_customer(raw_cpf: str, request: Request | None) -> Response:
-    cpf = path_cpf(raw_cpf)
+    cpf = parse_cpf(raw_cpf)
     income, debts = parse_profile(read_json(request))
     c = container()
     return json_response(_profile(services.put_profile(cpf, income, debts, c.credit.store, c.clock)))
 
 
 def get_customer(raw_cpf: str) -> Response:
-    return json_response(_profile(services.get_profile(path_cpf(raw_cpf), container().credit.store)))
+    return json_response(_profile(services.get_profile(parse_cpf(raw_cpf), container().credit.store)))
 
 
 def decide(request: Request | None) -> Response:
@@ -52,9 +53,9 @@ def get_decision(decision_id: str) -> Response:
 
 
 def customer_decisions(raw_cpf: str, request: Request | None) -> Response:
-    cpf = path_cpf(raw_cpf)
+    cpf = parse_cpf(raw_cpf)
     query: Mapping[str, str] = (request.query_params if request else None) or {}
-    limit, cursor = parse_page(query.get("limit"), query.get("cursor"))
+    limit, cursor = parse_limit(query.get("limit")), query.get("cursor")
     items, next_cursor = container().credit.store.customer_decisions(cpf.digits, limit, cursor)
     return json_response({"items": items, "next_cursor": next_cursor})
 

@@ -11,7 +11,6 @@ from typing import Any, ParamSpec
 
 from chalice.app import Request, Response
 
-from chalicelib.documents import Cpf, InvalidDocument
 from chalicelib.errors import (
     Conflict,
     DomainError,
@@ -22,7 +21,7 @@ from chalicelib.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from chalicelib.settings import ConfigurationError, region_from
+from chalicelib.settings import REGION_HEADER, ConfigurationError, region_from
 
 log = logging.getLogger("ame.api")
 P = ParamSpec("P")
@@ -54,10 +53,6 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     if field is not None:
         error["field"] = field
     return json_response({"error": error}, status)
-
-
-REGION_HEADER = "X-Ame-Region"
-"""Which region answered: clients, the failover router and DR drills see failover happen."""
 
 
 def api_errors(view: Callable[P, Response]) -> Callable[P, Response]:
@@ -108,10 +103,3 @@ def read_json(request: Request | None) -> Any:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ValidationFailed("request body is not valid JSON") from None
-
-
-def path_cpf(raw: str, field: str = "cpf") -> Cpf:
-    try:
-        return Cpf.parse(raw)
-    except InvalidDocument as exc:
-        raise InvalidDocumentError(str(exc), field=field) from None

@@ -7,10 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.credit.services import DecideCredit
-from chalicelib.documents import Cpf, InvalidDocument
-from chalicelib.errors import InvalidDocumentError, ValidationFailed
+from chalicelib.errors import ValidationFailed
 from chalicelib.money import parse_money
-from chalicelib.payloads import json_object, reject_unknown
+from chalicelib.payloads import json_object, parse_cpf, reject_unknown
 
 MAX_CREDIT_AMOUNT = Decimal("100000000.00")
 MAX_TERM_MONTHS = 480
@@ -28,10 +27,7 @@ def parse_profile(body: Any) -> tuple[Decimal, Decimal]:
 def parse_decision_request(body: Any) -> DecideCredit:
     data = json_object(body)
     reject_unknown(data, ("cpf", "amount", "term_months", "product", "monthly_income", "existing_debts"))
-    try:
-        cpf = Cpf.parse(data.get("cpf"))  # type: ignore[arg-type]  # a non-string is reported below
-    except InvalidDocument as exc:
-        raise InvalidDocumentError(str(exc), field="cpf") from None
+    cpf = parse_cpf(data.get("cpf"))
     amount = parse_money(data.get("amount"), "amount")
     if amount > MAX_CREDIT_AMOUNT:
         raise ValidationFailed(f"amount above {MAX_CREDIT_AMOUNT} is not a credit request we accept", field="amount")
@@ -48,9 +44,9 @@ def parse_decision_request(body: Any) -> DecideCredit:
     return DecideCredit(cpf, amount, term, product, optional("monthly_income"), optional("existing_debts"))
 
 
-def parse_page(limit: str | None, cursor: str | None) -> tuple[int, str | None]:
+def parse_limit(limit: str | None) -> int:
     if limit is None:
-        return 20, cursor
+        return 20
     if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
         raise ValidationFailed(f"limit must be a whole number from 1 to {MAX_PAGE}", field="limit")
-    return int(limit), cursor
+    return int(limit)

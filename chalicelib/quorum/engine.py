@@ -61,10 +61,8 @@ _REASON_ORDER = {reason: i for i, reason in enumerate(DisabledReason)}
 
 def _reservation_reasons(reservations: Sequence[Reservation], terms: OrderTerms) -> list[DisabledReason]:
     """Distinct reasons in a fixed order, so the verdict never depends on the partner's ordering."""
-    if not reservations:
-        return []
-    found = {reservation_applies(r, terms) for r in reservations} - {None}
-    return sorted((r for r in found if r is not None), key=_REASON_ORDER.__getitem__)
+    found = {reason for r in reservations if (reason := reservation_applies(r, terms)) is not None}
+    return sorted(found, key=_REASON_ORDER.__getitem__)
 
 
 def cpfs_needing_operator_check(grant: PowerGrant | None, terms: OrderTerms) -> list[str]:

@@ -45,7 +45,6 @@ class DeclaredResource:
 class Inventory:
     stack: str
     resources: list[DeclaredResource] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def cloud_resources(self) -> list[DeclaredResource]:
@@ -132,10 +131,9 @@ def run_stack(stack: str, package_dir: Path | None = None, extra_config: dict[st
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
     pulumi.runtime.set_all_config({**stack_config(stack, package_dir), **(extra_config or {})})
-    namespace: dict[str, Any] = {}
 
     def program() -> None:
-        namespace.update(runpy.run_path(str(INFRA_DIR / "__main__.py"), run_name="__main__"))
+        runpy.run_path(str(INFRA_DIR / "__main__.py"), run_name="__main__")
 
     _sync_await(run_pulumi_func(program))
     return Inventory(stack=stack, resources=list(mocks.resources))

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from chalicelib.adapters.http_partners import HttpTrafficProbe
 from devstack.regions import PRIMARY, SECONDARY, TwoRegionConfig, TwoRegionStack
 from drill.__main__ import main
 from drill.targets import AwsTarget, StackOutputs, wait_for
@@ -43,10 +44,7 @@ def target(stack: TwoRegionStack, monkeypatch: pytest.MonkeyPatch) -> AwsTarget:
 
 
 def region_answering(stack: TwoRegionStack) -> str | None:
-    try:
-        return requests.get(f"{stack.public_url}/v1/health", timeout=3).headers.get("X-Ame-Region")
-    except requests.RequestException:
-        return None
+    return HttpTrafficProbe(requests.Session(), stack.public_url).serving_region()
 
 
 def test_the_switch_takes_the_region_out_and_brings_it_back(stack: TwoRegionStack, target: AwsTarget) -> None:
@@ -68,11 +66,18 @@ def test_items_are_read_from_each_region_directly(stack: TwoRegionStack, target:
     traffic = CanaryTraffic(stack.public_url, "aws-mode")
     traffic.write_and_read()
     (written,) = traffic.acknowledged()
-    assert target.data.item(PRIMARY, written) is not None
-    assert wait_for(lambda: target.data.item(SECONDARY, written) is not None, timeout=5)
+    assert target.data.item(PRIMARY, written.kind, written.key) is not None
+    assert wait_for(lambda: target.data.item(SECONDARY, written.kind, written.key) is not None, timeout=5)
 
 
-def test_dry_run_prints_every_step_and_calls_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_prints_every_step_and_calls_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_aws(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a dry run called AWS")
+
+    for step in ("set_switch", "detected_unhealthy", "replication_lag_ms", "healthy"):
+        monkeypatch.setattr(AwsTarget, step, no_aws)
     # GIVEN outputs as `pulumi stack output --json` writes them, pointing at nothing reachable
     for stack_name, region in (("prod", "us-east-1"), ("dr", "us-west-2")):
         raw = {
@@ -94,14 +99,17 @@ def test_dry_run_prints_every_step_and_calls_nothing(tmp_path: Path, capsys: pyt
             "--dr-outputs",
             str(tmp_path / "dr.json"),
             "--dry-run",
+            "--report-dir",
+            str(tmp_path / "report"),
         ]
     )
     # THEN it lists the steps, flipping the switch both ways, and exits 0 without a report
-    printed = capsys.readouterr().out
-    assert code == 0
-    assert "--name /ame-platform/us-east-1/out-of-service --value true" in printed
-    assert "--name /ame-platform/us-east-1/out-of-service --value false" in printed
-    assert len(printed.strip().splitlines()) >= 10
+    printed = capsys.readouterr().out.strip().splitlines()
+    steps = AwsTarget(StackOutputs.load(tmp_path / "prod.json"), StackOutputs.load(tmp_path / "dr.json")).plan()
+    assert code == 0 and [line.split(". ", 1)[1] for line in printed] == steps
+    assert any("--name /ame-platform/us-east-1/out-of-service --value true" in step for step in steps)
+    assert any("--name /ame-platform/us-east-1/out-of-service --value false" in step for step in steps)
+    assert not (tmp_path / "report").exists()
 
 
 def test_the_outputs_the_drill_reads_are_the_ones_the_stacks_export() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -27,12 +28,14 @@ def decide(stack: LocalStack, person: demo.DemoPerson, **overrides: Any) -> requ
     return requests.post(f"{stack.api_url}/v1/credit/decisions", json={**body, **overrides}, timeout=10)
 
 
-@pytest.fixture
-def bureau_down(stack: LocalStack) -> Iterator[str]:
-    url = f"{stack.partners_url}/__sim/bureau/{demo.HELENA.cpf}"
+@contextmanager
+def bureau_down(stack: LocalStack, person: demo.DemoPerson) -> Iterator[None]:
+    url = f"{stack.partners_url}/__sim/bureau/{person.cpf}"
     requests.put(url, json={"mode": "down"}, timeout=5)
-    yield demo.HELENA.cpf
-    requests.put(url, json={"mode": "up"}, timeout=5)
+    try:
+        yield
+    finally:
+        requests.put(url, json={"mode": "up"}, timeout=5)
 
 
 @pytest.mark.parametrize(
@@ -80,22 +83,14 @@ def test_every_reason_code_is_reachable_through_the_api(
 def test_bureau_outage_uses_the_stored_score(stack: LocalStack) -> None:
     first = decide(stack, demo.HELENA).json()
     assert first["application"]["score_source"] == "BUREAU"
-    url = f"{stack.partners_url}/__sim/bureau/{demo.HELENA.cpf}"
-    requests.put(url, json={"mode": "down"}, timeout=5)
-    try:
+    with bureau_down(stack, demo.HELENA):
         again = decide(stack, demo.HELENA).json()
-    finally:
-        requests.put(url, json={"mode": "up"}, timeout=5)
     assert (again["application"]["score_source"], again["score"]) == ("STORED", first["score"])
 
 
 def test_bureau_outage_without_a_stored_score_is_review_not_500(stack: LocalStack) -> None:
-    url = f"{stack.partners_url}/__sim/bureau/{demo.IGOR.cpf}"
-    requests.put(url, json={"mode": "down"}, timeout=5)
-    try:
+    with bureau_down(stack, demo.IGOR):
         response = decide(stack, demo.IGOR)
-    finally:
-        requests.put(url, json={"mode": "up"}, timeout=5)
     assert response.status_code == 201
     assert [r["code"] for r in response.json()["reasons"]] == ["BUREAU_UNAVAILABLE"]
 

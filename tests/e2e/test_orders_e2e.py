@@ -106,6 +106,7 @@ def test_person_requester_with_company_guarantor_has_quorum(stack: LocalStack) -
 
 def test_a_partner_that_keeps_failing_ends_failed(stack: LocalStack) -> None:
     response = post(stack, demo.order_body(demo.FLAKY.cnpj))
+    assert response.status_code == 202, response.text
     order = decided(stack, response.json()["order_key"], timeout=30)
     assert (order["status"], order["quorum"], order["reason"]) == ("FAILED", None, "PARTNER_UNAVAILABLE")
 

@@ -15,7 +15,7 @@ from ame_infra.chalice_package import ChalicePackage, PackageError, load_package
 from ame_infra.config import StackConfigError, StackSettings
 from ame_infra.contract import QUEUES, TABLES
 from ame_infra.failover import Failover, FailoverArgs
-from ame_infra.mocked import RecordingMocks, run_stack
+from ame_infra.mocked import Inventory, RecordingMocks, run_stack
 from ame_infra.plan import render
 from ame_infra.queues import MessageQueues, MessageQueuesArgs
 from ame_infra.tables import GlobalTables, GlobalTablesArgs
@@ -127,8 +127,8 @@ def test_settings_refuse_contradictions(change: dict[str, object], message: str)
         replace(VALID, **change).validate()  # type: ignore[arg-type]
 
 
-def test_the_plan_prints_type_name_region_then_the_total(package_dir: Path) -> None:
-    inventory = run_stack("dr", package_dir)
+def test_the_plan_prints_type_name_region_then_the_total(dr: Inventory) -> None:
+    inventory = dr
     lines = render(inventory)
     assert lines[-1] == f"resources: {len(inventory.cloud_resources)}"
     rows = [line.split(" ") for line in lines[:-1]]

@@ -55,7 +55,6 @@ def test_partner_variables_and_queue_defaults_match_the_app_settings() -> None:
         defaults.envelope_results_queue,
         defaults.notifications_queue,
     ]
-    assert QUEUES[0].name == ENVELOPE_REQUESTS_QUEUE
 
 
 def test_the_region_switch_is_named_alike_by_the_infra_and_the_app() -> None:

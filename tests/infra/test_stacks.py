@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from ame_infra.api import GATEWAY_RESPONSES
-from ame_infra.backups import RULES
 from ame_infra.buckets import BUCKETS
 from ame_infra.chalice_package import ChalicePackage
 from ame_infra.contract import QUEUES, TABLES
@@ -339,4 +338,3 @@ def test_backups_run_daily_for_7_days_and_weekly_for_5_weeks_copied_to_the_dr_va
     assert sorted(selection.inputs["resources"]) == sorted(
         f"arn:aws:dynamodb:us-east-1:111111111111:table/{t.name}" for t in TABLES
     )
-    assert [r.keep_days for r in RULES] == [7, 35]

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from chalicelib import backtest, publish_policy
-from chalicelib.adapters.credit_dynamodb import PynamoCreditStore, create_credit_table, credit_table
+from chalicelib.adapters.credit_dynamodb import PynamoCreditStore, credit_table
+from chalicelib.adapters.dynamodb import ensure_table
 from chalicelib.credit.policies import PolicyProvider
 from chalicelib.settings import Settings
 from tests.unit.credit.test_services import World
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def table(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> PynamoCreditStore:
     name = f"credit-{uuid.uuid4().hex[:8]}"
     model = credit_table(name, settings.region, settings.aws_endpoint_url)
-    create_credit_table(model)
+    ensure_table(model)
     monkeypatch.setenv("AME_CREDIT_TABLE", name)
     monkeypatch.setenv("AWS_ENDPOINT_URL", settings.aws_endpoint_url or "")
     monkeypatch.setenv("AWS_REGION", settings.region)

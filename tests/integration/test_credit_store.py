@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from pynamodb.exceptions import PutError
 
-from chalicelib.adapters.credit_dynamodb import PynamoCreditStore, create_credit_table, credit_table
+from chalicelib.adapters.credit_dynamodb import PynamoCreditStore, credit_table
+from chalicelib.adapters.dynamodb import ensure_table
 from chalicelib.credit.model import BureauScore, CustomerProfile
 from chalicelib.errors import ValidationFailed
 from chalicelib.settings import Settings
@@ -23,7 +24,7 @@ T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def store(settings: Settings) -> PynamoCreditStore:
     model = credit_table(f"credit-{uuid.uuid4().hex[:8]}", settings.region, settings.aws_endpoint_url)
-    create_credit_table(model)
+    ensure_table(model)
     return PynamoCreditStore(model)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from chalicelib.adapters.ssm_switch import SsmRegionSwitch
 from chalicelib.settings import Settings
@@ -25,8 +26,16 @@ def ssm(settings: Settings) -> Any:
     return boto3.client("ssm", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
 
 
-def test_a_missing_parameter_means_in_service(settings: Settings) -> None:
-    assert SsmRegionSwitch(ssm(settings), f"/ame-platform/{settings.orders_table}/none").in_service()
+def test_a_deleted_parameter_means_in_service(settings: Settings) -> None:
+    # GIVEN a region held out of service
+    client, name, ticks = ssm(settings), f"/ame-platform/{settings.orders_table}/deleted", Ticks()
+    client.put_parameter(Name=name, Value="true", Type="String")
+    switch = SsmRegionSwitch(client, name, ttl_seconds=1, monotonic=ticks)
+    assert not switch.in_service()
+    # WHEN the switch is removed altogether THEN the region serves again
+    client.delete_parameter(Name=name)
+    ticks.now = 1.0
+    assert switch.in_service()
 
 
 def test_flipping_the_switch_takes_effect_after_the_cache_expires(settings: Settings) -> None:
@@ -43,8 +52,27 @@ def test_flipping_the_switch_takes_effect_after_the_cache_expires(settings: Sett
     assert not switch.in_service()
 
 
+class Unreachable:
+    """An SSM client whose endpoint can be made to stop answering."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.down = False
+
+    def get_parameter(self, **kwargs: Any) -> Any:
+        if self.down:
+            raise EndpointConnectionError(endpoint_url="https://ssm.invalid")
+        return self.real.get_parameter(**kwargs)
+
+
 def test_an_unreachable_ssm_keeps_the_last_known_value(settings: Settings) -> None:
-    broken = boto3.client("ssm", region_name=settings.region, endpoint_url="http://127.0.0.1:9")
-    ticks = Ticks()
-    switch = SsmRegionSwitch(broken, "/ame-platform/x/out-of-service", ttl_seconds=0, monotonic=ticks)
-    assert switch.in_service()
+    # GIVEN a switch last read as out of service
+    client, name, ticks = ssm(settings), f"/ame-platform/{settings.orders_table}/unreachable", Ticks()
+    client.put_parameter(Name=name, Value="true", Type="String")
+    flaky = Unreachable(client)
+    switch = SsmRegionSwitch(flaky, name, ttl_seconds=1, monotonic=ticks)
+    assert not switch.in_service()
+    # WHEN SSM stops answering THEN the region stays out: a blip never flips it either way
+    flaky.down = True
+    ticks.now = 1.0
+    assert not switch.in_service()

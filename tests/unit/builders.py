@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from chalicelib.documents import cnpj_from_base, cpf_from_base
+from chalicelib.documents import Cnpj, Cpf
 from chalicelib.quorum.model import Clause, GroupingRule, OrderTerms, PowerGrant, Representative, Reservation
 
 TODAY = date(2026, 11, 22)
 
 
 def cpf(n: int) -> str:
-    return cpf_from_base(f"{100000000 + n:09d}").digits
+    return Cpf.from_base(f"{100000000 + n:09d}").digits
 
 
 def cnpj(n: int) -> str:
-    return cnpj_from_base(f"{10000000 + n:08d}0001").digits
+    return Cnpj.from_base(f"{10000000 + n:08d}0001").digits
 
 
 def terms(amount: str = "1000.00", method: str = "DIGITAL") -> OrderTerms:

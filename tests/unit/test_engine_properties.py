@@ -95,6 +95,7 @@ def test_verdict_does_not_depend_on_the_order_of_representatives_or_rules(compan
     grant, operators = company
     reps, rules = list(grant.representatives), list(grant.rules)
     rnd.shuffle(reps)  # type: ignore[attr-defined]
+    rnd.shuffle(rules)  # type: ignore[attr-defined]
     shuffled = PowerGrant(tuple(reps), tuple(rules))
     a = evaluate_company(Role.REQUESTER, cnpj(1), grant, terms(), {}, operators)
     b = evaluate_company(Role.REQUESTER, cnpj(1), shuffled, terms(), {}, operators)

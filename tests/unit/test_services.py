@@ -292,7 +292,7 @@ def test_a_swept_order_delivered_twice_is_decided_and_announced_once() -> None:
     world = two_directors()
     key = world.create(body()).order_key
     world.clock.advance(timedelta(minutes=10))
-    sweep(world)
+    assert sweep(world).requeued == (key,)
     # WHEN the sweeper's copy and, later, the stranded original are both processed
     first = world.assemble(key, attempt=1)
     second = world.assemble(key, attempt=1)

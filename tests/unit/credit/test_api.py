@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
@@ -20,7 +20,7 @@ CPF = cpf(3)
 
 @pytest.fixture
 def client(chalice_module: ModuleType, container: bootstrap.Container) -> Iterator[Client]:
-    today = datetime.now(UTC).date()
+    today = container.clock().date()  # the decision's own clock decides whether the score is fresh
     container.credit.bureau.scores[CPF] = BureauScore(870, today - timedelta(days=1))  # type: ignore[attr-defined]
     with Client(chalice_module.app) as c:
         yield c

@@ -141,7 +141,7 @@ def test_policy_is_reloaded_after_the_ttl_and_compiled_once_per_content() -> Non
     ticks.now = 600
     second = provider.active()
     ticks.now = 900
-    assert provider.active() is second  # same content: not compiled again
+    assert provider.active() is second and store.policy_reads == 4  # read again, same content: not recompiled
 
 
 def test_a_broken_published_policy_never_replaces_a_good_one() -> None:
@@ -150,10 +150,10 @@ def test_a_broken_published_policy_never_replaces_a_good_one() -> None:
     good = provider.active()
     store.policy_text = '{"policy_id": "broken"}'
     ticks.now = 5
-    assert provider.active() is good
+    assert provider.active() is good and store.policy_reads == 2  # the broken one was read, and refused
     store.policy_down = True
     ticks.now = 10
-    assert provider.active() is good
+    assert provider.active() is good and store.policy_reads == 3
 
 
 def test_with_no_valid_policy_at_cold_start_decisions_are_refused_as_unavailable() -> None:
