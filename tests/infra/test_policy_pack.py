@@ -42,10 +42,6 @@ def violations(policy: Policy, resources: list[DeclaredResource]) -> list[str]:
 POLICIES = {policy.name: policy for policy in ame_policies.all_policies()}
 
 
-def test_every_check_is_a_policy() -> None:
-    assert set(POLICIES) == set(ame_policies.RESOURCE_CHECKS) | set(ame_policies.STACK_CHECKS)
-
-
 @pytest.mark.parametrize("name", sorted(POLICIES))
 def test_both_stacks_satisfy_every_policy(name: str, stack: Inventory) -> None:
     assert violations(POLICIES[name], stack.cloud_resources) == []
