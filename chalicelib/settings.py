@@ -18,6 +18,13 @@ PARTNER_URL_VARIABLES = {
 ENVELOPE_REQUESTS_QUEUE = "ame-envelope-requests"
 """Fixed at packaging time: Chalice wires the SQS event source from this name."""
 
+# Default names; the environment may override each (the Pulumi stacks set them all).
+ORDERS_TABLE = "ame-orders"
+IDEMPOTENCY_TABLE = "ame-idempotency"
+CREDIT_TABLE = "ame-credit"
+ENVELOPE_RESULTS_QUEUE = "ame-envelope-results.fifo"
+NOTIFICATIONS_QUEUE = "ame-notifications.fifo"
+
 
 REGION_HEADER = "X-Ame-Region"
 """Names the region that answered; the sweeper, the failover router and DR drills all read it."""
@@ -79,15 +86,15 @@ class Settings:
                 region=region_from(env),
                 role=env.get("AME_ROLE", "primary"),
                 aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
-                orders_table=env.get("AME_ORDERS_TABLE", "ame-orders"),
-                idempotency_table=env.get("AME_IDEMPOTENCY_TABLE", "ame-idempotency"),
-                credit_table=env.get("AME_CREDIT_TABLE", "ame-credit"),
+                orders_table=env.get("AME_ORDERS_TABLE", ORDERS_TABLE),
+                idempotency_table=env.get("AME_IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE),
+                credit_table=env.get("AME_CREDIT_TABLE", CREDIT_TABLE),
                 policy_ttl_seconds=float(env.get("AME_POLICY_TTL_SECONDS", "300")),
                 envelope_requests_queue=env.get("AME_ENVELOPE_REQUESTS_QUEUE", ENVELOPE_REQUESTS_QUEUE),
                 # FIFO: SQS drops a resend with the same deduplication id for five minutes, so a worker
                 # killed between sending and recording what it sent does not notify anyone twice.
-                envelope_results_queue=env.get("AME_ENVELOPE_RESULTS_QUEUE", "ame-envelope-results.fifo"),
-                notifications_queue=env.get("AME_NOTIFICATIONS_QUEUE", "ame-notifications.fifo"),
+                envelope_results_queue=env.get("AME_ENVELOPE_RESULTS_QUEUE", ENVELOPE_RESULTS_QUEUE),
+                notifications_queue=env.get("AME_NOTIFICATIONS_QUEUE", NOTIFICATIONS_QUEUE),
                 max_receive_count=int(env.get("AME_MAX_RECEIVE_COUNT", "5")),
                 partner_urls={name: env[var] for name, var in PARTNER_URL_VARIABLES.items()},
                 partner_connect_timeout=float(env.get("AME_PARTNER_CONNECT_TIMEOUT", "1.0")),

@@ -83,6 +83,18 @@ def _customer(cpf: str) -> str:
     return f"CUSTOMER#{cpf}"
 
 
+def _decision(decision_id: str) -> str:
+    return f"DECISION#{decision_id}"
+
+
+DECISION_SK = "DECISION"
+
+
+def decision_item_key(decision_id: str) -> dict[str, dict[str, str]]:
+    """The low-level key of a decision item, for tools that read items raw (DR drills)."""
+    return {"pk": {"S": _decision(decision_id)}, "sk": {"S": DECISION_SK}}
+
+
 class PynamoCreditStore(CreditStore):
     def __init__(self, model: Any) -> None:
         self._m = model
@@ -115,8 +127,8 @@ class PynamoCreditStore(CreditStore):
     def add_decision(self, decision: dict[str, Any]) -> None:
         created = datetime.fromisoformat(decision["created_at"])
         self._m(
-            f"DECISION#{decision['decision_id']}",
-            "DECISION",
+            _decision(decision["decision_id"]),
+            DECISION_SK,
             entity="DECISION",
             last_updated=created,
             status=decision["outcome"],
@@ -126,7 +138,7 @@ class PynamoCreditStore(CreditStore):
         ).save(condition=self._m.pk.does_not_exist())
 
     def get_decision(self, decision_id: str) -> dict[str, Any] | None:
-        item = self._get(f"DECISION#{decision_id}", "DECISION")
+        item = self._get(_decision(decision_id), DECISION_SK)
         return dict(item.data) if item else None
 
     def customer_decisions(self, cpf: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:

@@ -101,6 +101,11 @@ def bind_models(orders_table: str, idempotency_table: str, region: str, host: st
     )
 
 
+def order_item_key(order_key: str) -> dict[str, dict[str, str]]:
+    """The low-level key of an order item, for tools that read items raw (DR drills)."""
+    return {"order_key": {"S": order_key}}
+
+
 class PynamoOrderRepository(OrderRepository):
     def __init__(self, models: BoundModels, idempotency_ttl: timedelta) -> None:
         self._orders = models.orders

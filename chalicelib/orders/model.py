@@ -22,6 +22,11 @@ class OrderStatus(StrEnum):
     def decided(self) -> bool:
         return self in (OrderStatus.QUORUM_MET, OrderStatus.NO_QUORUM)
 
+    @property
+    def terminal(self) -> bool:
+        """Nothing more will happen to the order on its own (FAILED waits for a DLQ replay)."""
+        return self is not OrderStatus.PROCESSING
+
 
 @dataclass(frozen=True, slots=True)
 class PartyRef:
