@@ -16,7 +16,7 @@ from decimal import Decimal
 import requests
 
 from chalicelib.documents import Cnpj, Cpf
-from chalicelib.quorum.engine import cpfs_needing_operator_check, evaluate_company
+from chalicelib.quorum.engine import evaluate_company, screen
 from chalicelib.quorum.model import (
     Clause,
     Contact,
@@ -56,7 +56,7 @@ def bench_engine(representatives: int, rules: int, seconds: float = 2.0) -> None
     grant, operators = company(representatives, rules)
     contacts: dict[str, Contact | None] = {c: Contact("Name", "mail@example.com", None) for c in operators}
     cnpj = Cnpj.from_base("123456780001").digits
-    checked = set(cpfs_needing_operator_check(grant, TERMS))
+    checked = set(screen(grant, TERMS).unreserved)
     accesses = {c: a for c, a in operators.items() if c in checked}
     verdict = evaluate_company(Role.REQUESTER, cnpj, grant, TERMS, contacts, accesses)
     runs, started = 0, time.perf_counter()

@@ -1,76 +1,44 @@
-"""Builds the ports from settings once per process, lazily, and hands them to the entry points.
+"""Builds each area's service from settings once per process, lazily, for every entry point.
 
-Nothing here runs at import: the first request (or SQS batch) pays for clients and pools,
-and tests swap in fakes with `use_container`.
+Nothing here runs at import: the first request (or SQS batch) pays for clients and pools.
+Entry points call `container().orders.create(...)` or `container().credit.decide(...)`; tests
+install services bound to fakes with `use_container`.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import uuid
 from collections.abc import Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.credit.policies import PolicyProvider
-from chalicelib.credit.ports import CreditBureau, CreditStore
+from chalicelib.credit.policy_provider import PolicyProvider
+from chalicelib.credit.ports import CreditStore
+from chalicelib.credit.services import CreditService
 from chalicelib.logs import configure_logging
-from chalicelib.orders.ports import (
-    AlwaysInService,
-    EnvelopePublisher,
-    EnvelopeQueue,
-    OrderRepository,
-    RegionSwitch,
-    TrafficProbe,
-)
-from chalicelib.orders.services import Clock, Partners
-from chalicelib.settings import Settings, region_from
+from chalicelib.orders.ports import AlwaysInService, Partners, RegionSwitch
+from chalicelib.orders.services import OrderService
+from chalicelib.settings import CREDIT_TABLE, Settings, region_from
 
+if TYPE_CHECKING:
+    import requests
 
-@dataclass(frozen=True)
-class CreditPorts:
-    store: CreditStore
-    bureau: CreditBureau
-    policies: PolicyProvider
-
-    @staticmethod
-    def new_decision_id() -> str:
-        return f"dec_{uuid.uuid4().hex}"
+    from chalicelib.adapters.http_partners import HttpSettings, PartnerClient
 
 
 @dataclass(frozen=True)
 class Container:
     settings: Settings
-    partners: Partners
-    repository: OrderRepository
-    queue: EnvelopeQueue
-    publisher: EnvelopePublisher
-    executor: Executor
-    clock: Clock
-    credit: CreditPorts
+    orders: OrderService
+    credit: CreditService
     region_switch: RegionSwitch
-    traffic_probe: TrafficProbe | None = None
-
-    @staticmethod
-    def new_order_key() -> str:
-        return f"ord_{uuid.uuid4().hex}"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """Read by `/v1/health` (and the orders sweeper): whether this region should serve."""
 
 
 def build_container(settings: Settings) -> Container:
-    import boto3
-
     from chalicelib.adapters import http_partners as http
-    from chalicelib.adapters.credit_dynamodb import PynamoCreditStore, credit_table
-    from chalicelib.adapters.dynamodb import PynamoOrderRepository, bind_models
-    from chalicelib.adapters.http_bureau import HttpCreditBureau
-    from chalicelib.adapters.sqs import QueueAddress, SqsEnvelopePublisher, SqsEnvelopeQueue
-    from chalicelib.adapters.ssm_switch import SsmRegionSwitch
 
     http_settings = http.HttpSettings(
         connect_timeout=settings.partner_connect_timeout,
@@ -79,23 +47,41 @@ def build_container(settings: Settings) -> Container:
         pool_size=settings.worker_threads,
     )
     session = http.new_session(http_settings)
-
-    def client(name: str) -> http.PartnerClient:
-        return http.PartnerClient(name, settings.partner_urls[name], session, http_settings)
-
-    partners = Partners(
-        parametrizer=http.HttpParametrizer(client("parametrizer")),
-        domains=http.HttpDomainCatalog(client("domains")),
-        powers=http.HttpPowersDirectory(client("powers")),
-        people=http.HttpPeopleDirectory(client("people")),
-        operators=http.HttpOperatorRegistry(client("operators")),
-    )
-    models = bind_models(settings.orders_table, settings.idempotency_table, settings.region, settings.aws_endpoint_url)
-    sqs = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
-    credit_store = PynamoCreditStore(credit_table(settings.credit_table, settings.region, settings.aws_endpoint_url))
+    region_switch = _region_switch(settings)
     return Container(
         settings=settings,
-        partners=partners,
+        orders=_order_service(settings, session, http_settings, region_switch),
+        credit=_credit_service(settings, session, http_settings),
+        region_switch=region_switch,
+    )
+
+
+def _partner(name: str, settings: Settings, session: requests.Session, http_settings: HttpSettings) -> PartnerClient:
+    from chalicelib.adapters.http_partners import PartnerClient
+
+    return PartnerClient(name, settings.partner_urls[name], session, http_settings)
+
+
+def _order_service(
+    settings: Settings, session: requests.Session, http_settings: HttpSettings, region_switch: RegionSwitch
+) -> OrderService:
+    from chalicelib.adapters import http_partners as http
+    from chalicelib.adapters.dynamodb import PynamoOrderRepository, bind_models
+    from chalicelib.adapters.sqs import QueueAddress, SqsEnvelopePublisher, SqsEnvelopeQueue
+
+    def client(name: str) -> PartnerClient:
+        return _partner(name, settings, session, http_settings)
+
+    models = bind_models(settings.orders_table, settings.idempotency_table, settings.region, settings.aws_endpoint_url)
+    sqs = _aws_client("sqs", settings)
+    return OrderService(
+        partners=Partners(
+            parametrizer=http.HttpParametrizer(client("parametrizer")),
+            domains=http.HttpDomainCatalog(client("domains")),
+            powers=http.HttpPowersDirectory(client("powers")),
+            people=http.HttpPeopleDirectory(client("people")),
+            operators=http.HttpOperatorRegistry(client("operators")),
+        ),
         repository=PynamoOrderRepository(models, settings.idempotency_ttl),
         queue=SqsEnvelopeQueue(sqs, QueueAddress(sqs, settings.envelope_requests_queue)),
         publisher=SqsEnvelopePublisher(
@@ -104,20 +90,35 @@ def build_container(settings: Settings) -> Container:
             QueueAddress(sqs, settings.notifications_queue),
         ),
         executor=ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="partners"),
-        clock=utc_now,
-        credit=CreditPorts(
-            store=credit_store,
-            bureau=HttpCreditBureau(client("bureau")),
-            policies=PolicyProvider(credit_store, settings.policy_ttl_seconds),
-        ),
-        region_switch=SsmRegionSwitch(
-            boto3.client("ssm", region_name=settings.region, endpoint_url=settings.aws_endpoint_url),
-            settings.out_of_service_parameter,
-        )
-        if settings.out_of_service_parameter
-        else AlwaysInService(),
+        region_switch=region_switch,
         traffic_probe=http.HttpTrafficProbe(session, settings.public_url) if settings.public_url else None,
     )
+
+
+def _credit_service(settings: Settings, session: requests.Session, http_settings: HttpSettings) -> CreditService:
+    from chalicelib.adapters.credit_dynamodb import PynamoCreditStore, credit_table
+    from chalicelib.adapters.http_bureau import HttpCreditBureau
+
+    store = PynamoCreditStore(credit_table(settings.credit_table, settings.region, settings.aws_endpoint_url))
+    return CreditService(
+        store=store,
+        bureau=HttpCreditBureau(_partner("bureau", settings, session, http_settings)),
+        policies=PolicyProvider(store, settings.policy_ttl_seconds),
+    )
+
+
+def _region_switch(settings: Settings) -> RegionSwitch:
+    if not settings.out_of_service_parameter:
+        return AlwaysInService()
+    from chalicelib.adapters.ssm_switch import SsmRegionSwitch
+
+    return SsmRegionSwitch(_aws_client("ssm", settings), settings.out_of_service_parameter)
+
+
+def _aws_client(service: str, settings: Settings) -> Any:
+    import boto3
+
+    return boto3.client(service, region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
 
 
 def credit_store_from_env(env: Mapping[str, str]) -> CreditStore:
@@ -125,7 +126,7 @@ def credit_store_from_env(env: Mapping[str, str]) -> CreditStore:
     from chalicelib.adapters.credit_dynamodb import PynamoCreditStore, credit_table
 
     table = credit_table(
-        env.get("AME_CREDIT_TABLE", "ame-credit"), region_from(env), env.get("AWS_ENDPOINT_URL") or None
+        env.get("AME_CREDIT_TABLE", CREDIT_TABLE), region_from(env), env.get("AWS_ENDPOINT_URL") or None
     )
     return PynamoCreditStore(table)
 

@@ -25,8 +25,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.adapters.dynamodb import bind_model
-from chalicelib.credit.model import BureauScore, CustomerProfile
+from chalicelib.credit.model import BureauScore, CreditDecision, CustomerProfile, DecisionPage
 from chalicelib.credit.ports import CreditStore
+from chalicelib.credit.wire import decision_from_wire, decision_to_wire
 from chalicelib.errors import ValidationFailed
 
 
@@ -124,24 +125,23 @@ class PynamoCreditStore(CreditStore):
         item = self._get(_customer(cpf), "SCORE")
         return BureauScore(int(item.data["score"]), date.fromisoformat(item.data["as_of"])) if item else None
 
-    def add_decision(self, decision: dict[str, Any]) -> None:
-        created = datetime.fromisoformat(decision["created_at"])
+    def add_decision(self, decision: CreditDecision) -> None:
         self._m(
-            _decision(decision["decision_id"]),
+            _decision(decision.decision_id),
             DECISION_SK,
             entity="DECISION",
-            last_updated=created,
-            status=decision["outcome"],
-            created_at=created,
-            customer=_customer(decision["cpf"]),
-            data=decision,
+            last_updated=decision.created_at,
+            status=decision.evaluation.outcome.value,
+            created_at=decision.created_at,
+            customer=_customer(decision.cpf),
+            data=decision_to_wire(decision),
         ).save(condition=self._m.pk.does_not_exist())
 
-    def get_decision(self, decision_id: str) -> dict[str, Any] | None:
+    def get_decision(self, decision_id: str) -> CreditDecision | None:
         item = self._get(_decision(decision_id), DECISION_SK)
-        return dict(item.data) if item else None
+        return decision_from_wire(item.data) if item else None
 
-    def customer_decisions(self, cpf: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def customer_decisions(self, cpf: str, limit: int, cursor: str | None) -> DecisionPage:
         results = self._m.by_customer.query(
             _customer(cpf),
             scan_index_forward=False,
@@ -149,12 +149,12 @@ class PynamoCreditStore(CreditStore):
             page_size=limit,
             last_evaluated_key=_decode_cursor(cursor),
         )
-        items = [dict(item.data) for item in results]
-        return items, _encode_cursor(results.last_evaluated_key)
+        items = tuple(decision_from_wire(item.data) for item in results)
+        return DecisionPage(items, _encode_cursor(results.last_evaluated_key))
 
-    def all_decisions(self) -> Iterator[dict[str, Any]]:
+    def all_decisions(self) -> Iterator[CreditDecision]:
         for item in self._m.by_type.query("DECISION", scan_index_forward=False):
-            yield dict(item.data)
+            yield decision_from_wire(item.data)
 
     def active_policy_text(self) -> str | None:
         item = self._get("POLICY", "ACTIVE")

@@ -6,7 +6,7 @@ Model classes live only here and are bound to a table, region and endpoint at bo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +29,9 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.orders.errors import IdempotencyKeyTaken
 from chalicelib.orders.model import IdempotencyRecord, Order, OrderStatus
 from chalicelib.orders.ports import OrderRepository
-from chalicelib.orders.requests import parse_order_request, request_to_wire
+from chalicelib.orders.requests import parse_order_request
+from chalicelib.orders.wire import request_to_wire, verdict_from_wire, verdict_to_wire
+from chalicelib.quorum.model import OrderVerdict
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -152,13 +154,12 @@ class PynamoOrderRepository(OrderRepository):
     def release_idempotency(self, key: str) -> None:
         self._keys(key).delete()
 
-    def record_decision(
-        self, order_key: str, status: OrderStatus, parties: Sequence[dict[str, Any]], reason: str | None, at: datetime
-    ) -> Order:
+    def record_decision(self, order_key: str, verdict: OrderVerdict, at: datetime) -> Order:
         m = self._orders
+        reason = verdict.reason.value if verdict.reason else None
         actions: list[Action] = [
-            m.status.set(status.value),
-            m.parties.set(list(parties)),
+            m.status.set(OrderStatus.of(verdict).value),
+            m.parties.set(verdict_to_wire(verdict)),
             m.updated_at.set(at),
             m.decided_at.set(at),
             m.failure_detail.remove(),
@@ -223,7 +224,7 @@ class PynamoOrderRepository(OrderRepository):
             created_at=item.created_at,
             updated_at=item.updated_at,
             idempotency_key=item.idempotency_key,
-            parties=tuple(item.parties or ()),
+            verdict=verdict_from_wire(item.parties),
             reason=item.reason,
             failure_detail=item.failure_detail,
             decided_at=item.decided_at,

@@ -9,7 +9,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.orders.errors import QueueUnavailable
+from chalicelib.orders.model import Order, SignerNotice
 from chalicelib.orders.ports import EnvelopePublisher, EnvelopeQueue
+from chalicelib.orders.wire import notice_to_wire, result_message
 from chalicelib.settings import is_fifo
 
 _BATCH = 10
@@ -64,25 +66,25 @@ class SqsEnvelopePublisher(EnvelopePublisher):
         self._results = results
         self._notifications = notifications
 
-    def publish_result(self, message: dict[str, Any], dedup_id: str) -> None:
+    def publish_result(self, order: Order) -> None:
         self._client.send_message(
             QueueUrl=self._results.url,
-            MessageBody=json.dumps(message),
-            MessageAttributes=_dedup_attribute(dedup_id),
-            **_fifo_fields(self._results, dedup_id),
+            MessageBody=json.dumps(result_message(order)),
+            MessageAttributes=_dedup_attribute(order.order_key),
+            **_fifo_fields(self._results, order.order_key),
         )
 
-    def notify_signers(self, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        for start in range(0, len(messages), _BATCH):
-            chunk = messages[start : start + _BATCH]
+    def notify_signers(self, notices: Sequence[SignerNotice]) -> None:
+        for start in range(0, len(notices), _BATCH):
+            chunk = notices[start : start + _BATCH]
             entries = [
                 {
                     "Id": str(i),
-                    "MessageBody": json.dumps(body),
-                    "MessageAttributes": _dedup_attribute(dedup),
-                    **_fifo_fields(self._notifications, dedup),
+                    "MessageBody": json.dumps(notice_to_wire(notice)),
+                    "MessageAttributes": _dedup_attribute(notice.dedup_id),
+                    **_fifo_fields(self._notifications, notice.dedup_id),
                 }
-                for i, (dedup, body) in enumerate(chunk)
+                for i, notice in enumerate(chunk)
             ]
             response = self._client.send_message_batch(QueueUrl=self._notifications.url, Entries=entries)
             if response.get("Failed"):

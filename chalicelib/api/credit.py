@@ -1,66 +1,53 @@
-"""Routes for customers, credit decisions and the active credit policy."""
+"""HTTP routes for customers, credit decisions and the active credit policy."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from chalice.app import Blueprint, Response
 
-from chalice.app import Request, Response
-
-from chalicelib.api.http import json_response, read_json
+from chalicelib.api.http import api_errors, json_response, query_params, read_json
 from chalicelib.bootstrap import container
-from chalicelib.credit import services
-from chalicelib.credit.model import CustomerProfile
-from chalicelib.credit.requests import parse_decision_request, parse_limit, parse_profile
+from chalicelib.credit.requests import parse_decision_id, parse_decision_request, parse_list_decisions, parse_profile
+from chalicelib.credit.wire import decision_to_wire, page_to_wire, policy_to_wire, profile_to_wire
 from chalicelib.payloads import parse_cpf
 
-_DECISION_ID = re.compile(r"^dec_[0-9a-f]{32}$")
+routes = Blueprint(__name__)
 
 
-def _profile(profile: CustomerProfile) -> dict[str, str]:
-    return {
-        "cpf": profile.cpf,
-        "monthly_income": str(profile.monthly_income),
-        "existing_debts": str(profile.existing_debts),
-        "updated_at": profile.updated_at.isoformat(),
-    }
+@routes.route("/v1/customers/{cpf}", methods=["PUT"])
+@api_errors
+def put_customer(cpf: str) -> Response:
+    command = parse_profile(cpf, read_json(routes.current_request))
+    return json_response(profile_to_wire(container().credit.put_profile(command)))
 
 
-def put_customer(raw_cpf: str, request: Request | None) -> Response:
-    cpf = parse_cpf(raw_cpf)
-    income, debts = parse_profile(read_json(request))
-    c = container()
-    return json_response(_profile(services.put_profile(cpf, income, debts, c.credit.store, c.clock)))
+@routes.route("/v1/customers/{cpf}", methods=["GET"])
+@api_errors
+def get_customer(cpf: str) -> Response:
+    return json_response(profile_to_wire(container().credit.get_profile(parse_cpf(cpf))))
 
 
-def get_customer(raw_cpf: str) -> Response:
-    return json_response(_profile(services.get_profile(parse_cpf(raw_cpf), container().credit.store)))
+@routes.route("/v1/customers/{cpf}/decisions", methods=["GET"])
+@api_errors
+def customer_decisions(cpf: str) -> Response:
+    query = parse_list_decisions(cpf, query_params(routes.current_request))
+    return json_response(page_to_wire(container().credit.list_decisions(query)))
 
 
-def decide(request: Request | None) -> Response:
-    command = parse_decision_request(read_json(request))
-    c = container()
-    decision = services.decide_credit(
-        command, c.credit.policies, c.credit.bureau, c.credit.store, c.clock, c.credit.new_decision_id
-    )
-    return json_response(decision, 201, {"Location": f"/v1/credit/decisions/{decision['decision_id']}"})
+@routes.route("/v1/credit/decisions", methods=["POST"])
+@api_errors
+def decide_credit() -> Response:
+    decision = container().credit.decide(parse_decision_request(read_json(routes.current_request)))
+    location = {"Location": f"/v1/credit/decisions/{decision.decision_id}"}
+    return json_response(decision_to_wire(decision), 201, location)
 
 
-def get_decision(decision_id: str) -> Response:
-    if not _DECISION_ID.match(decision_id):
-        raise services.DecisionNotFound(f"decision '{decision_id[:40]}' not found")
-    return json_response(services.get_decision(decision_id, container().credit.store))
+@routes.route("/v1/credit/decisions/{decision_id}", methods=["GET"])
+@api_errors
+def get_credit_decision(decision_id: str) -> Response:
+    return json_response(decision_to_wire(container().credit.get_decision(parse_decision_id(decision_id))))
 
 
-def customer_decisions(raw_cpf: str, request: Request | None) -> Response:
-    cpf = parse_cpf(raw_cpf)
-    query: Mapping[str, str] = (request.query_params if request else None) or {}
-    limit, cursor = parse_limit(query.get("limit")), query.get("cursor")
-    items, next_cursor = container().credit.store.customer_decisions(cpf.digits, limit, cursor)
-    return json_response({"items": items, "next_cursor": next_cursor})
-
-
-def active_policy() -> Response:
-    policy = container().credit.policies.active().policy
-    body = {"id": policy.policy_id, "version": policy.version, "hash": policy.hash, "document": policy.document}
-    return json_response(body)
+@routes.route("/v1/credit/policies/active", methods=["GET"])
+@api_errors
+def active_credit_policy() -> Response:
+    return json_response(policy_to_wire(container().credit.active_policy()))

@@ -92,6 +92,10 @@ def _from_aws_client(exc: Exception) -> bool:
     return any(kind.__module__.split(".")[0] in ("pynamodb", "botocore") for kind in type(exc).__mro__)
 
 
+def query_params(request: Request | None) -> Mapping[str, str]:
+    return (request.query_params if request else None) or {}
+
+
 def read_json(request: Request | None) -> Any:
     assert request is not None, "Chalice always sets current_request inside a route"
     raw = request.raw_body.encode() if isinstance(request.raw_body, str) else request.raw_body

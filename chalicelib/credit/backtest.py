@@ -1,7 +1,7 @@
 """Replays applications through a candidate policy and says what would change, before it goes live.
 
 Pure: takes applications (from stored decisions or a file) and compiled policies, returns a
-report. The command line lives in `chalicelib.backtest`.
+report. The command line lives in `chalicelib.commands.backtest`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.credit.engine import CompiledPolicy
-from chalicelib.credit.model import Application, Outcome, ScoreSource
-from chalicelib.credit.services import application_from_wire
+from chalicelib.credit.model import Application, CreditDecision, Outcome, ScoreSource
+from chalicelib.credit.wire import decision_from_wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +85,13 @@ def backtest(cases: Iterable[Case], candidate: CompiledPolicy, baseline: Compile
     return report
 
 
-def cases_from_decisions(decisions: Iterable[dict[str, Any]]) -> list[Case]:
+def cases_from_decisions(decisions: Iterable[CreditDecision]) -> list[Case]:
     return [
         Case(
-            label=d["decision_id"],
-            application=application_from_wire(d["application"]),
-            recorded_outcome=Outcome(d["outcome"]),
-            recorded_reasons=tuple(r["code"] for r in d["reasons"]),
+            label=d.decision_id,
+            application=d.application,
+            recorded_outcome=d.evaluation.outcome,
+            recorded_reasons=tuple(r.code for r in d.evaluation.reasons),
         )
         for d in decisions
     ]
@@ -105,12 +105,12 @@ def cases_from_file(text: str, filename: str, today: date) -> list[Case]:
         rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     cases = []
     for number, row in enumerate(rows, start=1):
-        if "application" in row and "outcome" in row:
-            cases.extend(cases_from_decisions([row]))
-            continue
         try:
-            cases.append(Case(label=str(row.get("id") or f"row {number}"), application=_flat(row, today)))
-        except (KeyError, ValueError, ArithmeticError) as exc:
+            if "application" in row and "outcome" in row:
+                cases.extend(cases_from_decisions([decision_from_wire(row)]))
+            else:
+                cases.append(Case(label=str(row.get("id") or f"row {number}"), application=_flat(row, today)))
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             raise ValueError(f"{filename} row {number}: {exc!r}") from None
     return cases
 

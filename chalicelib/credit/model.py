@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -65,6 +66,29 @@ class Evaluation:
     reasons: tuple[Reason, ...]
     figures: dict[str, Decimal | int | str | None]
     policy: PolicyRef
+
+
+@dataclass(frozen=True, slots=True)
+class CreditDecision:
+    """What was decided for whom, from which inputs, and when: the answer and the audit record."""
+
+    decision_id: str
+    cpf: str
+    application: Application
+    evaluation: Evaluation
+    created_at: datetime
+
+
+def new_decision_id() -> str:
+    return f"dec_{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionPage:
+    """A customer's decisions, newest first; `next_cursor` is opaque and None on the last page."""
+
+    items: tuple[CreditDecision, ...]
+    next_cursor: str | None
 
 
 @dataclass(frozen=True, slots=True)

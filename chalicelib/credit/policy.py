@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import Any
 
+from chalicelib.credit.errors import PolicyError
 from chalicelib.credit.model import Outcome
 
 NUMERIC_FIELDS = frozenset(
@@ -39,15 +40,6 @@ NUMERIC_OPS = frozenset({"lt", "lte", "gt", "gte", "eq", "ne"})
 TEXT_OPS = frozenset({"eq", "ne", "in", "not_in"})
 BUILT_IN_CODES = frozenset({"NO_SCORE", "BUREAU_UNAVAILABLE"})
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
-
-
-class PolicyError(ValueError):
-    """A policy document is invalid; `field` is the path of the offending value."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

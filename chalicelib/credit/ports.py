@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import Any
 
-from chalicelib.credit.model import BureauScore, CustomerProfile
+from chalicelib.credit.model import BureauScore, CreditDecision, CustomerProfile, DecisionPage
 
 
 class CreditBureau(ABC):
@@ -31,17 +30,17 @@ class CreditStore(ABC):
     def last_score(self, cpf: str) -> BureauScore | None: ...
 
     @abstractmethod
-    def add_decision(self, decision: dict[str, Any]) -> None: ...
+    def add_decision(self, decision: CreditDecision) -> None: ...
 
     @abstractmethod
-    def get_decision(self, decision_id: str) -> dict[str, Any] | None: ...
+    def get_decision(self, decision_id: str) -> CreditDecision | None: ...
 
     @abstractmethod
-    def customer_decisions(self, cpf: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def customer_decisions(self, cpf: str, limit: int, cursor: str | None) -> DecisionPage:
         """Newest first; the cursor is opaque and None on the last page."""
 
     @abstractmethod
-    def all_decisions(self) -> Iterator[dict[str, Any]]:
+    def all_decisions(self) -> Iterator[CreditDecision]:
         """Every stored decision, newest first (for backtests)."""
 
     @abstractmethod

@@ -1,12 +1,14 @@
-"""Untrusted JSON bodies for the credit API, validated into commands."""
+"""Untrusted input for the credit API (JSON bodies, paths, query strings) validated into commands."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.credit.services import DecideCredit
+from chalicelib.credit.errors import DecisionNotFound
+from chalicelib.credit.services import DecideCredit, ListDecisions, PutProfile
 from chalicelib.errors import ValidationFailed
 from chalicelib.money import parse_money
 from chalicelib.payloads import json_object, parse_cpf, reject_unknown
@@ -15,13 +17,27 @@ MAX_CREDIT_AMOUNT = Decimal("100000000.00")
 MAX_TERM_MONTHS = 480
 MAX_PAGE = 100
 _PRODUCT = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
+_DECISION_ID = re.compile(r"^dec_[0-9a-f]{32}$")
 
 
-def parse_profile(body: Any) -> tuple[Decimal, Decimal]:
+def parse_profile(raw_cpf: str, body: Any) -> PutProfile:
+    cpf = parse_cpf(raw_cpf)
     data = json_object(body)
     reject_unknown(data, ("monthly_income", "existing_debts"))
     income = parse_money(data.get("monthly_income"), "monthly_income", allow_zero=True)
-    return income, parse_money(data.get("existing_debts"), "existing_debts", allow_zero=True)
+    return PutProfile(cpf, income, parse_money(data.get("existing_debts"), "existing_debts", allow_zero=True))
+
+
+def parse_list_decisions(raw_cpf: str, query: Mapping[str, str]) -> ListDecisions:
+    cpf = parse_cpf(raw_cpf)
+    return ListDecisions(cpf, parse_limit(query.get("limit")), query.get("cursor"))
+
+
+def parse_decision_id(raw: str) -> str:
+    """An id we could never have issued is simply not found (and never reaches the table)."""
+    if not _DECISION_ID.match(raw):
+        raise DecisionNotFound(f"decision '{raw[:40]}' not found")
+    return raw
 
 
 def parse_decision_request(body: Any) -> DecideCredit:

@@ -1,34 +1,38 @@
-"""Credit use cases: customer profiles, decisions with bureau fallback, and decision history."""
+"""Credit use cases, each a method of `CreditService`, which bootstrap binds once to the area's ports."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from chalicelib.credit.model import Application, BureauScore, CustomerProfile, Evaluation, ScoreSource
-from chalicelib.credit.policies import PolicyProvider
+from chalicelib.clock import Clock, utc_now
+from chalicelib.credit.errors import CreditRejected, CustomerNotFound, DecisionNotFound
+from chalicelib.credit.model import (
+    Application,
+    BureauScore,
+    CreditDecision,
+    CustomerProfile,
+    DecisionPage,
+    ScoreSource,
+    new_decision_id,
+)
+from chalicelib.credit.policy import Policy
+from chalicelib.credit.policy_provider import PolicyProvider
 from chalicelib.credit.ports import CreditBureau, CreditStore
 from chalicelib.documents import Cpf
-from chalicelib.errors import NotFound, PartnerUnavailable, Rejected
+from chalicelib.errors import PartnerUnavailable
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 
 
-class CustomerNotFound(NotFound):
-    code = "CUSTOMER_NOT_FOUND"
-
-
-class DecisionNotFound(NotFound):
-    code = "DECISION_NOT_FOUND"
-
-
-class CreditRejected(Rejected):
-    """The request cannot be decided at all (unknown product, no income on file)."""
+@dataclass(frozen=True, slots=True)
+class PutProfile:
+    cpf: Cpf
+    monthly_income: Decimal
+    existing_debts: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,19 +45,91 @@ class DecideCredit:
     existing_debts: Decimal | None = None
 
 
-def put_profile(
-    cpf: Cpf, monthly_income: Decimal, existing_debts: Decimal, store: CreditStore, clock: Clock
-) -> CustomerProfile:
-    profile = CustomerProfile(cpf.digits, monthly_income, existing_debts, clock())
-    store.put_profile(profile)
-    return profile
+@dataclass(frozen=True, slots=True)
+class ListDecisions:
+    cpf: Cpf
+    limit: int = 20
+    cursor: str | None = None
 
 
-def get_profile(cpf: Cpf, store: CreditStore) -> CustomerProfile:
-    profile = store.get_profile(cpf.digits)
-    if profile is None:
-        raise CustomerNotFound("no profile for this customer")
-    return profile
+@dataclass(frozen=True, slots=True)
+class CreditService:
+    store: CreditStore
+    bureau: CreditBureau
+    policies: PolicyProvider
+    clock: Clock = utc_now
+    new_decision_id: Callable[[], str] = new_decision_id
+
+    def put_profile(self, command: PutProfile) -> CustomerProfile:
+        profile = CustomerProfile(command.cpf.digits, command.monthly_income, command.existing_debts, self.clock())
+        self.store.put_profile(profile)
+        return profile
+
+    def get_profile(self, cpf: Cpf) -> CustomerProfile:
+        profile = self.store.get_profile(cpf.digits)
+        if profile is None:
+            raise CustomerNotFound("no profile for this customer")
+        return profile
+
+    def decide(self, command: DecideCredit) -> CreditDecision:
+        """Scores the applicant (bureau, or a fresh enough stored score) and applies the active policy."""
+        compiled = self.policies.active()
+        if command.product not in compiled.policy.products:
+            known = ", ".join(sorted(compiled.policy.products))
+            raise CreditRejected(f"product not covered by the active policy ({known})", "product", "UNKNOWN_PRODUCT")
+        income, debts = self._income_and_debts(command)
+        now = self.clock()
+        score, source = current_score(
+            command.cpf.digits, self.bureau, self.store, compiled.policy.stored_score_max_age_days, now.date()
+        )
+        application = Application(
+            amount=command.amount,
+            term_months=command.term_months,
+            product=command.product,
+            monthly_income=income,
+            existing_debts=debts,
+            score=score.score if score else None,
+            score_as_of=score.as_of if score else None,
+            score_source=source,
+            today=now.date(),
+        )
+        decision = CreditDecision(
+            self.new_decision_id(), command.cpf.digits, application, compiled.decide(application), now
+        )
+        self.store.add_decision(decision)
+        log.info(
+            "credit decided", extra={"decision_id": decision.decision_id, "outcome": decision.evaluation.outcome.value}
+        )
+        return decision
+
+    def get_decision(self, decision_id: str) -> CreditDecision:
+        decision = self.store.get_decision(decision_id)
+        if decision is None:
+            raise DecisionNotFound(f"decision '{decision_id[:40]}' not found")
+        return decision
+
+    def list_decisions(self, query: ListDecisions) -> DecisionPage:
+        return self.store.customer_decisions(query.cpf.digits, query.limit, query.cursor)
+
+    def active_policy(self) -> Policy:
+        return self.policies.active().policy
+
+    def _income_and_debts(self, command: DecideCredit) -> tuple[Decimal, Decimal]:
+        """What the request says, completed from the stored profile."""
+        income, debts = command.monthly_income, command.existing_debts
+        if income is not None and debts is not None:
+            return income, debts
+        profile = self.store.get_profile(command.cpf.digits)
+        if profile is None:
+            raise CreditRejected(
+                "no stored profile: send monthly_income and existing_debts, or PUT /v1/customers/{cpf}",
+                "monthly_income",
+                "CUSTOMER_PROFILE_REQUIRED",
+            )
+        return (
+            profile.monthly_income if income is None else income,
+            profile.existing_debts if debts is None else debts,
+        )
 
 
 def current_score(
@@ -71,111 +147,3 @@ def current_score(
         return None, ScoreSource.NONE
     store.save_score(cpf, fresh)
     return fresh, ScoreSource.BUREAU
-
-
-def decide_credit(
-    command: DecideCredit,
-    policies: PolicyProvider,
-    bureau: CreditBureau,
-    store: CreditStore,
-    clock: Clock,
-    new_decision_id: Callable[[], str],
-) -> dict[str, Any]:
-    compiled = policies.active()
-    if command.product not in compiled.policy.products:
-        known = ", ".join(sorted(compiled.policy.products))
-        raise CreditRejected(f"product not covered by the active policy ({known})", "product", "UNKNOWN_PRODUCT")
-    income, debts = command.monthly_income, command.existing_debts
-    if income is None or debts is None:
-        profile = store.get_profile(command.cpf.digits)
-        if profile is None:
-            raise CreditRejected(
-                "no stored profile: send monthly_income and existing_debts, or PUT /v1/customers/{cpf}",
-                "monthly_income",
-                "CUSTOMER_PROFILE_REQUIRED",
-            )
-        income = profile.monthly_income if income is None else income
-        debts = profile.existing_debts if debts is None else debts
-    now = clock()
-    score, source = current_score(
-        command.cpf.digits, bureau, store, compiled.policy.stored_score_max_age_days, now.date()
-    )
-    application = Application(
-        amount=command.amount,
-        term_months=command.term_months,
-        product=command.product,
-        monthly_income=income,
-        existing_debts=debts,
-        score=score.score if score else None,
-        score_as_of=score.as_of if score else None,
-        score_source=source,
-        today=now.date(),
-    )
-    decision = decision_to_wire(new_decision_id(), command.cpf.digits, application, compiled.decide(application), now)
-    store.add_decision(decision)
-    log.info("credit decided", extra={"decision_id": decision["decision_id"], "outcome": decision["outcome"]})
-    return decision
-
-
-def get_decision(decision_id: str, store: CreditStore) -> dict[str, Any]:
-    decision = store.get_decision(decision_id)
-    if decision is None:
-        raise DecisionNotFound(f"decision '{decision_id[:40]}' not found")
-    return decision
-
-
-def _wire(value: object) -> object:
-    if isinstance(value, Decimal):
-        return None if not value.is_finite() else str(value)
-    return value
-
-
-def decision_to_wire(
-    decision_id: str, cpf: str, application: Application, evaluation: Evaluation, at: datetime
-) -> dict[str, Any]:
-    """The API answer, which is also the stored audit record: inputs, figures, rules fired, policy."""
-    return {
-        "decision_id": decision_id,
-        "cpf": cpf,
-        "outcome": evaluation.outcome.value,
-        "approved_amount": _wire(evaluation.approved_amount),
-        "risk_band": evaluation.risk_band,
-        "score": evaluation.score,
-        "reasons": [
-            {"code": r.code, "message": r.message, "outcome": r.outcome.value, "rule_id": r.rule_id}
-            for r in evaluation.reasons
-        ],
-        "policy": {
-            "id": evaluation.policy.policy_id,
-            "version": evaluation.policy.version,
-            "hash": evaluation.policy.hash,
-        },
-        "figures": {k: _wire(v) for k, v in evaluation.figures.items()},
-        "application": {
-            "amount": str(application.amount),
-            "term_months": application.term_months,
-            "product": application.product,
-            "monthly_income": str(application.monthly_income),
-            "existing_debts": str(application.existing_debts),
-            "score": application.score,
-            "score_as_of": application.score_as_of.isoformat() if application.score_as_of else None,
-            "score_source": application.score_source.value,
-            "decided_on": application.today.isoformat(),
-        },
-        "created_at": at.isoformat(),
-    }
-
-
-def application_from_wire(raw: dict[str, Any]) -> Application:
-    """Reads back a stored decision's inputs, so a backtest replays exactly what was decided."""
-    return Application(
-        amount=Decimal(raw["amount"]),
-        term_months=int(raw["term_months"]),
-        product=raw["product"],
-        monthly_income=Decimal(raw["monthly_income"]),
-        existing_debts=Decimal(raw["existing_debts"]),
-        score=raw["score"],
-        score_as_of=date.fromisoformat(raw["score_as_of"]) if raw["score_as_of"] else None,
-        score_source=ScoreSource(raw["score_source"]),
-        today=date.fromisoformat(raw["decided_on"]),
-    )

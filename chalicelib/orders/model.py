@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
 from chalicelib.documents import Cnpj, Cpf
-from chalicelib.quorum.model import PartyType, Role
+from chalicelib.quorum.model import Contact, OrderVerdict, PartyType, Role
 
 
 class OrderStatus(StrEnum):
@@ -26,6 +26,14 @@ class OrderStatus(StrEnum):
     def terminal(self) -> bool:
         """Nothing more will happen to the order on its own (FAILED waits for a DLQ replay)."""
         return self is not OrderStatus.PROCESSING
+
+    @classmethod
+    def of(cls, verdict: OrderVerdict) -> OrderStatus:
+        return cls.QUORUM_MET if verdict.quorum else cls.NO_QUORUM
+
+
+def new_order_key() -> str:
+    return f"ord_{uuid.uuid4().hex}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +70,8 @@ class Order:
     created_at: datetime
     updated_at: datetime
     idempotency_key: str | None = None
-    parties: tuple[dict[str, Any], ...] = ()
-    """The decided parties in wire form (see `wire.party_to_wire`), empty until decided."""
+    verdict: OrderVerdict | None = None
+    """The engine's verdict, once decided."""
     reason: str | None = None
     failure_detail: str | None = None
     decided_at: datetime | None = None
@@ -73,6 +81,43 @@ class Order:
     @property
     def quorum(self) -> bool | None:
         return self.status is OrderStatus.QUORUM_MET if self.status.decided else None
+
+    def signer_notices(self) -> tuple[SignerNotice, ...]:
+        """One pending-signature notice per signer, by CPF (a person signing for two parties gets one)."""
+        if self.verdict is None or not self.verdict.quorum:
+            return ()
+        contacts: dict[str, Contact] = {}
+        behalf: dict[str, list[Signatory]] = {}
+        for party in self.verdict.parties:
+            for participant in party.participants:
+                contacts.setdefault(participant.cpf, participant.contact)
+            for cpf in party.signers:
+                behalf.setdefault(cpf, []).append(Signatory(party.role, party.document))
+        return tuple(
+            SignerNotice(self.order_key, cpf, contacts.get(cpf, Contact()), tuple(parties))
+            for cpf, parties in sorted(behalf.items())
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Signatory:
+    """A party a signer signs for."""
+
+    role: Role
+    document: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignerNotice:
+    order_key: str
+    cpf: str
+    contact: Contact
+    on_behalf_of: tuple[Signatory, ...]
+
+    @property
+    def dedup_id(self) -> str:
+        """Stable per order and signer: queues and consumers drop a resend by it."""
+        return f"{self.order_key}:{self.cpf}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from chalicelib.orders.model import AreaSettings, DomainEntry, IdempotencyRecord, Order, OrderStatus
-from chalicelib.quorum.model import Contact, OperatorAccess, PowerGrant
+from chalicelib.orders.model import AreaSettings, DomainEntry, IdempotencyRecord, Order, SignerNotice
+from chalicelib.quorum.model import Contact, OperatorAccess, OrderVerdict, PowerGrant
 
 
 class Parametrizer(ABC):
@@ -41,6 +41,17 @@ class OperatorRegistry(ABC):
     def access(self, holder: str, cpf: str, platform: str) -> OperatorAccess | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Partners:
+    """The partner services an order is checked against and its envelope assembled from."""
+
+    parametrizer: Parametrizer
+    domains: DomainCatalog
+    powers: PowersDirectory
+    people: PeopleDirectory
+    operators: OperatorRegistry
+
+
 class OrderRepository(ABC):
     @abstractmethod
     def add(self, order: Order, idempotency: IdempotencyRecord | None) -> None:
@@ -56,9 +67,7 @@ class OrderRepository(ABC):
     def release_idempotency(self, key: str) -> None: ...
 
     @abstractmethod
-    def record_decision(
-        self, order_key: str, status: OrderStatus, parties: Sequence[dict[str, Any]], reason: str | None, at: datetime
-    ) -> Order:
+    def record_decision(self, order_key: str, verdict: OrderVerdict, at: datetime) -> Order:
         """Stores the verdict unless the order is already decided; returns the stored order either way."""
 
     @abstractmethod
@@ -107,8 +116,9 @@ class EnvelopePublisher(ABC):
     """Where decided envelopes and pending-signature notifications go."""
 
     @abstractmethod
-    def publish_result(self, message: dict[str, Any], dedup_id: str) -> None: ...
+    def publish_result(self, order: Order) -> None:
+        """Sends the decided order's result, deduplicated by its order key."""
 
     @abstractmethod
-    def notify_signers(self, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        """Sends (dedup_id, message) pairs; all or an exception."""
+    def notify_signers(self, notices: Sequence[SignerNotice]) -> None:
+        """Sends every notice, each deduplicated by its `dedup_id`; all or an exception."""

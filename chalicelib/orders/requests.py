@@ -1,14 +1,17 @@
-"""Turns an untrusted JSON body (or a stored request) into a validated OrderRequest."""
+"""Untrusted input (a JSON body, headers, a path, or a stored request) validated into commands and values."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.documents import InvalidDocument, parse_document
 from chalicelib.errors import InvalidDocumentError, ValidationFailed
 from chalicelib.money import parse_money
+from chalicelib.orders.errors import OrderNotFound
 from chalicelib.orders.model import OrderRequest, PartyRef
+from chalicelib.orders.services import CreateOrder
 from chalicelib.payloads import json_object, reject_unknown
 from chalicelib.quorum.model import PartyType, Role
 
@@ -16,6 +19,28 @@ MAX_GUARANTORS = 20
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _CODE_FIELDS = ("area_id", "product", "power_code", "platform", "signature_method")
 _ALLOWED_FIELDS = frozenset({*_CODE_FIELDS, "amount", "requester", "guarantors"})
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+_ORDER_KEY = re.compile(r"^ord_[0-9a-f]{32}$")
+
+
+def parse_create_order(body: Any, headers: Mapping[str, str]) -> CreateOrder:
+    return CreateOrder(parse_order_request(body), parse_idempotency_key(headers))
+
+
+def parse_idempotency_key(headers: Mapping[str, str]) -> str | None:
+    key = headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise ValidationFailed("Idempotency-Key must be 1-128 visible ASCII characters", field="Idempotency-Key")
+    return key
+
+
+def parse_order_key(raw: str) -> str:
+    """A key we could never have issued is simply not found (and never reaches the table)."""
+    if not _ORDER_KEY.match(raw):
+        raise OrderNotFound(f"order '{raw[:40]}' not found")
+    return raw
 
 
 def parse_order_request(body: Any) -> OrderRequest:
@@ -38,24 +63,6 @@ def parse_order_request(body: Any) -> OrderRequest:
             raise ValidationFailed("the same document appears twice in the order", field=f"{where}.document")
         seen.add(party.document.digits)
     return request
-
-
-def request_to_wire(request: OrderRequest) -> dict[str, Any]:
-    """The canonical stored and fingerprinted form; `parse_order_request` reads it back."""
-
-    def party(p: PartyRef) -> dict[str, str]:
-        return {"type": p.type.value, "document": p.document.digits}
-
-    return {
-        "area_id": request.area_id,
-        "product": request.product,
-        "power_code": request.power_code,
-        "platform": request.platform,
-        "signature_method": request.signature_method,
-        "amount": str(request.amount),
-        "requester": party(request.requester),
-        "guarantors": [party(g) for g in request.guarantors],
-    }
 
 
 def _code(body: dict[str, Any], name: str) -> str:

@@ -1,4 +1,4 @@
-"""Order use cases: one function each, taking a small command and the ports it needs."""
+"""Order use cases, each a method of `OrderService`, which bootstrap binds once to the area's ports."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
+from chalicelib.clock import Clock, utc_now
 from chalicelib.errors import PartnerUnavailable
 from chalicelib.orders.errors import (
     IdempotencyConflict,
@@ -20,46 +21,22 @@ from chalicelib.orders.errors import (
     OrderRejected,
     QueueUnavailable,
 )
-from chalicelib.orders.model import IdempotencyRecord, Order, OrderRequest, OrderStatus, PartyRef
+from chalicelib.orders.model import IdempotencyRecord, Order, OrderRequest, OrderStatus, PartyRef, new_order_key
 from chalicelib.orders.ports import (
-    DomainCatalog,
     EnvelopePublisher,
     EnvelopeQueue,
-    OperatorRegistry,
     OrderRepository,
-    Parametrizer,
-    PeopleDirectory,
-    PowersDirectory,
+    Partners,
     RegionSwitch,
     TrafficProbe,
 )
-from chalicelib.orders.requests import request_to_wire
-from chalicelib.orders.wire import result_message, signer_notifications, verdict_to_wire
-from chalicelib.quorum.engine import cpfs_needing_operator_check, evaluate_company, evaluate_person
-from chalicelib.quorum.model import (
-    Contact,
-    OperatorAccess,
-    OrderTerms,
-    OrderVerdict,
-    PartyType,
-    PartyVerdict,
-    PowerGrant,
-)
+from chalicelib.orders.wire import request_to_wire
+from chalicelib.quorum.engine import Screening, evaluate_person, evaluate_screened, screen
+from chalicelib.quorum.model import Contact, OperatorAccess, OrderTerms, OrderVerdict, PartyType, PartyVerdict
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
-
-Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True, slots=True)
-class Partners:
-    parametrizer: Parametrizer
-    domains: DomainCatalog
-    powers: PowersDirectory
-    people: PeopleDirectory
-    operators: OperatorRegistry
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +49,17 @@ class CreateOrder:
 class Accepted:
     order_key: str
     replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AssembleEnvelope:
+    order_key: str
+    attempt: int
+    max_attempts: int
+
+    @property
+    def is_last_attempt(self) -> bool:
+        return self.attempt >= self.max_attempts
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +76,115 @@ class SweepResult:
 
 
 @dataclass(frozen=True, slots=True)
-class AssembleEnvelope:
-    order_key: str
-    attempt: int
-    max_attempts: int
+class OrderService:
+    partners: Partners
+    repository: OrderRepository
+    queue: EnvelopeQueue
+    publisher: EnvelopePublisher
+    executor: Executor
+    region_switch: RegionSwitch
+    traffic_probe: TrafficProbe | None = None
+    clock: Clock = utc_now
+    new_order_key: Callable[[], str] = new_order_key
 
-    @property
-    def is_last_attempt(self) -> bool:
-        return self.attempt >= self.max_attempts
+    def create(self, command: CreateOrder) -> Accepted:
+        """Validates against the parametrizer and domains, stores the draft, queues it."""
+        request, key = command.request, command.idempotency_key
+        claim = IdempotencyRecord(key, fingerprint(request), self.new_order_key()) if key else None
+        replay = self._replay(claim)
+        if replay is not None:
+            return replay
+        check_with_partners(request, self.partners, self.executor)
+        now = self.clock()
+        order_key = claim.order_key if claim else self.new_order_key()
+        try:
+            self.repository.add(Order(order_key, request, OrderStatus.PROCESSING, now, now, key), claim)
+        except IdempotencyKeyTaken:
+            replay = self._replay(claim)
+            if replay is None:
+                raise
+            return replay
+        self._enqueue_draft(order_key, claim)
+        log.info("order accepted", extra={"order_key": order_key})
+        return Accepted(order_key, replayed=False)
+
+    def get(self, order_key: str) -> Order:
+        order = self.repository.get(order_key)
+        if order is None:
+            raise OrderNotFound(f"order '{order_key}' not found")
+        return order
+
+    def assemble(self, command: AssembleEnvelope) -> Order:
+        """Decides the order once, then delivers whatever of its outbox is still undelivered.
+
+        Safe to run again for the same order: a decided order is never re-evaluated, and the
+        result and each signer's notification are sent only if not already recorded as sent.
+        On the last attempt a failure marks the order FAILED before the message goes to the DLQ.
+        """
+        order = self.get(command.order_key)
+        if not order.status.decided:
+            try:
+                verdict = decide(order.request, self.partners, self.executor, self.clock())
+            except Exception as exc:
+                if command.is_last_attempt:
+                    code = exc.code if isinstance(exc, PartnerUnavailable) else "PROCESSING_ERROR"
+                    self.repository.mark_failed(order.order_key, code, _describe(exc), self.clock())
+                raise
+            order = self.repository.record_decision(order.order_key, verdict, self.clock())
+        self._deliver_outbox(order)
+        log.info("envelope assembled", extra={"order_key": order.order_key, "status": order.status.value})
+        return order
+
+    def sweep(self, command: SweepStuckOrders) -> SweepResult:
+        """Re-queues orders left PROCESSING, e.g. whose request sat in a region that went down.
+
+        SQS is regional: after a failover the original messages wait in the lost region. Only the
+        region the public name is serving sweeps: a standby that kept sweeping after failback would
+        decide, in its own replica, orders the recovered region is deciding too. Deciding is
+        idempotent (a conditional write, an outbox for what was sent), so when both copies of a
+        request reach the same region the second finds the order decided and sends nothing.
+        """
+        if not self.region_switch.in_service():
+            return SweepResult(active=False)
+        if self.traffic_probe is not None and self.traffic_probe.serving_region() != command.region:
+            return SweepResult(active=False)
+        stuck = self.repository.stuck_in_processing(self.clock() - command.older_than, command.limit)
+        for order_key in stuck:
+            self.queue.enqueue(order_key)
+        if stuck:
+            log.warning("re-queued orders stuck in PROCESSING", extra={"count": len(stuck)})
+        return SweepResult(active=True, requeued=tuple(stuck))
+
+    def _replay(self, claim: IdempotencyRecord | None) -> Accepted | None:
+        if claim is None:
+            return None
+        stored = self.repository.find_idempotency(claim.key)
+        if stored is None:
+            return None
+        if stored.fingerprint != claim.fingerprint:
+            raise IdempotencyConflict("this Idempotency-Key was already used with a different body")
+        return Accepted(stored.order_key, replayed=True)
+
+    def _enqueue_draft(self, order_key: str, claim: IdempotencyRecord | None) -> None:
+        """A draft that cannot be queued is FAILED and its key released, so the client's retry starts afresh."""
+        try:
+            self.queue.enqueue(order_key)
+        except QueueUnavailable:
+            self.repository.mark_failed(
+                order_key, QueueUnavailable.code, "could not queue the envelope request", self.clock()
+            )
+            if claim is not None:
+                self.repository.release_idempotency(claim.key)
+            raise
+
+    def _deliver_outbox(self, order: Order) -> None:
+        if not order.result_published:
+            self.publisher.publish_result(order)
+            self.repository.mark_result_published(order.order_key, self.clock())
+        pending = [notice for notice in order.signer_notices() if notice.cpf not in order.notified]
+        if pending:
+            self.publisher.notify_signers(pending)
+            self.repository.mark_notified(order.order_key, [notice.cpf for notice in pending], self.clock())
 
 
 def fingerprint(request: OrderRequest) -> str:
@@ -118,53 +207,7 @@ def fetch_all(executor: Executor, calls: Mapping[K, Callable[[], T]]) -> dict[K,
     return gather(submit_all(executor, calls))
 
 
-def create_order(
-    command: CreateOrder,
-    partners: Partners,
-    repository: OrderRepository,
-    queue: EnvelopeQueue,
-    executor: Executor,
-    clock: Clock,
-    new_order_key: Callable[[], str],
-) -> Accepted:
-    """Validates against the parametrizer and domains, stores the draft, queues it."""
-    request, key = command.request, command.idempotency_key
-    claim = IdempotencyRecord(key, fingerprint(request), new_order_key()) if key else None
-    if claim is not None:
-        replay = _replay(claim, repository.find_idempotency(claim.key))
-        if replay is not None:
-            return replay
-    _check_with_partners(request, partners, executor)
-    now = clock()
-    order_key = claim.order_key if claim else new_order_key()
-    order = Order(order_key, request, OrderStatus.PROCESSING, now, now, idempotency_key=key)
-    try:
-        repository.add(order, claim)
-    except IdempotencyKeyTaken:
-        assert claim is not None
-        replay = _replay(claim, repository.find_idempotency(claim.key))
-        if replay is None:
-            raise
-        return replay
-    try:
-        queue.enqueue(order_key)
-    except QueueUnavailable:
-        repository.mark_failed(order_key, QueueUnavailable.code, "could not queue the envelope request", clock())
-        if claim is not None:
-            repository.release_idempotency(claim.key)
-        raise
-    return Accepted(order_key, replayed=False)
-
-
-def _replay(claim: IdempotencyRecord, stored: IdempotencyRecord | None) -> Accepted | None:
-    if stored is None:
-        return None
-    if stored.fingerprint != claim.fingerprint:
-        raise IdempotencyConflict("this Idempotency-Key was already used with a different body")
-    return Accepted(stored.order_key, replayed=True)
-
-
-def _check_with_partners(request: OrderRequest, partners: Partners, executor: Executor) -> None:
+def check_with_partners(request: OrderRequest, partners: Partners, executor: Executor) -> None:
     area_lookup = executor.submit(partners.parametrizer.area, request.area_id)
     product_lookup = executor.submit(partners.domains.entry, "product", request.product)
     power_lookup = executor.submit(partners.domains.entry, "power", request.power_code)
@@ -188,88 +231,10 @@ def _check_with_partners(request: OrderRequest, partners: Partners, executor: Ex
         raise OrderRejected(f"unknown power '{request.power_code}'", "power_code", "UNKNOWN_POWER")
 
 
-def get_order(order_key: str, repository: OrderRepository) -> Order:
-    order = repository.get(order_key)
-    if order is None:
-        raise OrderNotFound(f"order '{order_key}' not found")
-    return order
-
-
-def assemble_envelope(
-    command: AssembleEnvelope,
-    partners: Partners,
-    repository: OrderRepository,
-    publisher: EnvelopePublisher,
-    executor: Executor,
-    clock: Clock,
-) -> Order:
-    """Decides the order once, then delivers whatever of its outbox is still undelivered.
-
-    Safe to run again for the same order: a decided order is never re-evaluated, and the
-    result and each signer's notification are sent only if not already recorded as sent.
-    On the last attempt a failure marks the order FAILED before the message goes to the DLQ.
-    """
-    order = repository.get(command.order_key)
-    if order is None:
-        raise OrderNotFound(f"order '{command.order_key}' not found")
-    if not order.status.decided:
-        try:
-            verdict = decide(order.request, partners, executor, clock())
-        except Exception as exc:
-            if command.is_last_attempt:
-                code = exc.code if isinstance(exc, PartnerUnavailable) else "PROCESSING_ERROR"
-                repository.mark_failed(order.order_key, code, _describe(exc), clock())
-            raise
-        status = OrderStatus.QUORUM_MET if verdict.quorum else OrderStatus.NO_QUORUM
-        reason = verdict.reason.value if verdict.reason else None
-        order = repository.record_decision(order.order_key, status, verdict_to_wire(verdict), reason, clock())
-    _deliver_outbox(order, repository, publisher, clock)
-    return order
-
-
-def sweep_stuck_orders(
-    command: SweepStuckOrders,
-    repository: OrderRepository,
-    queue: EnvelopeQueue,
-    switch: RegionSwitch,
-    probe: TrafficProbe | None,
-    clock: Clock,
-) -> SweepResult:
-    """Re-queues orders left PROCESSING, e.g. whose request sat in a region that went down.
-
-    SQS is regional: after a failover the original messages wait in the lost region. Only the
-    region the public name is serving sweeps: a standby that kept sweeping after failback would
-    decide, in its own replica, orders the recovered region is deciding too. Deciding is
-    idempotent (a conditional write, an outbox for what was sent), so when both copies of a
-    request reach the same region the second finds the order decided and sends nothing.
-    """
-    if not switch.in_service():
-        return SweepResult(active=False)
-    if probe is not None and probe.serving_region() != command.region:
-        return SweepResult(active=False)
-    stuck = repository.stuck_in_processing(clock() - command.older_than, command.limit)
-    for order_key in stuck:
-        queue.enqueue(order_key)
-    if stuck:
-        log.warning("re-queued orders stuck in PROCESSING", extra={"count": len(stuck)})
-    return SweepResult(active=True, requeued=tuple(stuck))
-
-
 def _describe(exc: Exception) -> str:
     if isinstance(exc, PartnerUnavailable):
         return f"{exc.message}: {exc.detail}" if exc.detail else exc.message
     return type(exc).__name__
-
-
-def _deliver_outbox(order: Order, repository: OrderRepository, publisher: EnvelopePublisher, clock: Clock) -> None:
-    if not order.result_published:
-        publisher.publish_result(result_message(order), dedup_id=order.order_key)
-        repository.mark_result_published(order.order_key, clock())
-    if order.status is OrderStatus.QUORUM_MET:
-        pending = [(dedup, msg) for dedup, msg in signer_notifications(order) if msg["cpf"] not in order.notified]
-        if pending:
-            publisher.notify_signers(pending)
-            repository.mark_notified(order.order_key, [msg["cpf"] for _, msg in pending], clock())
 
 
 def decide(request: OrderRequest, partners: Partners, executor: Executor, now: datetime) -> OrderVerdict:
@@ -280,6 +245,7 @@ def decide(request: OrderRequest, partners: Partners, executor: Executor, now: d
         executor,
         {p.document.digits: partial(partners.powers.grant, p.document.digits, request.power_code) for p in companies},
     )
+    screenings = {holder: screen(grant, terms) for holder, grant in grants.items()}
     people_calls: dict[str, Callable[[], Contact | None]] = {}
     operator_calls: dict[tuple[str, str], Callable[[], OperatorAccess | None]] = {}
     for party in request.parties:
@@ -287,9 +253,8 @@ def decide(request: OrderRequest, partners: Partners, executor: Executor, now: d
         if party.type is PartyType.PF:
             signers, checked = [holder], [holder]
         else:
-            grant = grants[holder]
-            signers = [r.cpf for r in grant.representatives] if grant else []
-            checked = cpfs_needing_operator_check(grant, terms)
+            signers = [c.cpf for c in screenings[holder].candidates]
+            checked = screenings[holder].unreserved
         for cpf in signers:
             people_calls[cpf] = partial(partners.people.contact, cpf)
         for cpf in checked:
@@ -297,15 +262,12 @@ def decide(request: OrderRequest, partners: Partners, executor: Executor, now: d
     contact_futures = submit_all(executor, people_calls)
     access_futures = submit_all(executor, operator_calls)
     contacts, accesses = gather(contact_futures), gather(access_futures)
-    return OrderVerdict(
-        tuple(_evaluate(p, grants.get(p.document.digits), terms, contacts, accesses) for p in request.parties)
-    )
+    return OrderVerdict(tuple(_evaluate(p, screenings, contacts, accesses) for p in request.parties))
 
 
 def _evaluate(
     party: PartyRef,
-    grant: PowerGrant | None,
-    terms: OrderTerms,
+    screenings: Mapping[str, Screening],
     contacts: Mapping[str, Contact | None],
     accesses: Mapping[tuple[str, str], OperatorAccess | None],
 ) -> PartyVerdict:
@@ -313,4 +275,4 @@ def _evaluate(
     if party.type is PartyType.PF:
         return evaluate_person(party.role, holder, contacts.get(holder), accesses.get((holder, holder)))
     operators = {cpf: access for (h, cpf), access in accesses.items() if h == holder}
-    return evaluate_company(party.role, holder, grant, terms, contacts, operators)
+    return evaluate_screened(party.role, holder, screenings[holder], contacts, operators)

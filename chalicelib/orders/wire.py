@@ -1,6 +1,7 @@
-"""JSON shapes shared by the API, the stored result and the published messages.
+"""JSON shapes of orders: the API's answers, the stored items and the published messages.
 
-Documents are digits only; money is a decimal string; times are ISO-8601 UTC.
+The only place an order becomes JSON or is read back from it. Documents are digits only; money
+is a decimal string; times are ISO-8601 UTC.
 """
 
 from __future__ import annotations
@@ -8,8 +9,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib.orders.model import Order
-from chalicelib.quorum.model import OrderVerdict, Participant, PartyVerdict
+from chalicelib.orders.model import Order, OrderRequest, PartyRef, SignerNotice
+from chalicelib.quorum.model import (
+    Contact,
+    DisabledReason,
+    OrderVerdict,
+    Participant,
+    PartyReason,
+    PartyType,
+    PartyVerdict,
+    Role,
+)
+
+
+def request_to_wire(request: OrderRequest) -> dict[str, Any]:
+    """The canonical stored and fingerprinted form; `requests.parse_order_request` reads it back."""
+
+    def party(p: PartyRef) -> dict[str, str]:
+        return {"type": p.type.value, "document": p.document.digits}
+
+    return {
+        "area_id": request.area_id,
+        "product": request.product,
+        "power_code": request.power_code,
+        "platform": request.platform,
+        "signature_method": request.signature_method,
+        "amount": str(request.amount),
+        "requester": party(request.requester),
+        "guarantors": [party(g) for g in request.guarantors],
+    }
 
 
 def participant_to_wire(p: Participant) -> dict[str, Any]:
@@ -24,6 +52,17 @@ def participant_to_wire(p: Participant) -> dict[str, Any]:
         "reservation": p.reservation,
         "disabled_reasons": [r.value for r in p.disabled_reasons],
     }
+
+
+def participant_from_wire(raw: dict[str, Any]) -> Participant:
+    return Participant(
+        cpf=raw["cpf"],
+        groups=tuple(raw["groups"]),
+        contact=Contact(raw["name"], raw["email"], raw["phone"]),
+        enabled=raw["enabled"],
+        reservation=raw["reservation"],
+        disabled_reasons=tuple(DisabledReason(r) for r in raw["disabled_reasons"]),
+    )
 
 
 def party_to_wire(v: PartyVerdict) -> dict[str, Any]:
@@ -41,8 +80,28 @@ def party_to_wire(v: PartyVerdict) -> dict[str, Any]:
     }
 
 
-def verdict_to_wire(verdict: OrderVerdict) -> list[dict[str, Any]]:
-    return [party_to_wire(p) for p in verdict.parties]
+def party_from_wire(raw: dict[str, Any]) -> PartyVerdict:
+    return PartyVerdict(
+        role=Role(raw["role"]),
+        party_type=PartyType(raw["type"]),
+        document=raw["document"],
+        quorum=raw["quorum"],
+        reason=PartyReason(raw["reason"]) if raw["reason"] else None,
+        participants=tuple(participant_from_wire(p) for p in raw["participants"]),
+        satisfied_rules=tuple(raw["satisfied_rules"]),
+        signer_sets=tuple(tuple(s) for s in raw["signer_sets"]),
+        signer_sets_total=int(raw["signer_sets_total"]),
+        signers=tuple(raw["signers"]),
+    )
+
+
+def verdict_to_wire(verdict: OrderVerdict | None) -> list[dict[str, Any]]:
+    """The decided parties; empty until decided."""
+    return [party_to_wire(p) for p in verdict.parties] if verdict else []
+
+
+def verdict_from_wire(parties: list[dict[str, Any]] | None) -> OrderVerdict | None:
+    return OrderVerdict(tuple(party_from_wire(p) for p in parties)) if parties else None
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -55,7 +114,7 @@ def order_to_wire(order: Order) -> dict[str, Any]:
         "status": order.status.value,
         "quorum": order.quorum,
         "reason": order.reason,
-        "parties": list(order.parties),
+        "parties": verdict_to_wire(order.verdict),
         "created_at": _iso(order.created_at),
         "updated_at": _iso(order.updated_at),
         "decided_at": _iso(order.decided_at),
@@ -68,27 +127,18 @@ def result_message(order: Order) -> dict[str, Any]:
         "order_key": order.order_key,
         "quorum": order.quorum,
         "reason": order.reason,
-        "parties": list(order.parties),
+        "parties": verdict_to_wire(order.verdict),
     }
 
 
-def signer_notifications(order: Order) -> list[tuple[str, dict[str, Any]]]:
-    """One pending-signature notice per signer (a person signing for two parties gets one)."""
-    notices: dict[str, dict[str, Any]] = {}
-    for party in order.parties:
-        contacts = {p["cpf"]: p for p in party["participants"]}
-        for cpf in party.get("signers", []):
-            notice = notices.setdefault(
-                cpf,
-                {
-                    "type": "PENDING_SIGNATURE",
-                    "order_key": order.order_key,
-                    "cpf": cpf,
-                    "name": contacts[cpf]["name"],
-                    "email": contacts[cpf]["email"],
-                    "phone": contacts[cpf]["phone"],
-                    "on_behalf_of": [],
-                },
-            )
-            notice["on_behalf_of"].append({"role": party["role"], "document": party["document"]})
-    return [(f"{order.order_key}:{cpf}", notice) for cpf, notice in sorted(notices.items())]
+def notice_to_wire(notice: SignerNotice) -> dict[str, Any]:
+    """A pending-signature notice as the notifications queue carries it."""
+    return {
+        "type": "PENDING_SIGNATURE",
+        "order_key": notice.order_key,
+        "cpf": notice.cpf,
+        "name": notice.contact.name,
+        "email": notice.contact.email,
+        "phone": notice.contact.phone,
+        "on_behalf_of": [{"role": s.role.value, "document": s.document} for s in notice.on_behalf_of],
+    }

@@ -1,17 +1,18 @@
 """Decides whether one party (company or person) has a quorum to sign an order.
 
 The engine only reasons over data already fetched; the service layer decides what to
-fetch (see `cpfs_needing_operator_check`) and in which order to call partners.
+fetch (a company's `screen` says whose operator to check) and in which order to call partners.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from chalicelib.quorum.model import (
     Contact,
     DisabledReason,
+    GroupingRule,
     OperatorAccess,
     OrderTerms,
     Participant,
@@ -65,12 +66,37 @@ def _reservation_reasons(reservations: Sequence[Reservation], terms: OrderTerms)
     return sorted(found, key=_REASON_ORDER.__getitem__)
 
 
-def cpfs_needing_operator_check(grant: PowerGrant | None, terms: OrderTerms) -> list[str]:
-    """Representatives free of reservations: only they can still sign, so only they are checked."""
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A representative listed once, with every group they sit in and the reservations that bite."""
+
+    cpf: str
+    groups: tuple[str, ...]
+    reserved_by: tuple[DisabledReason, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """A company's representatives and rules for one order, worked out once: first to choose whose
+    operator to check, then to evaluate."""
+
+    candidates: tuple[Candidate, ...]
+    rules: tuple[GroupingRule, ...]
+
+    @property
+    def unreserved(self) -> list[str]:
+        """Only they can still sign, so only their operators are checked."""
+        return [c.cpf for c in self.candidates if not c.reserved_by]
+
+
+def screen(grant: PowerGrant | None, terms: OrderTerms) -> Screening:
     if grant is None:
-        return []
-    merged = _merge_by_cpf(grant.representatives)
-    return [cpf for cpf, (_, res) in merged.items() if not _reservation_reasons(res, terms)]
+        return Screening((), ())
+    candidates = tuple(
+        Candidate(cpf, tuple(sorted(groups)), tuple(_reservation_reasons(reservations, terms)))
+        for cpf, (groups, reservations) in _merge_by_cpf(grant.representatives).items()
+    )
+    return Screening(candidates, tuple(applicable_rules(grant.rules, terms.amount)))
 
 
 def operator_reasons(access: OperatorAccess | None) -> list[DisabledReason]:
@@ -91,40 +117,44 @@ def evaluate_company(
     operators: Mapping[str, OperatorAccess | None],
     listed_cap: int = MAX_LISTED_SIGNER_SETS,
 ) -> PartyVerdict:
+    return evaluate_screened(role, cnpj, screen(grant, terms), contacts, operators, listed_cap)
+
+
+def evaluate_screened(
+    role: Role,
+    cnpj: str,
+    screening: Screening,
+    contacts: Mapping[str, Contact | None],
+    operators: Mapping[str, OperatorAccess | None],
+    listed_cap: int = MAX_LISTED_SIGNER_SETS,
+) -> PartyVerdict:
     """Reservations, then operators, then grouping rules; the first stage nobody survives names the reason."""
-    merged = _merge_by_cpf(grant.representatives) if grant else {}
     participants: list[Participant] = []
     survivors: dict[str, frozenset[str]] = {}
-    any_unreserved = False
-    for cpf, (groups, reservations) in merged.items():
-        reasons = _reservation_reasons(reservations, terms)
-        reserved = bool(reasons)
-        if not reserved:
-            any_unreserved = True
-            reasons = operator_reasons(operators.get(cpf))
+    for candidate in screening.candidates:
+        reasons = candidate.reserved_by or tuple(operator_reasons(operators.get(candidate.cpf)))
         if not reasons:
-            survivors[cpf] = frozenset(groups)
+            survivors[candidate.cpf] = frozenset(candidate.groups)
         participants.append(
             Participant(
-                cpf=cpf,
-                groups=tuple(sorted(groups)),
-                contact=contacts.get(cpf) or _NO_CONTACT,
+                cpf=candidate.cpf,
+                groups=candidate.groups,
+                contact=contacts.get(candidate.cpf) or _NO_CONTACT,
                 enabled=not reasons,
-                reservation=reserved,
-                disabled_reasons=tuple(reasons),
+                reservation=bool(candidate.reserved_by),
+                disabled_reasons=reasons,
             )
         )
     participants.sort(key=lambda p: p.cpf)
 
     base = PartyVerdict(role, PartyType.PJ, cnpj, False, None, tuple(participants))
-    if not merged:
+    if not screening.candidates:
         return replace(base, reason=PartyReason.NO_REPRESENTATIVES)
-    if not any_unreserved:
+    if not screening.unreserved:
         return replace(base, reason=PartyReason.NO_ENABLED_REPRESENTATIVES)
     if not survivors:
         return replace(base, reason=PartyReason.NO_ACTIVE_OPERATOR)
-    rules = applicable_rules(grant.rules, terms.amount) if grant else []
-    solved = solve(survivors, rules, listed_cap)
+    solved = solve(survivors, screening.rules, listed_cap)
     return replace(
         base,
         quorum=bool(solved.satisfied_rules),

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import backtest, publish_policy
 from chalicelib.adapters.credit_dynamodb import PynamoCreditStore, credit_table
 from chalicelib.adapters.dynamodb import ensure_table
-from chalicelib.credit.policies import PolicyProvider
+from chalicelib.commands import backtest, publish_policy
+from chalicelib.credit.policy_provider import PolicyProvider
 from chalicelib.settings import Settings
 from tests.unit.credit.test_services import World
 
@@ -40,8 +40,7 @@ def test_publishing_makes_a_policy_active_and_refuses_invalid_ones(table: Pynamo
 
 
 def test_backtest_from_the_table(table: PynamoCreditStore, capsys: pytest.CaptureFixture[str]) -> None:
-    world = World()
-    world.store = table  # type: ignore[assignment]
+    world = World(store=table)
     world.decide()
     world.decide(term_months=3)
     status = backtest.main(["--candidate", str(ROOT / "docs/examples/candidate-policy.json"), "--from-table", "--json"])

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from pynamodb.exceptions import PutError
 
 from chalicelib.adapters.credit_dynamodb import PynamoCreditStore, credit_table
 from chalicelib.adapters.dynamodb import ensure_table
-from chalicelib.credit.model import BureauScore, CustomerProfile
+from chalicelib.credit.model import (
+    Application,
+    BureauScore,
+    CreditDecision,
+    CustomerProfile,
+    Evaluation,
+    Outcome,
+    PolicyRef,
+    Reason,
+    ScoreSource,
+)
 from chalicelib.errors import ValidationFailed
 from chalicelib.settings import Settings
 from tests.unit.builders import cpf
@@ -28,9 +38,35 @@ def store(settings: Settings) -> PynamoCreditStore:
     return PynamoCreditStore(model)
 
 
-def decision(n: int, who: str, outcome: str = "APPROVED") -> dict[str, Any]:
+def decision(n: int, who: str, outcome: Outcome = Outcome.APPROVED) -> CreditDecision:
     at = T0 + timedelta(minutes=n)
-    return {"decision_id": f"dec_{n:032x}", "cpf": who, "outcome": outcome, "created_at": at.isoformat(), "n": n}
+    amount = Decimal(f"{1000 + n}.00")
+    application = Application(
+        amount,
+        24,
+        "PERSONAL_LOAN",
+        Decimal("8000.00"),
+        Decimal("0.00"),
+        700,
+        date(2026, 11, 1),
+        ScoreSource.BUREAU,
+        at.date(),
+    )
+    reasons = () if outcome is Outcome.APPROVED else (Reason("LOW_SCORE", "Score too low.", outcome, "R01"),)
+    evaluation = Evaluation(
+        outcome,
+        amount if outcome is Outcome.APPROVED else None,
+        "B",
+        700,
+        reasons,
+        {"installment": Decimal("50.12"), "band": "B", "term_months": 24, "dti_after": None},
+        PolicyRef("retail", "1", "sha256:x"),
+    )
+    return CreditDecision(f"dec_{n:032x}", who, application, evaluation, at)
+
+
+def n_of(decisions: Iterable[CreditDecision]) -> list[int]:
+    return [int(d.decision_id.removeprefix("dec_"), 16) for d in decisions]
 
 
 def test_profile_and_score_round_trip(store: PynamoCreditStore) -> None:
@@ -45,22 +81,24 @@ def test_profile_and_score_round_trip(store: PynamoCreditStore) -> None:
 def test_decisions_by_id_and_by_customer_newest_first_with_cursor(store: PynamoCreditStore) -> None:
     for n in range(5):
         store.add_decision(decision(n, cpf(1)))
-    store.add_decision(decision(9, cpf(2), "REFUSED"))
+    store.add_decision(decision(9, cpf(2), Outcome.REFUSED))
     assert store.get_decision(f"dec_{3:032x}") == decision(3, cpf(1))
-    first, cursor = store.customer_decisions(cpf(1), 2, None)
-    second, cursor2 = store.customer_decisions(cpf(1), 2, cursor)
-    third, cursor3 = store.customer_decisions(cpf(1), 2, cursor2)
-    assert [d["n"] for d in first + second + third] == [4, 3, 2, 1, 0]
-    assert cursor3 is None or store.customer_decisions(cpf(1), 2, cursor3)[0] == []
-    assert [d["n"] for d in store.all_decisions()] == [9, 4, 3, 2, 1, 0]
+    assert store.get_decision(f"dec_{9:032x}") == decision(9, cpf(2), Outcome.REFUSED)
+    first = store.customer_decisions(cpf(1), 2, None)
+    second = store.customer_decisions(cpf(1), 2, first.next_cursor)
+    third = store.customer_decisions(cpf(1), 2, second.next_cursor)
+    assert n_of(first.items + second.items + third.items) == [4, 3, 2, 1, 0]
+    last = third.next_cursor
+    assert last is None or store.customer_decisions(cpf(1), 2, last).items == ()
+    assert n_of(store.all_decisions()) == [9, 4, 3, 2, 1, 0]
 
 
 def test_a_decision_id_is_never_overwritten(store: PynamoCreditStore) -> None:
     store.add_decision(decision(1, cpf(1)))
     with pytest.raises(PutError):
-        store.add_decision({**decision(1, cpf(1)), "outcome": "REFUSED"})
+        store.add_decision(decision(1, cpf(1), Outcome.REFUSED))
     stored = store.get_decision(f"dec_{1:032x}")
-    assert stored is not None and stored["outcome"] == "APPROVED"
+    assert stored is not None and stored.evaluation.outcome is Outcome.APPROVED
 
 
 def test_forged_cursors_are_a_validation_error(store: PynamoCreditStore) -> None:

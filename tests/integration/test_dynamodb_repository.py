@@ -12,6 +12,16 @@ from chalicelib.adapters.dynamodb import PynamoOrderRepository, bind_models, cre
 from chalicelib.orders.errors import IdempotencyKeyTaken
 from chalicelib.orders.model import IdempotencyRecord, Order, OrderStatus
 from chalicelib.orders.requests import parse_order_request
+from chalicelib.quorum.model import (
+    Contact,
+    DisabledReason,
+    OrderVerdict,
+    Participant,
+    PartyReason,
+    PartyType,
+    PartyVerdict,
+    Role,
+)
 from chalicelib.settings import Settings
 from devstack.demo_data import ACME, HELENA, order_body
 
@@ -29,6 +39,29 @@ def repository(settings: Settings) -> PynamoOrderRepository:
 def draft(key: str = "ord_" + "a" * 32) -> Order:
     request = parse_order_request(order_body(ACME.cnpj, HELENA.cpf, amount="1234.56"))
     return Order(key, request, OrderStatus.PROCESSING, NOW, NOW, idempotency_key="k1")
+
+
+def met() -> OrderVerdict:
+    """A company with one signer and one representative disabled, so every field of a verdict is stored."""
+    signer = Participant(HELENA.cpf, ("A", "B"), Contact("Helena", "h@example.com", None), True, False, ())
+    blocked = Participant("70000000159", ("A",), Contact(), False, True, (DisabledReason.AMOUNT_LIMIT,))
+    party = PartyVerdict(
+        Role.REQUESTER,
+        PartyType.PJ,
+        ACME.cnpj,
+        True,
+        None,
+        (signer, blocked),
+        ("R1",),
+        ((HELENA.cpf,),),
+        1,
+        (HELENA.cpf,),
+    )
+    return OrderVerdict((party,))
+
+
+def not_met(reason: PartyReason = PartyReason.NO_REPRESENTATIVES) -> OrderVerdict:
+    return OrderVerdict((PartyVerdict(Role.REQUESTER, PartyType.PJ, ACME.cnpj, False, reason, ()),))
 
 
 def test_a_draft_round_trips_with_decimal_money_and_utc_times(repository: PynamoOrderRepository) -> None:
@@ -62,10 +95,9 @@ def test_expired_idempotency_keys_count_as_free(settings: Settings) -> None:
 
 def test_a_decision_is_recorded_once(repository: PynamoOrderRepository) -> None:
     repository.add(draft(), None)
-    parties = [{"role": "REQUESTER", "quorum": True, "participants": []}]
-    first = repository.record_decision(draft().order_key, OrderStatus.QUORUM_MET, parties, None, NOW)
-    second = repository.record_decision(draft().order_key, OrderStatus.NO_QUORUM, [], "NO_REPRESENTATIVES", NOW)
-    assert first.status is OrderStatus.QUORUM_MET and first.parties == tuple(parties)
+    first = repository.record_decision(draft().order_key, met(), NOW)
+    second = repository.record_decision(draft().order_key, not_met(), NOW)
+    assert first.status is OrderStatus.QUORUM_MET and first.verdict == met() and first.reason is None
     assert second == first
     repository.mark_failed(draft().order_key, "PARTNER_UNAVAILABLE", "late", NOW)
     assert repository.get(draft().order_key) == first
@@ -76,7 +108,7 @@ def test_failed_orders_can_still_be_decided_on_replay(repository: PynamoOrderRep
     repository.mark_failed(draft().order_key, "PARTNER_UNAVAILABLE", "powers: HTTP 503", NOW)
     failed = repository.get(draft().order_key)
     assert failed is not None and (failed.status, failed.reason) == (OrderStatus.FAILED, "PARTNER_UNAVAILABLE")
-    decided = repository.record_decision(draft().order_key, OrderStatus.NO_QUORUM, [], "NO_REPRESENTATIVES", NOW)
+    decided = repository.record_decision(draft().order_key, not_met(), NOW)
     assert (decided.status, decided.reason, decided.failure_detail) == (
         OrderStatus.NO_QUORUM,
         "NO_REPRESENTATIVES",
@@ -98,7 +130,7 @@ def test_stuck_orders_are_found_through_the_status_index_oldest_first(repository
     old, older, done, recent = (f"ord_{c * 32}" for c in "1234")
     for key, age in ((old, 10), (older, 20), (done, 30), (recent, 1)):
         repository.add(replace(draft(key), created_at=NOW - timedelta(minutes=age)), None)
-    repository.record_decision(done, OrderStatus.NO_QUORUM, [], "NO_RULE_SATISFIED", NOW)
+    repository.record_decision(done, not_met(PartyReason.NO_RULE_SATISFIED), NOW)
     # WHEN the sweeper asks for orders processing for more than 5 minutes
     stuck = repository.stuck_in_processing(NOW - timedelta(minutes=5), limit=10)
     # THEN it gets the old undecided ones, oldest first

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from chalicelib import bootstrap
+from chalicelib.commands.replay_dlq import replay
 from chalicelib.orders.model import OrderStatus
 from chalicelib.settings import Settings
 from devstack import demo_data as demo
 from devstack.aws import ensure_resources, sqs_client
-from devstack.replay_dlq import replay
 from devstack.worker import load_handler, poll_once
 
 pytestmark = pytest.mark.integration
@@ -34,16 +34,7 @@ def accept(container: bootstrap.Container, *documents: str) -> str:
     from chalicelib.orders.requests import parse_order_request
 
     command = services.CreateOrder(parse_order_request(demo.order_body(*documents)))
-    accepted = services.create_order(
-        command,
-        container.partners,
-        container.repository,
-        container.queue,
-        container.executor,
-        container.clock,
-        container.new_order_key,
-    )
-    return accepted.order_key
+    return container.orders.create(command).order_key
 
 
 def queue(sqs: Any, name: str) -> tuple[str, str]:
@@ -66,7 +57,7 @@ def test_worker_decides_and_deletes_successful_messages(world: bootstrap.Contain
     key = accept(world, demo.ACME.cnpj, demo.HELENA.cpf)
     url, arn = queue(sqs, settings.envelope_requests_queue)
     assert poll_once(sqs, url, arn, settings.region, load_handler("assemble_envelopes"), wait=1) == 1
-    order = world.repository.get(key)
+    order = world.orders.repository.get(key)
     assert order is not None and order.status is OrderStatus.QUORUM_MET
     assert depth(sqs, settings.envelope_requests_queue) == 0
     results_url, _ = queue(sqs, settings.envelope_results_queue)
@@ -84,7 +75,7 @@ def test_a_failing_partner_ends_in_the_dlq_with_the_order_failed_then_replays(wo
     deadline = time.monotonic() + 20
     while depth(sqs, f"{settings.envelope_requests_queue}-dlq") == 0 and time.monotonic() < deadline:
         poll_once(sqs, url, arn, settings.region, handler, wait=1)
-    failed = world.repository.get(key)
+    failed = world.orders.repository.get(key)
     assert failed is not None and (failed.status, failed.reason) == (OrderStatus.FAILED, "PARTNER_UNAVAILABLE")
     assert depth(sqs, f"{settings.envelope_requests_queue}-dlq") == 1
     assert depth(sqs, settings.envelope_results_queue) == 0

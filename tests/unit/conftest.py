@@ -7,7 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from chalicelib import bootstrap
-from chalicelib.credit.policies import PolicyProvider
+from chalicelib.credit.policy_provider import PolicyProvider
+from chalicelib.credit.services import CreditService
+from chalicelib.orders.services import OrderService
 from chalicelib.quorum.model import OperatorAccess
 from chalicelib.settings import PARTNER_URL_VARIABLES, Settings
 from tests.unit import fakes
@@ -23,16 +25,21 @@ def container() -> Iterator[bootstrap.Container]:
     env = dict.fromkeys(PARTNER_URL_VARIABLES.values(), "http://partners.invalid")
     g = grant([rep(1, "D")], [rule("ONE", group("D"))])
     store = FakeCreditStore()
+    clock = fakes.FixedClock()
+    region_switch = fakes.FakeSwitch()
     c = bootstrap.Container(
         settings=Settings.from_env({**env, "AWS_REGION": "sa-east-1", "AME_ROLE": "dr", "AME_MAX_RECEIVE_COUNT": "2"}),
-        partners=fakes.partners(grants={CO: g}, accesses={(CO, cpf(1)): OperatorAccess(True, True)}),
-        repository=fakes.FakeRepository(),
-        queue=fakes.FakeQueue(),
-        publisher=fakes.FakePublisher(),
-        executor=fakes.InlineExecutor(),
-        clock=fakes.FixedClock(),
-        credit=bootstrap.CreditPorts(store=store, bureau=FakeBureau(), policies=PolicyProvider(store)),
-        region_switch=fakes.FakeSwitch(),
+        orders=OrderService(
+            partners=fakes.partners(grants={CO: g}, accesses={(CO, cpf(1)): OperatorAccess(True, True)}),
+            repository=fakes.FakeRepository(),
+            queue=fakes.FakeQueue(),
+            publisher=fakes.FakePublisher(),
+            executor=fakes.InlineExecutor(),
+            region_switch=region_switch,
+            clock=clock,
+        ),
+        credit=CreditService(store=store, bureau=FakeBureau(), policies=PolicyProvider(store), clock=clock),
+        region_switch=region_switch,
     )
     bootstrap.use_container(c)
     yield c

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from chalicelib.errors import PartnerUnavailable
 from chalicelib.orders.errors import IdempotencyKeyTaken, QueueUnavailable
-from chalicelib.orders.model import AreaSettings, DomainEntry, IdempotencyRecord, Order, OrderStatus
+from chalicelib.orders.model import AreaSettings, DomainEntry, IdempotencyRecord, Order, OrderStatus, SignerNotice
 from chalicelib.orders.ports import (
     DomainCatalog,
     EnvelopePublisher,
@@ -19,13 +19,14 @@ from chalicelib.orders.ports import (
     OperatorRegistry,
     OrderRepository,
     Parametrizer,
+    Partners,
     PeopleDirectory,
     PowersDirectory,
     RegionSwitch,
     TrafficProbe,
 )
-from chalicelib.orders.services import Partners
-from chalicelib.quorum.model import Contact, OperatorAccess, PowerGrant
+from chalicelib.orders.wire import notice_to_wire, result_message
+from chalicelib.quorum.model import Contact, OperatorAccess, OrderVerdict, PowerGrant
 
 T = TypeVar("T")
 
@@ -121,17 +122,15 @@ class FakeRepository(OrderRepository):
     def release_idempotency(self, key: str) -> None:
         self.keys.pop(key, None)
 
-    def record_decision(
-        self, order_key: str, status: OrderStatus, parties: Sequence[dict[str, Any]], reason: str | None, at: datetime
-    ) -> Order:
+    def record_decision(self, order_key: str, verdict: OrderVerdict, at: datetime) -> Order:
         order = self.orders[order_key]
         if order.status.decided:
             return order
         order = replace(
             order,
-            status=status,
-            parties=tuple(parties),
-            reason=reason,
+            status=OrderStatus.of(verdict),
+            verdict=verdict,
+            reason=verdict.reason.value if verdict.reason else None,
             decided_at=at,
             updated_at=at,
             failure_detail=None,
@@ -188,18 +187,20 @@ class FakeQueue(EnvelopeQueue):
 
 
 class FakePublisher(EnvelopePublisher):
+    """Keeps (dedup id, message) pairs as the queues would carry them."""
+
     def __init__(self) -> None:
         self.results: list[tuple[str, dict[str, Any]]] = []
         self.notifications: list[tuple[str, dict[str, Any]]] = []
         self.fail_notifications = False
 
-    def publish_result(self, message: dict[str, Any], dedup_id: str) -> None:
-        self.results.append((dedup_id, message))
+    def publish_result(self, order: Order) -> None:
+        self.results.append((order.order_key, result_message(order)))
 
-    def notify_signers(self, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    def notify_signers(self, notices: Sequence[SignerNotice]) -> None:
         if self.fail_notifications:
             raise RuntimeError("notifications queue down")
-        self.notifications.extend(messages)
+        self.notifications.extend((notice.dedup_id, notice_to_wire(notice)) for notice in notices)
 
 
 class FixedClock:

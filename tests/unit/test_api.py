@@ -93,10 +93,10 @@ def test_malformed_idempotency_key_is_a_validation_error(client: Client) -> None
 
 
 def test_partner_and_queue_outages_are_503(client: Client, container: bootstrap.Container) -> None:
-    container.queue.down = True  # type: ignore[attr-defined]
+    container.orders.queue.down = True  # type: ignore[attr-defined]
     queue_down = post(client, body())
     assert (queue_down.status_code, queue_down.json_body["error"]["code"]) == (503, "QUEUE_UNAVAILABLE")
-    container.partners.parametrizer.down = True  # type: ignore[attr-defined]
+    container.orders.partners.parametrizer.down = True  # type: ignore[attr-defined]
     response = post(client, body())
     assert (response.status_code, response.json_body["error"]["code"]) == (503, "PARTNER_UNAVAILABLE")
 
@@ -112,7 +112,7 @@ def test_unexpected_errors_are_500_without_a_stack_trace(client: Client, contain
     def explode(order_key: str) -> None:
         raise KeyError("secret internals")
 
-    container.repository.get = explode  # type: ignore[method-assign]
+    container.orders.repository.get = explode  # type: ignore[method-assign]
     response = client.http.get("/v1/orders/ord_" + "1" * 32)
     assert response.status_code == 500
     assert response.json_body == {
@@ -155,18 +155,18 @@ def test_sqs_handler_reports_only_the_failed_records(
         response = chalice_module.assemble_envelopes(event, None)
     failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
     assert failed == {r["messageId"] for r in event["Records"][1:]}
-    assert container.repository.get(order_key).status.value == "QUORUM_MET"  # type: ignore[union-attr]
+    assert container.orders.repository.get(order_key).status.value == "QUORUM_MET"  # type: ignore[union-attr]
 
 
 def test_sqs_handler_marks_failed_on_the_last_receive(
     chalice_module: ModuleType, container: bootstrap.Container
 ) -> None:
-    container.partners.powers.failures = 10  # type: ignore[attr-defined]
+    container.orders.partners.powers.failures = 10  # type: ignore[attr-defined]
     with Client(chalice_module.app) as c:
         order_key = post(c, body()).json_body["order_key"]
         message = json.dumps({"order_key": order_key})
         first = chalice_module.assemble_envelopes(sqs_event(message, receive_count=1), None)
-        assert container.repository.get(order_key).status.value == "PROCESSING"  # type: ignore[union-attr]
+        assert container.orders.repository.get(order_key).status.value == "PROCESSING"  # type: ignore[union-attr]
         last = chalice_module.assemble_envelopes(sqs_event(message, receive_count=2), None)
         order = c.http.get(f"/v1/orders/{order_key}").json_body
     assert len(first["batchItemFailures"]) == len(last["batchItemFailures"]) == 1
@@ -179,6 +179,6 @@ def test_storage_outage_is_503_not_500(client: Client, container: bootstrap.Cont
     def unavailable(order_key: str) -> None:
         raise GetError("Failed to get item: could not connect to the endpoint")
 
-    container.repository.get = unavailable  # type: ignore[method-assign]
+    container.orders.repository.get = unavailable  # type: ignore[method-assign]
     response = client.http.get("/v1/orders/ord_" + "1" * 32)
     assert (response.status_code, response.json_body["error"]["code"]) == (503, "STORAGE_UNAVAILABLE")

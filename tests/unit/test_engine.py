@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.quorum.engine import cpfs_needing_operator_check, evaluate_company, evaluate_person, operator_reasons
+from chalicelib.quorum.engine import evaluate_company, evaluate_person, operator_reasons, screen
 from chalicelib.quorum.model import (
     Contact,
     DisabledReason,
@@ -68,7 +68,7 @@ def test_reservations_that_do_not_bite_leave_the_signer_enabled() -> None:
 def test_reserved_people_keep_their_contact_data_and_skip_the_operator_check() -> None:
     g = grant([rep(1, "A", Reservation("COURT_ORDER")), rep(2, "A")], [rule("R", group("A"))])
     contacts: dict[str, Contact | None] = {cpf(1): Contact("Ana", "ana@x.com", "+55 11 90000-0000")}
-    assert cpfs_needing_operator_check(g, terms()) == [cpf(2)]
+    assert screen(g, terms()).unreserved == [cpf(2)]
     verdict = evaluate_company(Role.REQUESTER, CO, g, terms(), contacts, everyone_operates(2))
     reserved = next(p for p in verdict.participants if p.cpf == cpf(1))
     assert reserved.contact.name == "Ana" and reserved.reservation

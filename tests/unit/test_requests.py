@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import InvalidDocumentError, ValidationFailed
-from chalicelib.orders.requests import parse_order_request, request_to_wire
+from chalicelib.orders.requests import parse_order_request
+from chalicelib.orders.wire import request_to_wire
 from chalicelib.quorum.model import PartyType
 from devstack.demo_data import ACME, HELENA, order_body
 

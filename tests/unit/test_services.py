@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -9,8 +10,9 @@ import pytest
 from chalicelib.errors import PartnerUnavailable
 from chalicelib.orders import services
 from chalicelib.orders.errors import IdempotencyConflict, OrderNotFound, OrderRejected, QueueUnavailable
-from chalicelib.orders.model import IdempotencyRecord, OrderStatus
+from chalicelib.orders.model import IdempotencyRecord, Order, OrderStatus
 from chalicelib.orders.requests import parse_order_request
+from chalicelib.orders.wire import verdict_to_wire
 from chalicelib.quorum.model import Contact, OperatorAccess, Reservation
 from tests.unit import fakes
 from tests.unit.builders import cnpj, cpf, grant, group, rep, rule
@@ -42,25 +44,23 @@ class World:
         self.queue = fakes.FakeQueue()
         self.publisher = fakes.FakePublisher()
         self.clock = fakes.FixedClock()
-        self.keys = iter(f"ord_{n:032x}" for n in range(1, 1000))
+        keys = iter(f"ord_{n:032x}" for n in range(1, 1000))
+        self.service = services.OrderService(
+            partners=self.partners,
+            repository=self.repository,
+            queue=self.queue,
+            publisher=self.publisher,
+            executor=fakes.InlineExecutor(),
+            region_switch=fakes.FakeSwitch(),
+            clock=self.clock,
+            new_order_key=lambda: next(keys),
+        )
 
     def create(self, raw: dict[str, Any], key: str | None = None) -> services.Accepted:
-        command = services.CreateOrder(parse_order_request(raw), key)
-        return services.create_order(
-            command,
-            self.partners,
-            self.repository,
-            self.queue,
-            fakes.InlineExecutor(),
-            self.clock,
-            lambda: next(self.keys),
-        )
+        return self.service.create(services.CreateOrder(parse_order_request(raw), key))
 
-    def assemble(self, order_key: str, attempt: int = 1, max_attempts: int = 3) -> Any:
-        command = services.AssembleEnvelope(order_key, attempt, max_attempts)
-        return services.assemble_envelope(
-            command, self.partners, self.repository, self.publisher, fakes.InlineExecutor(), self.clock
-        )
+    def assemble(self, order_key: str, attempt: int = 1, max_attempts: int = 3) -> Order:
+        return self.service.assemble(services.AssembleEnvelope(order_key, attempt, max_attempts))
 
 
 def two_directors() -> World:
@@ -235,18 +235,18 @@ def test_guarantors_are_evaluated_and_the_first_failing_party_names_the_reason()
     key = world.create(body(guarantors=[{"document": cpf(9)}])).order_key
     order = world.assemble(key)
     assert (order.status, order.reason) == (OrderStatus.NO_QUORUM, "NO_ACTIVE_OPERATOR")
-    assert [p["role"] for p in order.parties] == ["REQUESTER", "GUARANTOR"]
-    assert [p["quorum"] for p in order.parties] == [True, False]
+    assert [p["role"] for p in verdict_to_wire(order.verdict)] == ["REQUESTER", "GUARANTOR"]
+    assert [p["quorum"] for p in verdict_to_wire(order.verdict)] == [True, False]
 
 
 def sweep(
     world: World, switch: fakes.FakeSwitch | None = None, serving: str | None = "us-west-2", minutes: int = 5
 ) -> services.SweepResult:
     command = services.SweepStuckOrders(region="us-west-2", older_than=timedelta(minutes=minutes))
-    probe = fakes.FakeProbe(serving)
-    return services.sweep_stuck_orders(
-        command, world.repository, world.queue, switch or fakes.FakeSwitch(), probe, world.clock
+    sweeper = dataclasses.replace(
+        world.service, region_switch=switch or fakes.FakeSwitch(), traffic_probe=fakes.FakeProbe(serving)
     )
+    return sweeper.sweep(command)
 
 
 def test_the_sweeper_requeues_only_orders_processing_longer_than_the_cutoff() -> None:

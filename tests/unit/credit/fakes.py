@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from chalicelib.credit.model import BureauScore, CustomerProfile
+from chalicelib.credit.model import BureauScore, CreditDecision, CustomerProfile, DecisionPage
 from chalicelib.credit.ports import CreditBureau, CreditStore
 from chalicelib.errors import PartnerUnavailable
 
@@ -23,7 +22,7 @@ class FakeCreditStore(CreditStore):
     def __init__(self) -> None:
         self.profiles: dict[str, CustomerProfile] = {}
         self.scores: dict[str, BureauScore] = {}
-        self.decisions: list[dict[str, Any]] = []
+        self.decisions: list[CreditDecision] = []
         self.policy_text: str | None = None
         self.policy_reads = 0
         self.policy_down = False
@@ -40,19 +39,19 @@ class FakeCreditStore(CreditStore):
     def last_score(self, cpf: str) -> BureauScore | None:
         return self.scores.get(cpf)
 
-    def add_decision(self, decision: dict[str, Any]) -> None:
+    def add_decision(self, decision: CreditDecision) -> None:
         self.decisions.append(decision)
 
-    def get_decision(self, decision_id: str) -> dict[str, Any] | None:
-        return next((d for d in self.decisions if d["decision_id"] == decision_id), None)
+    def get_decision(self, decision_id: str) -> CreditDecision | None:
+        return next((d for d in self.decisions if d.decision_id == decision_id), None)
 
-    def customer_decisions(self, cpf: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        mine = [d for d in reversed(self.decisions) if d["cpf"] == cpf]
+    def customer_decisions(self, cpf: str, limit: int, cursor: str | None) -> DecisionPage:
+        mine = [d for d in reversed(self.decisions) if d.cpf == cpf]
         start = int(cursor or 0)
-        page = mine[start : start + limit]
-        return page, str(start + limit) if start + limit < len(mine) else None
+        page = tuple(mine[start : start + limit])
+        return DecisionPage(page, str(start + limit) if start + limit < len(mine) else None)
 
-    def all_decisions(self) -> Iterator[dict[str, Any]]:
+    def all_decisions(self) -> Iterator[CreditDecision]:
         return iter(reversed(self.decisions))
 
     def active_policy_text(self) -> str | None:

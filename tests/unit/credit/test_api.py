@@ -20,7 +20,7 @@ CPF = cpf(3)
 
 @pytest.fixture
 def client(chalice_module: ModuleType, container: bootstrap.Container) -> Iterator[Client]:
-    today = container.clock().date()  # the decision's own clock decides whether the score is fresh
+    today = container.credit.clock().date()  # the decision's own clock decides whether the score is fresh
     container.credit.bureau.scores[CPF] = BureauScore(870, today - timedelta(days=1))  # type: ignore[attr-defined]
     with Client(chalice_module.app) as c:
         yield c

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import backtest as cli
+from chalicelib.commands import backtest as cli
 from chalicelib.credit.backtest import backtest, cases_from_decisions, cases_from_file, render
 from chalicelib.credit.engine import CompiledPolicy
 from chalicelib.credit.policy import default_policy, parse_policy

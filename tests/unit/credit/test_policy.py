@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.credit.policy import PolicyError, default_policy, load_policy_text, parse_policy
+from chalicelib.credit.errors import PolicyError
+from chalicelib.credit.policy import default_policy, load_policy_text, parse_policy
 
 
 def document() -> dict[str, Any]:

@@ -8,9 +8,12 @@ from typing import Any
 import pytest
 
 from chalicelib.credit import services
+from chalicelib.credit.errors import CreditRejected, CustomerNotFound, DecisionNotFound, PolicyUnavailable
 from chalicelib.credit.model import BureauScore, ScoreSource
-from chalicelib.credit.policies import PolicyProvider, PolicyUnavailable
 from chalicelib.credit.policy import default_policy
+from chalicelib.credit.policy_provider import PolicyProvider
+from chalicelib.credit.ports import CreditStore
+from chalicelib.credit.wire import application_from_wire, decision_from_wire, decision_to_wire
 from chalicelib.documents import Cpf
 from tests.unit.builders import cpf
 from tests.unit.credit.fakes import FakeBureau, FakeCreditStore
@@ -24,12 +27,13 @@ def clock() -> datetime:
 
 
 class World:
-    def __init__(self, score: int | None = 720, bureau_down: bool = False) -> None:
+    def __init__(self, score: int | None = 720, bureau_down: bool = False, store: CreditStore | None = None) -> None:
         scores = {CPF.digits: BureauScore(score, NOW.date() - timedelta(days=3))} if score is not None else {}
         self.bureau = FakeBureau(scores, down=bureau_down)
-        self.store = FakeCreditStore()
+        self.store: Any = store or FakeCreditStore()
         self.policies = PolicyProvider(self.store)
-        self.ids = iter(f"dec_{n:032x}" for n in range(1, 100))
+        ids = iter(f"dec_{n:032x}" for n in range(1, 100))
+        self.service = services.CreditService(self.store, self.bureau, self.policies, clock, lambda: next(ids))
 
     def decide(self, **overrides: Any) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -41,8 +45,7 @@ class World:
             "existing_debts": Decimal("1200.00"),
         }
         values.update(overrides)
-        command = services.DecideCredit(**values)
-        return services.decide_credit(command, self.policies, self.bureau, self.store, clock, lambda: next(self.ids))
+        return decision_to_wire(self.service.decide(services.DecideCredit(**values)))
 
 
 def test_a_decision_records_inputs_figures_policy_and_is_stored() -> None:
@@ -52,14 +55,14 @@ def test_a_decision_records_inputs_figures_policy_and_is_stored() -> None:
     assert decision["policy"] == {"id": "retail-personal-credit", "version": "2026.11.0", "hash": default_policy().hash}
     assert decision["figures"]["installment"] == "1092.48"
     assert decision["application"]["score_source"] == "BUREAU"
-    assert world.store.decisions == [decision]
+    assert [decision_to_wire(d) for d in world.store.decisions] == [decision]
     assert world.store.scores[CPF.digits].score == 720  # kept for the next outage
     json.dumps(decision)  # the stored record is plain JSON
 
 
 def test_stored_profile_fills_what_the_request_leaves_out() -> None:
     world = World()
-    services.put_profile(CPF, Decimal("3000.00"), Decimal("0.00"), world.store, clock)
+    world.service.put_profile(services.PutProfile(CPF, Decimal("3000.00"), Decimal("0.00")))
     decision = world.decide(monthly_income=None, existing_debts=None)
     assert decision["application"]["monthly_income"] == "3000.00"
     override = world.decide(monthly_income=Decimal("9000.00"), existing_debts=None)
@@ -68,13 +71,13 @@ def test_stored_profile_fills_what_the_request_leaves_out() -> None:
 
 
 def test_without_income_anywhere_the_request_is_rejected() -> None:
-    with pytest.raises(services.CreditRejected) as error:
+    with pytest.raises(CreditRejected) as error:
         World().decide(monthly_income=None, existing_debts=None)
     assert (error.value.code, error.value.field) == ("CUSTOMER_PROFILE_REQUIRED", "monthly_income")
 
 
 def test_unknown_product_is_rejected() -> None:
-    with pytest.raises(services.CreditRejected) as error:
+    with pytest.raises(CreditRejected) as error:
         World().decide(product="SPACESHIP_LEASE")
     assert error.value.code == "UNKNOWN_PRODUCT"
 
@@ -104,18 +107,36 @@ def test_no_score_at_the_bureau_goes_to_review() -> None:
 def test_stored_decision_reads_back_into_the_same_application() -> None:
     world = World()
     decision = world.decide()
-    application = services.application_from_wire(decision["application"])
+    application = application_from_wire(decision["application"])
     assert application.score == 720 and application.score_source is ScoreSource.BUREAU
     assert application.today == date(2026, 11, 22)
     assert world.policies.active().decide(application).outcome.value == decision["outcome"]
 
 
+def test_a_stored_decision_reads_back_as_the_decision_that_was_made() -> None:
+    world = World(bureau_down=True)  # a REVIEW with no band and no approved amount, beside an APPROVED one
+    world.decide()
+    world.bureau.down = False
+    world.decide()
+    review, approved = world.store.decisions
+    assert decision_from_wire(decision_to_wire(review)) == review
+    assert decision_from_wire(decision_to_wire(approved)) == approved
+    assert isinstance(decision_from_wire(decision_to_wire(approved)).evaluation.figures["dti_after"], Decimal)
+
+
+def test_a_ratio_over_no_income_is_stored_as_null_and_stays_null() -> None:
+    world = World()
+    wire = world.decide(monthly_income=Decimal("0.00"))
+    assert wire["figures"]["dti_after"] is None
+    assert decision_to_wire(decision_from_wire(wire)) == wire
+
+
 def test_unknown_decisions_and_customers_are_not_found() -> None:
-    store = FakeCreditStore()
-    with pytest.raises(services.DecisionNotFound):
-        services.get_decision("dec_x", store)
-    with pytest.raises(services.CustomerNotFound):
-        services.get_profile(CPF, store)
+    service = World().service
+    with pytest.raises(DecisionNotFound):
+        service.get_decision("dec_x")
+    with pytest.raises(CustomerNotFound):
+        service.get_profile(CPF)
 
 
 class Ticks:

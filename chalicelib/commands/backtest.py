@@ -1,8 +1,8 @@
 """Backtest a candidate credit policy against real decisions or a file of applications.
 
-    python -m chalicelib.backtest --candidate new-policy.json --input applications.jsonl
-    python -m chalicelib.backtest --candidate new-policy.json --from-table   # stored decisions
-    python -m chalicelib.backtest --candidate new.json --baseline current.json --input apps.csv
+    python -m chalicelib.commands.backtest --candidate new-policy.json --input applications.jsonl
+    python -m chalicelib.commands.backtest --candidate new-policy.json --from-table   # stored decisions
+    python -m chalicelib.commands.backtest --candidate new.json --baseline current.json --input apps.csv
 
 Without --baseline, stored decisions are compared with what was actually decided, and file
 applications with the bundled default policy. Exit status 0; --json prints the report as JSON.
@@ -19,7 +19,8 @@ from pathlib import Path
 
 from chalicelib.credit.backtest import as_json, backtest, cases_from_decisions, cases_from_file, render
 from chalicelib.credit.engine import CompiledPolicy
-from chalicelib.credit.policy import PolicyError, default_policy, load_policy_text
+from chalicelib.credit.errors import PolicyError
+from chalicelib.credit.policy import default_policy, load_policy_text
 
 
 def _policy(path: str) -> CompiledPolicy:

@@ -8,18 +8,12 @@ import time
 from collections.abc import Callable
 
 from chalicelib.credit.engine import CompiledPolicy
+from chalicelib.credit.errors import PolicyUnavailable
 from chalicelib.credit.policy import default_policy, load_policy_text
 from chalicelib.credit.ports import CreditStore
-from chalicelib.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 DEFAULT_TTL_SECONDS = 300.0
-
-
-class PolicyUnavailable(ServiceUnavailable):
-    """No valid policy could be loaded; deciding with a guessed policy would be worse than failing."""
-
-    code = "POLICY_UNAVAILABLE"
 
 
 class PolicyProvider:

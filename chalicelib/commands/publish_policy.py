@@ -1,6 +1,6 @@
 """Validates a credit policy document and makes it the active one (picked up within the TTL).
 
-    python -m chalicelib.publish_policy path/to/policy.json
+    python -m chalicelib.commands.publish_policy path/to/policy.json
 
 Run a backtest first. Every published version is kept in the table next to the active one.
 """
@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from chalicelib.bootstrap import credit_store_from_env
-from chalicelib.credit.policy import PolicyError, load_policy_text
+from chalicelib.credit.errors import PolicyError
+from chalicelib.credit.policy import load_policy_text
 
 
 def main(argv: list[str] | None = None) -> int:

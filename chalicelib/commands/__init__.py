@@ -1,0 +1,2 @@
+"""Operator commands, `python -m chalicelib.commands.<name>`: credit policy backtests and
+publishing, dead-letter replay."""

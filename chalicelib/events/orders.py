@@ -1,0 +1,58 @@
+"""The envelope-requests queue consumer and the stuck-order sweeper schedule."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any, Protocol, TypedDict
+
+from chalicelib.bootstrap import container
+from chalicelib.errors import DomainError
+from chalicelib.orders.services import AssembleEnvelope, SweepStuckOrders
+
+log = logging.getLogger("ame.events")
+
+
+class SqsRecord(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class BatchItemFailure(TypedDict):
+    itemIdentifier: str
+
+
+class BatchResponse(TypedDict):
+    batchItemFailures: list[BatchItemFailure]
+
+
+class SweepReport(TypedDict):
+    active: bool
+    requeued: int
+
+
+def assemble_envelopes(records: Iterable[SqsRecord]) -> BatchResponse:
+    """One record failing never fails its neighbours: it is reported back for redelivery."""
+    c = container()
+    failures: list[BatchItemFailure] = []
+    for record in records:
+        raw = record.to_dict()
+        attempt = int(raw.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+        try:
+            order_key = str(json.loads(raw["body"])["order_key"])
+            c.orders.assemble(AssembleEnvelope(order_key, attempt, c.settings.max_receive_count))
+        except Exception as exc:
+            detail = exc.message if isinstance(exc, DomainError) else type(exc).__name__
+            log.warning(
+                "envelope request failed; left for redelivery",
+                extra={"message_id": raw.get("messageId"), "attempt": attempt, "error": detail},
+                exc_info=not isinstance(exc, DomainError),
+            )
+            failures.append({"itemIdentifier": raw["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+def sweep_stuck_orders() -> SweepReport:
+    c = container()
+    result = c.orders.sweep(SweepStuckOrders(c.settings.region, c.settings.sweep_after))
+    return {"active": result.active, "requeued": len(result.requeued)}
