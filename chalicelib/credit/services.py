@@ -54,6 +54,8 @@ class ListDecisions:
 
 @dataclass(frozen=True, slots=True)
 class CreditService:
+    """The credit use cases over their ports: bootstrap binds it once, entry points call a method."""
+
     store: CreditStore
     bureau: CreditBureau
     policies: PolicyProvider

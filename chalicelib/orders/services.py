@@ -77,6 +77,8 @@ class SweepResult:
 
 @dataclass(frozen=True, slots=True)
 class OrderService:
+    """The order use cases over their ports: bootstrap binds it once, entry points call a method."""
+
     partners: Partners
     repository: OrderRepository
     queue: EnvelopeQueue

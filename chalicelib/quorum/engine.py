@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from chalicelib.quorum.model import (
     Contact,
@@ -66,9 +67,11 @@ def _reservation_reasons(reservations: Sequence[Reservation], terms: OrderTerms)
     return sorted(found, key=_REASON_ORDER.__getitem__)
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A representative listed once, with every group they sit in and the reservations that bite."""
+class Candidate(NamedTuple):
+    """A representative listed once, with every group they sit in and the reservations that bite.
+
+    A named tuple: a large company has hundreds, built on every evaluation.
+    """
 
     cpf: str
     groups: tuple[str, ...]

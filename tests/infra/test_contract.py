@@ -12,7 +12,13 @@ from ame_infra.contract import ACCESS_BY_HANDLER, CREDIT, IDEMPOTENCY, ORDERS, P
 from ame_infra.contract import region_switch_parameter as infra_switch
 from chalicelib.adapters.credit_dynamodb import credit_table
 from chalicelib.adapters.dynamodb import IdempotencyModel, OrderModel
-from chalicelib.settings import ENVELOPE_REQUESTS_QUEUE, PARTNER_URL_VARIABLES, Settings, region_switch_parameter
+from chalicelib.settings import (
+    ENVELOPE_REQUESTS_QUEUE,
+    PARTNER_URL_VARIABLES,
+    Settings,
+    dead_letter_queue_name,
+    region_switch_parameter,
+)
 from tests.infra.conftest import ROOT
 from tests.unit.test_architecture import imported_roots
 
@@ -59,6 +65,16 @@ def test_partner_variables_and_queue_defaults_match_the_app_settings() -> None:
 
 def test_the_region_switch_is_named_alike_by_the_infra_and_the_app() -> None:
     assert infra_switch("us-west-2") == region_switch_parameter("us-west-2")
+
+
+def test_dead_letter_queues_are_named_alike_by_the_infra_and_the_app() -> None:
+    # replay-dlq and the local stack find a DLQ by the app's rule; the stacks create it by theirs
+    assert [q.dlq_name for q in QUEUES] == [dead_letter_queue_name(q.name) for q in QUEUES]
+    assert {q.dlq_name for q in QUEUES} == {
+        "ame-envelope-requests-dlq",
+        "ame-envelope-results-dlq.fifo",
+        "ame-notifications-dlq.fifo",
+    }
 
 
 def test_every_packaged_handler_has_declared_access(package: ChalicePackage) -> None:
