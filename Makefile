@@ -55,11 +55,11 @@ INPUT     ?= docs/examples/applications.jsonl
 backtest: setup
 	$(BIN)/python -m chalicelib.commands.backtest --candidate $(CANDIDATE) --input $(INPUT)
 
-# Against the local stack by default; in AWS unset AWS_ENDPOINT_URL and use your profile.
+# make replay-dlq [TARGET=local|aws] [ARGS="--queue ... --limit N"]: the local stack by default;
+# TARGET=aws uses your credential chain and AWS_REGION, and names the account before moving anything.
+TARGET ?= local
 replay-dlq: setup
-	AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL-http://127.0.0.1:8100} \
-	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
-	$(BIN)/python -m chalicelib.commands.replay_dlq $(ARGS)
+	$(BIN)/python -m chalicelib.commands.replay_dlq --target $(TARGET) $(ARGS)
 
 # Build the Lambda deployment package and SAM/Terraform-free template the Pulumi program consumes.
 package: setup

@@ -1,7 +1,7 @@
 """Backtest a candidate credit policy against real decisions or a file of applications.
 
     python -m chalicelib.commands.backtest --candidate new-policy.json --input applications.jsonl
-    python -m chalicelib.commands.backtest --candidate new-policy.json --from-table   # stored decisions
+    python -m chalicelib.commands.backtest --candidate new-policy.json --from-table --target local|aws
     python -m chalicelib.commands.backtest --candidate new.json --baseline current.json --input apps.csv
 
 Without --baseline, stored decisions are compared with what was actually decided, and file
@@ -17,6 +17,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from chalicelib.commands.target import TargetError, add_target_argument, aws_errors, enter_target
 from chalicelib.credit.backtest import as_json, backtest, cases_from_decisions, cases_from_file, render
 from chalicelib.credit.engine import CompiledPolicy
 from chalicelib.credit.errors import PolicyError
@@ -36,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--from-table", action="store_true", help="every decision stored in the credit table")
     parser.add_argument("--show", type=int, default=20, help="how many flipped applications to list")
     parser.add_argument("--json", action="store_true")
+    add_target_argument(parser, required=False)
     args = parser.parse_args(argv)
+    if args.from_table and args.target is None:
+        parser.error("--from-table reads a credit table: say which with --target local|aws")
     try:
         candidate = _policy(args.candidate)
         baseline = _policy(args.baseline) if args.baseline else None
@@ -46,7 +50,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_table:
         from chalicelib.bootstrap import credit_store_from_env
 
-        cases = cases_from_decisions(credit_store_from_env(os.environ).all_decisions())
+        try:
+            enter_target(args)
+        except TargetError as exc:
+            print(f"nothing read: {exc}", file=sys.stderr)
+            return 2
+        try:
+            cases = cases_from_decisions(credit_store_from_env(os.environ).all_decisions())
+        except aws_errors() as exc:
+            print(f"could not read the stored decisions: {exc}", file=sys.stderr)
+            return 1
     else:
         text = Path(args.input).read_text()
         cases = cases_from_file(text, args.input, datetime.now(UTC).date())

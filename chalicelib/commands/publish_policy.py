@@ -1,6 +1,6 @@
 """Validates a credit policy document and makes it the active one (picked up within the TTL).
 
-    python -m chalicelib.commands.publish_policy path/to/policy.json
+    python -m chalicelib.commands.publish_policy path/to/policy.json --target local|aws
 
 Run a backtest first. Every published version is kept in the table next to the active one.
 """
@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from chalicelib.bootstrap import credit_store_from_env
+from chalicelib.commands.target import TargetError, add_target_argument, aws_errors, enter_target
 from chalicelib.credit.errors import PolicyError
 from chalicelib.credit.policy import load_policy_text
 
@@ -20,6 +21,7 @@ from chalicelib.credit.policy import load_policy_text
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("policy", help="policy document (JSON)")
+    add_target_argument(parser)
     args = parser.parse_args(argv)
     text = Path(args.policy).read_text()
     try:
@@ -27,7 +29,16 @@ def main(argv: list[str] | None = None) -> int:
     except PolicyError as exc:
         print(f"invalid policy, nothing published: {exc}", file=sys.stderr)
         return 2
-    credit_store_from_env(os.environ).publish_policy(text, policy.policy_id, policy.version, policy.hash)
+    try:
+        enter_target(args)
+    except TargetError as exc:
+        print(f"nothing published: {exc}", file=sys.stderr)
+        return 2
+    try:
+        credit_store_from_env(os.environ).publish_policy(text, policy.policy_id, policy.version, policy.hash)
+    except aws_errors() as exc:
+        print(f"nothing published: {exc}", file=sys.stderr)
+        return 1
     print(f"published {policy.policy_id} {policy.version} ({policy.hash})")
     return 0
 

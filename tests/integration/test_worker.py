@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -10,7 +13,6 @@ from typing import Any
 import pytest
 
 from chalicelib import bootstrap
-from chalicelib.commands.replay_dlq import replay
 from chalicelib.orders.model import OrderStatus
 from chalicelib.settings import Settings
 from devstack import demo_data as demo
@@ -80,6 +82,13 @@ def test_a_failing_partner_ends_in_the_dlq_with_the_order_failed_then_replays(wo
     assert depth(sqs, f"{settings.envelope_requests_queue}-dlq") == 1
     assert depth(sqs, settings.envelope_results_queue) == 0
 
-    assert replay(sqs, settings.envelope_requests_queue) == 1
+    # WHEN the operator replays it, as the runbook says (locally: --target local)
+    env = {**os.environ, "AWS_ENDPOINT_URL": settings.aws_endpoint_url or "", "AWS_REGION": settings.region}
+    source = settings.envelope_requests_queue
+    command = [sys.executable, "-m", "chalicelib.commands.replay_dlq", "--target", "local", "--queue", source]
+    replayed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert replayed.returncode == 0, replayed.stderr
+    assert f"target: local endpoint {settings.aws_endpoint_url}, region {settings.region}" in replayed.stderr
+    assert replayed.stdout.strip() == f"replayed 1 message(s) from {source}-dlq to {source}"
     assert depth(sqs, settings.envelope_requests_queue) == 1
     assert depth(sqs, f"{settings.envelope_requests_queue}-dlq") == 0
