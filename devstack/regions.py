@@ -8,8 +8,6 @@ the router for Route 53 failover routing, which is the public endpoint. `make ru
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any, Self
 import requests
 
 from chalicelib.settings import region_switch_parameter
-from devstack.stack import ROOT, LocalStack, StackConfig, free_port, run_in_foreground, wait_until
+from devstack.stack import ROOT, ProcessGroup, RuntimeConfig, free_port, run_in_foreground, wait_until
 
 PRIMARY, SECONDARY = "us-east-1", "us-west-2"
 
@@ -52,32 +50,46 @@ class TwoRegionConfig:
             **overrides,
         )
 
-
-class TwoRegionStack(LocalStack):
-    def __init__(self, config: TwoRegionConfig) -> None:
-        super().__init__(
-            StackConfig(
-                api_port=config.router_port,
-                aws_port=config.aws_port,
-                partners_port=config.partners_port,
-                visibility_timeout=config.visibility_timeout,
-                max_receive_count=config.max_receive_count,
-                log_dir=config.log_dir,
-                quiet=config.quiet,
-            )
+    def runtime(self) -> RuntimeConfig:
+        """What both regions' processes share; region and role are set per region (`region_env`)."""
+        return RuntimeConfig(
+            aws_port=self.aws_port,
+            partners_port=self.partners_port,
+            visibility_timeout=self.visibility_timeout,
+            max_receive_count=self.max_receive_count,
+            log_dir=self.log_dir,
+            quiet=self.quiet,
         )
-        self.regional = config
+
+
+class TwoRegionStack:
+    """Both regions on one local AWS endpoint, with the replicator and the router between them.
+
+    It holds the local runtime's process group rather than being a one-region stack: the public
+    port here is the router's, and each region has an API port of its own.
+    """
+
+    def __init__(self, config: TwoRegionConfig) -> None:
+        self.config = config
+        self.group = ProcessGroup(config.runtime())
 
     @property
     def public_url(self) -> str:
-        return f"http://127.0.0.1:{self.regional.router_port}"
+        return f"http://127.0.0.1:{self.config.router_port}"
+
+    @property
+    def aws_url(self) -> str:
+        return self.group.aws_url
 
     @property
     def replicator_url(self) -> str:
-        return f"http://127.0.0.1:{self.regional.replicator_port}"
+        return f"http://127.0.0.1:{self.config.replicator_port}"
 
     def region_url(self, region: str) -> str:
-        return f"http://127.0.0.1:{self.regional.api_ports[region]}"
+        return f"http://127.0.0.1:{self.config.api_ports[region]}"
+
+    def env(self) -> dict[str, str]:
+        return self.group.env()
 
     def region_env(self, region: str) -> dict[str, str]:
         role = "primary" if region == PRIMARY else "dr"
@@ -88,40 +100,47 @@ class TwoRegionStack(LocalStack):
             "AME_ROLE": role,
             "AME_OUT_OF_SERVICE_PARAMETER": region_switch_parameter(region),
             "AME_PUBLIC_URL": self.public_url,  # the sweeper sweeps only where this name sends traffic
-            "AME_SWEEP_AFTER_SECONDS": str(self.regional.sweep_after_seconds),
-            "AME_SWEEP_INTERVAL_SECONDS": str(self.regional.sweep_interval_seconds),
+            "AME_SWEEP_AFTER_SECONDS": str(self.config.sweep_after_seconds),
+            "AME_SWEEP_INTERVAL_SECONDS": str(self.config.sweep_interval_seconds),
         }
 
     def start(self) -> Self:
-        self.config.log_dir.mkdir(parents=True, exist_ok=True)
-        env = self.env()
-        try:
-            self.start_endpoint_and_partners(env)
-            for region in (PRIMARY, SECONDARY):
-                self.provision(self.region_env(region))
-            replicator = self._spawn(
-                "replicator",
-                [
-                    sys.executable,
-                    "-m",
-                    "devstack.replicator",
-                    "--port",
-                    str(self.regional.replicator_port),
-                    "--delay-ms",
-                    str(self.regional.replication_delay_ms),
-                ],
-                env,
-                quiet=self.config.quiet,
-            )
-            for region in (PRIMARY, SECONDARY):
-                self.start_region(region)
-            router = self._spawn("router", self._router_argv(), env, quiet=self.config.quiet)
-            wait_until(f"{self.replicator_url}/status", 15, replicator)
-            wait_until(f"{self.public_url}/v1/health", 15, router)
-        except BaseException:
-            self.stop()
-            raise
+        self.group.launch(self._start_every_process)
         return self
+
+    def _start_every_process(self, env: dict[str, str]) -> None:
+        self.group.start_endpoint_and_partners(env)
+        for region in (PRIMARY, SECONDARY):
+            self.group.provision(self.region_env(region))
+        replicator = self.group.spawn("replicator", self._replicator_argv(), env, quiet=self.config.quiet)
+        for region in (PRIMARY, SECONDARY):
+            self.start_region(region)
+        router = self.group.spawn("router", self._router_argv(), env, quiet=self.config.quiet)
+        wait_until(f"{self.replicator_url}/status", 15, replicator)
+        wait_until(f"{self.public_url}/v1/health", 15, router)
+
+    def exited(self) -> list[str]:
+        return self.group.exited()
+
+    def stop(self) -> None:
+        self.group.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _replicator_argv(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "devstack.replicator",
+            "--port",
+            str(self.config.replicator_port),
+            "--delay-ms",
+            str(self.config.replication_delay_ms),
+        ]
 
     def _router_argv(self) -> list[str]:
         return [
@@ -129,7 +148,7 @@ class TwoRegionStack(LocalStack):
             "-m",
             "devstack.router",
             "--port",
-            str(self.regional.router_port),
+            str(self.config.router_port),
             "--primary",
             PRIMARY,
             self.region_url(PRIMARY),
@@ -137,27 +156,23 @@ class TwoRegionStack(LocalStack):
             SECONDARY,
             self.region_url(SECONDARY),
             "--interval",
-            str(self.regional.check_interval),
+            str(self.config.check_interval),
             "--threshold",
-            str(self.regional.failure_threshold),
+            str(self.config.failure_threshold),
         ]
 
     def start_region(self, region: str, parts: tuple[str, ...] = ("api", "worker")) -> None:
         """The region's API and worker: what a region outage takes away and a recovery brings back."""
         env = self.region_env(region)
         if "worker" in parts:
-            self.start_worker(f"worker-{region}", env)
+            self.group.start_worker(f"worker-{region}", env)
         if "api" in parts:
-            self.start_api(f"api-{region}", self.regional.api_ports[region], env)
+            self.group.start_api(f"api-{region}", self.config.api_ports[region], env)
 
     def stop_region(self, region: str, parts: tuple[str, ...] = ("worker", "api")) -> None:
-        for name in (f"{part}-{region}" for part in parts):
-            for entry in [e for e in self.processes if e[0] == name]:
-                _, process = entry
-                if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGKILL)  # a region lost, not a graceful shutdown
-                process.wait()
-                self.processes.remove(entry)
+        """A region lost, not a graceful shutdown: its processes are killed."""
+        for part in parts:
+            self.group.kill(f"{part}-{region}")
 
     def replication(self, action: str, region: str) -> dict[str, Any]:
         """`pause`/`resume` the flow out of a region, or `status` (region ignored)."""

@@ -19,11 +19,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Self
+from typing import IO, Any, Protocol, Self
 
 import requests
 
 from chalicelib.logs import mask
+from chalicelib.polling import wait_for
 from chalicelib.settings import PARTNER_URL_VARIABLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,22 +50,24 @@ def free_port() -> int:
 
 
 def wait_until(check_url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{check_url}: process exited with {process.returncode}")
-        try:
-            if requests.get(check_url, timeout=0.5).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{check_url} did not come up within {timeout}s")
+    """Until `check_url` answers below 500; a process that exits meanwhile fails now, not at the timeout."""
+    if not wait_for(lambda: _answers(check_url, process), timeout):
+        raise TimeoutError(f"{check_url} did not come up within {timeout}s")
+
+
+def _answers(check_url: str, process: subprocess.Popen[bytes] | None) -> bool:
+    if process is not None and process.poll() is not None:
+        raise RuntimeError(f"{check_url}: process exited with {process.returncode}")
+    try:
+        return requests.get(check_url, timeout=0.5).status_code < 500
+    except requests.RequestException:
+        return False
 
 
 @dataclass
-class StackConfig:
-    api_port: int = 8000
+class RuntimeConfig:
+    """What every process of the local runtime shares: the AWS endpoint, the partners, queues, logs."""
+
     aws_port: int = 8100
     partners_port: int = 8101
     region: str = "us-east-1"
@@ -74,20 +77,25 @@ class StackConfig:
     log_dir: Path = ROOT / ".devstack" / "logs"
     quiet: bool = True
 
+
+@dataclass
+class StackConfig(RuntimeConfig):
+    """One region: the runtime and the port its API listens on."""
+
+    api_port: int = 8000
+
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> StackConfig:
         return cls(api_port=free_port(), aws_port=free_port(), partners_port=free_port(), **overrides)
 
 
-class LocalStack:
-    def __init__(self, config: StackConfig) -> None:
+class ProcessGroup:
+    """The local runtime's processes (endpoint, partners, APIs, workers): started, logged and stopped together."""
+
+    def __init__(self, config: RuntimeConfig) -> None:
         self.config = config
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         self._logs: list[IO[bytes]] = []
-
-    @property
-    def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.config.api_port}"
 
     @property
     def aws_url(self) -> str:
@@ -117,18 +125,14 @@ class LocalStack:
             env[variable] = os.environ.get(variable) or self.partners_url
         return env
 
-    def start(self) -> Self:
+    def launch(self, steps: Callable[[dict[str, str]], None]) -> None:
+        """Runs `steps` with the shared environment; when one fails, stops whatever they had started."""
         self.config.log_dir.mkdir(parents=True, exist_ok=True)
-        env = self.env()
         try:
-            self.start_endpoint_and_partners(env)
-            self.provision(env)
-            self.start_worker("worker", env)
-            self.start_api("api", self.config.api_port, env)
+            steps(self.env())
         except BaseException:
             self.stop()
             raise
-        return self
 
     def provision(self, env: dict[str, str]) -> None:
         """Tables and queues in the region `env` names (`python -m devstack.aws`)."""
@@ -144,22 +148,22 @@ class LocalStack:
         """`chalice local` on `port`, answering before this returns."""
         chalice = shutil.which("chalice", path=str(BIN)) or "chalice"
         argv = [chalice, "local", "--host", "127.0.0.1", "--port", str(port), "--no-autoreload"]
-        api = self._spawn(name, argv, env, cwd=ROOT / "app", quiet=self.config.quiet)
+        api = self.spawn(name, argv, env, cwd=ROOT / "app", quiet=self.config.quiet)
         wait_until(f"http://127.0.0.1:{port}/v1/health", 30, api)
 
     def start_worker(self, name: str, env: dict[str, str]) -> None:
-        self._spawn(name, [sys.executable, "-m", "devstack.worker"], env, quiet=self.config.quiet)
+        self.spawn(name, [sys.executable, "-m", "devstack.worker"], env, quiet=self.config.quiet)
 
     def start_endpoint_and_partners(self, env: dict[str, str]) -> None:
         """The local AWS endpoint (every region) and the partner simulator, up and answering."""
-        moto = self._spawn("aws", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.config.aws_port)], env)
-        sim = self._spawn(
+        moto = self.spawn("aws", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.config.aws_port)], env)
+        sim = self.spawn(
             "partners", [sys.executable, "-m", "devstack.simulator", "--port", str(self.config.partners_port)], env
         )
         wait_until(f"{self.aws_url}/moto-api/", 30, moto)
         wait_until(f"{self.partners_url}/areas/health-probe", 15, sim)
 
-    def _spawn(
+    def spawn(
         self, name: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT, quiet: bool = True
     ) -> subprocess.Popen[bytes]:
         """Every line a child prints passes through the PII mask before it reaches a file or the terminal.
@@ -178,6 +182,19 @@ class LocalStack:
         self.processes.append((name, process))
         return process
 
+    def kill(self, name: str) -> None:
+        """SIGKILL, not a graceful stop: what losing its machine does to a process."""
+        for entry in [e for e in self.processes if e[0] == name]:
+            _, process = entry
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            self.processes.remove(entry)
+
+    def exited(self) -> list[str]:
+        """The processes that have died; in the foreground, one dead process stops them all."""
+        return [name for name, process in self.processes if process.poll() is not None]
+
     def stop(self) -> None:
         """One at a time, last started first, so the worker never outlives the endpoint it polls."""
         for _, process in reversed(self.processes):
@@ -192,6 +209,29 @@ class LocalStack:
         for log in self._logs:
             log.close()
         self._logs.clear()
+
+
+class LocalStack(ProcessGroup):
+    """One region on one machine: `make run`, the e2e tests and the benchmarks."""
+
+    config: StackConfig
+
+    def __init__(self, config: StackConfig) -> None:
+        super().__init__(config)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.api_port}"
+
+    def start(self) -> Self:
+        self.launch(self._start_every_process)
+        return self
+
+    def _start_every_process(self, env: dict[str, str]) -> None:
+        self.start_endpoint_and_partners(env)
+        self.provision(env)
+        self.start_worker("worker", env)
+        self.start_api("api", self.config.api_port, env)
 
     def __enter__(self) -> Self:
         return self.start()
@@ -215,7 +255,17 @@ Try it:
 """
 
 
-def run_in_foreground(stack: LocalStack, banner: Callable[[], str]) -> None:
+class Foreground(Protocol):
+    """A stack `make run` or `make run-dr` keeps in the foreground."""
+
+    def start(self) -> object: ...
+
+    def exited(self) -> list[str]: ...
+
+    def stop(self) -> None: ...
+
+
+def run_in_foreground(stack: Foreground, banner: Callable[[], str]) -> None:
     """Starts the stack, prints the banner, and stops everything on Ctrl-C or when a process dies."""
     stop = False
 
@@ -228,9 +278,9 @@ def run_in_foreground(stack: LocalStack, banner: Callable[[], str]) -> None:
     stack.start()
     print(banner())
     try:
-        while not stop and all(p.poll() is None for _, p in stack.processes):
+        while not stop and not stack.exited():
             time.sleep(0.5)
-        dead = [name for name, p in stack.processes if p.poll() is not None]
+        dead = stack.exited()
         if dead:
             print(f"stopping: {', '.join(dead)} exited", file=sys.stderr)
     finally:

@@ -12,45 +12,22 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from devstack.regions import TwoRegionConfig, TwoRegionStack
 from drill.failover import Pacing, run_failover
 from drill.model import FailoverResult, Objectives, RestoreResult
 from drill.report import Verdict, write_report
 from drill.restore import run_restore
-from drill.targets import AwsTarget, LocalTarget, StackOutputs, Target
+from drill.targets import LOCAL_REPLICATION_DELAY_MS, AwsTarget, StackOutputs, Target, local_target
 
 log = logging.getLogger("ame.drill")
-
-
-LOCAL_REPLICATION_DELAY_MS = 250.0
-"""The local stand-in replicates in milliseconds; holding changes back a quarter of a second models
-global tables' sub-second lag, so the drill measures an RPO instead of finding an empty one."""
-
-
-@contextmanager
-def local_target(replication_delay_ms: float = LOCAL_REPLICATION_DELAY_MS) -> Iterator[LocalTarget]:
-    # Route 53 checks every 10 s with a threshold of 3; locally 1 s keeps the drill short, same rule.
-    config = TwoRegionConfig.on_free_ports(
-        replication_delay_ms=replication_delay_ms,
-        check_interval=1.0,
-        failure_threshold=3,
-        sweep_after_seconds=3.0,
-        sweep_interval_seconds=1.0,
-        visibility_timeout=5,
-    )
-    with TwoRegionStack(config) as stack:
-        yield LocalTarget(stack)
 
 
 def drill(command: str, target: Target, objectives: Objectives, pacing: Pacing) -> Verdict:
     failover: FailoverResult | None = None
     restore: RestoreResult | None = None
     if command in ("failover", "all"):
-        failover = run_failover(target, objectives, pacing)
+        failover = run_failover(target, pacing)
     if command in ("restore", "all"):
         restore = run_restore(target.data, target.primary, target.data.names.orders_table)
     return Verdict(objectives, failover, restore)

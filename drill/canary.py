@@ -7,27 +7,29 @@ Orders and credit decisions alternate. A write counts as acknowledged when the A
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import requests
 
 from chalicelib.settings import REGION_HEADER
-from devstack import demo_data
 from drill.model import Canary, Request
 
-# The demo company with a quorum and a demo person with a bureau score; in AWS, test entities the partners know.
-ORDER_REQUESTER = demo_data.ACME.cnpj
-DECISION_CPF = demo_data.ANA.cpf
+ORDER_AMOUNT = "1000.00"
 
 
-def order_body() -> dict[str, Any]:
-    return demo_data.order_body(ORDER_REQUESTER, amount="1000.00")
+@dataclass(frozen=True)
+class CanarySubjects:
+    """The bodies the canary posts, about entities the target's partners know (each target says which)."""
+
+    order: dict[str, Any]
+    decision: dict[str, Any]
 
 
-def decision_body() -> dict[str, Any]:
+def decision_body(cpf: str) -> dict[str, Any]:
     return {
-        "cpf": DECISION_CPF,
+        "cpf": cpf,
         "amount": "5000.00",
         "term_months": 12,
         "product": "PERSONAL_LOAN",
@@ -37,9 +39,12 @@ def decision_body() -> dict[str, Any]:
 
 
 class CanaryTraffic:
-    def __init__(self, public_url: str, run_id: str, interval: float = 0.1, timeout: float = 3.0) -> None:
+    def __init__(
+        self, public_url: str, run_id: str, subjects: CanarySubjects, interval: float = 0.1, timeout: float = 3.0
+    ) -> None:
         self.public_url = public_url.rstrip("/")
         self.run_id = run_id
+        self.subjects = subjects
         self.interval = interval
         self.timeout = timeout
         self.canaries: list[Canary] = []
@@ -88,10 +93,10 @@ class CanaryTraffic:
         self._sequence += 1
         is_order = self._sequence % 2 == 1
         if is_order:
-            path, body = "/v1/orders", order_body()
+            path, body = "/v1/orders", self.subjects.order
             headers = {"Idempotency-Key": f"drill-{self.run_id}-{self._sequence}"}
         else:
-            path, body, headers = "/v1/credit/decisions", decision_body(), {}
+            path, body, headers = "/v1/credit/decisions", self.subjects.decision, {}
         response = self._call("write", "POST", path, json=body, headers=headers)
         if response is None or response.status_code not in (201, 202):
             return

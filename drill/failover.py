@@ -1,4 +1,7 @@
-"""The failover drill: preflight, canary traffic, fault, RTO and RPO, failback, verification."""
+"""The failover drill: preflight, canary traffic, fault, RTO and RPO, failback, verification.
+
+`run_failover` is the whole drill in order; each step it takes follows it, in the same order.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.orders.model import OrderStatus
+from chalicelib.polling import wait_for
 from drill.canary import CanaryTraffic
-from drill.model import Canary, FailoverResult, Objectives, Switch
-from drill.targets import TERMINAL, Target, wait_for
+from drill.model import Canary, FailoverResult, Switch
+from drill.targets import Target
 
 log = logging.getLogger("ame.drill")
 
@@ -32,6 +37,43 @@ class Pacing:
     switch_timeout_seconds: float = 120.0
 
 
+def run_failover(target: Target, pacing: Pacing = Pacing()) -> FailoverResult:
+    """Measures what happened; the Verdict holds it against the objectives."""
+    started = datetime.now(UTC)
+    traffic = CanaryTraffic(
+        target.public_url, uuid.uuid4().hex[:8], target.canary_subjects(), interval=pacing.request_interval_seconds
+    )
+    lag_ms = preflight(target, traffic)
+    reported_lag_ms = target.replication_lag_ms()
+    log.info("preflight passed; replication %.0f ms (platform reports %s ms)", lag_ms, reported_lag_ms)
+    traffic.start()
+    time.sleep(pacing.warmup_seconds)
+    failover = fail_over_and_hold(target, traffic, pacing)
+    failback = fail_back(target, traffic, pacing)
+    traffic.stop()
+    canaries = traffic.acknowledged()
+    comparison = settled_comparison(target, canaries, pacing.settle_timeout_seconds)
+    counts = target.message_counts()
+    orders = [c.key for c in canaries if c.kind == "order"]
+    return FailoverResult(
+        started_at=started,
+        primary=target.primary,
+        secondary=target.secondary,
+        replication_lag_ms=lag_ms,
+        reported_replication_lag_ms=reported_lag_ms,
+        failover=failover,
+        failback=failback,
+        canaries=canaries,
+        requests=traffic.history(),
+        lost_acknowledged_writes=comparison.lost,
+        content_mismatches=comparison.mismatched,
+        undecided_orders=comparison.undecided,
+        decisions_per_order=counts.published(orders) if counts else {},
+        duplicate_notifications=counts.duplicate_notifications() if counts else [],
+        finished_at=datetime.now(UTC),
+    )
+
+
 def preflight(target: Target, traffic: CanaryTraffic, timeout: float = 15.0) -> float:
     """Both regions healthy and a write replicating: returns how long the probe took to reach DR (ms)."""
     for region in (target.primary, target.secondary):
@@ -48,6 +90,57 @@ def preflight(target: Target, traffic: CanaryTraffic, timeout: float = 15.0) -> 
     return (time.monotonic() - started) * 1000
 
 
+def fail_over_and_hold(target: Target, traffic: CanaryTraffic, pacing: Pacing) -> Switch:
+    """The primary is lost and DR serves for the hold, deciding the orders the primary stranded."""
+    failover = switch_over(target, traffic, target.primary, target.secondary, pacing, fail=True)
+    missing = len(failover.missing_at_switch)
+    log.info("failed over: RTO %s s, %d acknowledged writes missing", failover.rto_seconds, missing)
+    time.sleep(pacing.hold_on_dr_seconds)
+    # The primary is still down: whatever of its stranded orders is decided now, the DR region decided.
+    failover.stranded_decided_by_survivor = decided_in(target, target.secondary, failover.stranded_orders)
+    return failover
+
+
+def fail_back(target: Target, traffic: CanaryTraffic, pacing: Pacing) -> Switch:
+    failback = switch_over(target, traffic, target.secondary, target.primary, pacing, fail=False)
+    log.info("failed back: %s s", failback.rto_seconds)
+    time.sleep(pacing.after_failback_seconds)
+    return failback
+
+
+def switch_over(target: Target, traffic: CanaryTraffic, lost: str, survivor: str, pacing: Pacing, fail: bool) -> Switch:
+    """Fails (or recovers) `lost`, then waits until `survivor` serves a write and its read back."""
+    at = datetime.now(UTC)
+    if fail:
+        target.inject_fault(lost)
+    else:
+        target.recover(survivor)
+    switch = Switch(fault_at=at)
+    if fail:
+        switch.stranded_orders = in_flight(target, traffic, lost, survivor)
+
+    def served() -> bool:
+        if fail and switch.detected_at is None:
+            switch.detected_at = target.detected_unhealthy(lost, at)
+        switch.served_at = traffic.served_since(at, survivor)
+        return switch.served_at is not None
+
+    if wait_for(served, pacing.switch_timeout_seconds, every=0.05):
+        switch.routed_at = next((r.at for r in traffic.history() if r.at >= at and r.region == survivor), None)
+    # RPO: what the region now serving lacks of all the other one acknowledged (it acknowledges no more)
+    before = [c for c in traffic.acknowledged() if c.region != survivor]
+    missing = [c for c in before if target.data.item(survivor, c.kind, c.key) is None]
+    switch.missing_at_switch = [c.label for c in missing]
+    switch.missing_window_seconds = window_seconds(missing, [c for c in before if c not in missing])
+    return switch
+
+
+def in_flight(target: Target, traffic: CanaryTraffic, lost: str, survivor: str) -> list[str]:
+    """Orders acknowledged by the lost region that the survivor holds undecided, right after the fault."""
+    orders = [c.key for c in traffic.acknowledged() if c.kind == "order" and c.region == lost]
+    return [key for key in orders if status(target.data.item(survivor, "order", key)) == OrderStatus.PROCESSING]
+
+
 def window_seconds(missing: list[Canary], present: list[Canary]) -> float:
     """RPO as time: from the last write the survivor holds before the first it lacks, to the last acknowledgement.
 
@@ -61,45 +154,8 @@ def window_seconds(missing: list[Canary], present: list[Canary]) -> float:
     return (last_ack - (max(durable) if durable else oldest_missing)).total_seconds()
 
 
-def switch_over(target: Target, traffic: CanaryTraffic, lost: str, survivor: str, pacing: Pacing, fail: bool) -> Switch:
-    """Fails (or recovers) `lost`, then waits until `survivor` serves a write and its read back."""
-    at = datetime.now(UTC)
-    if fail:
-        target.inject_fault(lost)
-    else:
-        target.recover(survivor)
-    switch = Switch(fault_at=at)
-    if fail:
-        switch.stranded_orders = in_flight(target, traffic, lost, survivor)
-    deadline = time.monotonic() + pacing.switch_timeout_seconds
-    while time.monotonic() < deadline and switch.served_at is None:
-        if fail and switch.detected_at is None:
-            switch.detected_at = target.detected_unhealthy(lost, at)
-        switch.served_at = traffic.served_since(at, survivor)
-        time.sleep(0.05)
-    if switch.served_at is not None:
-        switch.routed_at = next((r.at for r in traffic.history() if r.at >= at and r.region == survivor), None)
-    # RPO: what the region now serving lacks of all the other one acknowledged (it acknowledges no more)
-    before = [c for c in traffic.acknowledged() if c.region != survivor]
-    missing = [c for c in before if target.data.item(survivor, c.kind, c.key) is None]
-    switch.missing_at_switch = [c.label for c in missing]
-    switch.missing_window_seconds = window_seconds(missing, [c for c in before if c not in missing])
-    return switch
-
-
-def status(item: dict[str, Any] | None) -> str | None:
-    """An order item's status, as DynamoDB hands it over."""
-    return None if item is None else item.get("status", {}).get("S")
-
-
-def in_flight(target: Target, traffic: CanaryTraffic, lost: str, survivor: str) -> list[str]:
-    """Orders acknowledged by the lost region that the survivor holds undecided, right after the fault."""
-    orders = [c.key for c in traffic.acknowledged() if c.kind == "order" and c.region == lost]
-    return [key for key in orders if status(target.data.item(survivor, "order", key)) == "PROCESSING"]
-
-
 def decided_in(target: Target, region: str, order_keys: list[str]) -> int:
-    return sum(1 for key in order_keys if status(target.data.item(region, "order", key)) in TERMINAL)
+    return sum(1 for key in order_keys if decided(target.data.item(region, "order", key)))
 
 
 @dataclass
@@ -115,6 +171,20 @@ class Comparison:
         return not (self.lost or self.mismatched or self.undecided)
 
 
+def settled_comparison(target: Target, canaries: list[Canary], timeout: float) -> Comparison:
+    """Compares until replication has settled (or `timeout`), and returns what it compared last."""
+    latest = compare(target, canaries)
+
+    def settled() -> bool:
+        nonlocal latest
+        latest = compare(target, canaries)
+        return latest.settled
+
+    if not latest.settled:
+        wait_for(settled, timeout, every=0.5)
+    return latest
+
+
 def compare(target: Target, canaries: list[Canary]) -> Comparison:
     result = Comparison()
     for canary in canaries:
@@ -123,52 +193,17 @@ def compare(target: Target, canaries: list[Canary]) -> Comparison:
             result.lost.append(canary.label)
         elif primary != secondary:
             result.mismatched.append(canary.label)
-        elif canary.kind == "order" and status(primary) not in TERMINAL:
+        elif canary.kind == "order" and not decided(primary):
             result.undecided.append(canary.label)
     return result
 
 
-def run_failover(target: Target, objectives: Objectives, pacing: Pacing = Pacing()) -> FailoverResult:
-    started = datetime.now(UTC)
-    traffic = CanaryTraffic(target.public_url, uuid.uuid4().hex[:8], interval=pacing.request_interval_seconds)
-    lag_ms = preflight(target, traffic)
-    reported_lag_ms = target.replication_lag_ms()
-    log.info("preflight passed; replication %.0f ms (platform reports %s ms)", lag_ms, reported_lag_ms)
-    traffic.start()
-    time.sleep(pacing.warmup_seconds)
-    failover = switch_over(target, traffic, target.primary, target.secondary, pacing, fail=True)
-    missing = len(failover.missing_at_switch)
-    log.info("failed over: RTO %s s, %d acknowledged writes missing", failover.rto_seconds, missing)
-    time.sleep(pacing.hold_on_dr_seconds)
-    # The primary is still down: whatever of its stranded orders is decided now, the DR region decided.
-    failover.stranded_decided_by_survivor = decided_in(target, target.secondary, failover.stranded_orders)
-    failback = switch_over(target, traffic, target.secondary, target.primary, pacing, fail=False)
-    log.info("failed back: %s s", failback.rto_seconds)
-    time.sleep(pacing.after_failback_seconds)
-    traffic.stop()
-    canaries = traffic.acknowledged()
-    # Verification waits for replication to settle, then reads what it compared last.
-    comparison = compare(target, canaries)
-    deadline = time.monotonic() + pacing.settle_timeout_seconds
-    while not comparison.settled and time.monotonic() < deadline:
-        time.sleep(0.5)
-        comparison = compare(target, canaries)
-    counts = target.message_counts()
-    orders = [c.key for c in canaries if c.kind == "order"]
-    return FailoverResult(
-        started_at=started,
-        primary=target.primary,
-        secondary=target.secondary,
-        replication_lag_ms=lag_ms,
-        reported_replication_lag_ms=reported_lag_ms,
-        failover=failover,
-        failback=failback,
-        canaries=canaries,
-        requests=traffic.history(),
-        lost_acknowledged_writes=comparison.lost,
-        content_mismatches=comparison.mismatched,
-        undecided_orders=comparison.undecided,
-        decisions_per_order={key: counts[0][key] for key in orders} if counts else {},
-        duplicate_notifications=sorted(k for k, n in counts[1].items() if n > 1) if counts else [],
-        finished_at=datetime.now(UTC),
-    )
+def status(item: dict[str, Any] | None) -> str | None:
+    """An order item's status, as DynamoDB hands it over."""
+    return None if item is None else item.get("status", {}).get("S")
+
+
+def decided(item: dict[str, Any] | None) -> bool:
+    """The order is in a terminal status: nothing more happens to it on its own."""
+    value = status(item)
+    return value is not None and OrderStatus(value).terminal

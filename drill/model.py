@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -47,6 +48,21 @@ class Request:
     ok: bool
     region: str | None
     status: int | None
+
+
+@dataclass(frozen=True)
+class MessageCounts:
+    """Results and notifications sent during a drill, each counted by its deduplication id over both regions."""
+
+    results: Counter[str]
+    notifications: Counter[str]
+
+    def published(self, order_keys: list[str]) -> dict[str, int]:
+        """How many results each order sent: exactly one when it was decided and published once."""
+        return {key: self.results[key] for key in order_keys}
+
+    def duplicate_notifications(self) -> list[str]:
+        return sorted(dedup_id for dedup_id, sent in self.notifications.items() if sent > 1)
 
 
 @dataclass

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,12 +17,14 @@ import pytest
 import requests
 
 from chalicelib.adapters.http_partners import HttpTrafficProbe
+from chalicelib.polling import wait_for
 from devstack.regions import PRIMARY, SECONDARY, TwoRegionConfig, TwoRegionStack
 from drill.__main__ import main
-from drill.targets import AwsTarget, StackOutputs, wait_for
+from drill.targets import AwsTarget, StackOutputs
 
 pytestmark = pytest.mark.drill
-INFRA_MAIN = Path(__file__).resolve().parents[2] / "infra" / "__main__.py"
+ROOT = Path(__file__).resolve().parents[2]
+INFRA_MAIN = ROOT / "infra" / "__main__.py"
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +67,36 @@ def test_the_switch_takes_the_region_out_and_brings_it_back(stack: TwoRegionStac
 def test_items_are_read_from_each_region_directly(stack: TwoRegionStack, target: AwsTarget) -> None:
     from drill.canary import CanaryTraffic
 
-    traffic = CanaryTraffic(stack.public_url, "aws-mode")
+    traffic = CanaryTraffic(stack.public_url, "aws-mode", target.canary_subjects())
     traffic.write_and_read()
     (written,) = traffic.acknowledged()
     assert target.data.item(PRIMARY, written.kind, written.key) is not None
     assert wait_for(lambda: target.data.item(SECONDARY, written.kind, written.key) is not None, timeout=5)
+
+
+def dry_run_argv(directory: Path) -> list[str]:
+    """`failover --target aws --dry-run` over saved stack outputs that point at nothing reachable."""
+    for stack_name, region in (("prod", "us-east-1"), ("dr", "us-west-2")):
+        raw = {
+            "region": region,
+            "api_url": "https://api.ame.example.com",
+            "regional_api_url": f"https://x.execute-api.{region}.amazonaws.com/api",
+            "health_check_id": f"hc-{stack_name}",
+            "table_names": {"orders": "ame-orders", "credit": "ame-credit", "idempotency": "ame-idempotency"},
+        }
+        (directory / f"{stack_name}.json").write_text(json.dumps(raw))
+    return [
+        "failover",
+        "--target",
+        "aws",
+        "--prod-outputs",
+        str(directory / "prod.json"),
+        "--dr-outputs",
+        str(directory / "dr.json"),
+        "--dry-run",
+        "--report-dir",
+        str(directory / "report"),
+    ]
 
 
 def test_dry_run_prints_every_step_and_calls_nothing(
@@ -79,30 +108,9 @@ def test_dry_run_prints_every_step_and_calls_nothing(
     for step in ("set_switch", "detected_unhealthy", "replication_lag_ms", "healthy"):
         monkeypatch.setattr(AwsTarget, step, no_aws)
     # GIVEN outputs as `pulumi stack output --json` writes them, pointing at nothing reachable
-    for stack_name, region in (("prod", "us-east-1"), ("dr", "us-west-2")):
-        raw = {
-            "region": region,
-            "api_url": "https://api.ame.example.com",
-            "regional_api_url": f"https://x.execute-api.{region}.amazonaws.com/api",
-            "health_check_id": f"hc-{stack_name}",
-            "table_names": {"orders": "ame-orders", "credit": "ame-credit", "idempotency": "ame-idempotency"},
-        }
-        (tmp_path / f"{stack_name}.json").write_text(json.dumps(raw))
+    argv = dry_run_argv(tmp_path)
     # WHEN the AWS drill runs with --dry-run
-    code = main(
-        [
-            "failover",
-            "--target",
-            "aws",
-            "--prod-outputs",
-            str(tmp_path / "prod.json"),
-            "--dr-outputs",
-            str(tmp_path / "dr.json"),
-            "--dry-run",
-            "--report-dir",
-            str(tmp_path / "report"),
-        ]
-    )
+    code = main(argv)
     # THEN it lists the steps, flipping the switch both ways, and exits 0 without a report
     printed = capsys.readouterr().out.strip().splitlines()
     steps = AwsTarget(StackOutputs.load(tmp_path / "prod.json"), StackOutputs.load(tmp_path / "dr.json")).plan()
@@ -110,6 +118,21 @@ def test_dry_run_prints_every_step_and_calls_nothing(
     assert any("--name /ame-platform/us-east-1/out-of-service --value true" in step for step in steps)
     assert any("--name /ame-platform/us-east-1/out-of-service --value false" in step for step in steps)
     assert not (tmp_path / "report").exists()
+
+
+def test_the_aws_path_never_loads_the_local_runtime(tmp_path: Path) -> None:
+    # GIVEN a fresh interpreter that imports the drill's entry point and the AWS target
+    code = (
+        "import sys, drill.__main__, drill.targets.aws;"
+        f"assert drill.__main__.main({dry_run_argv(tmp_path)!r}) == 0;"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'devstack');"
+        "assert not loaded, loaded"
+    )
+    # WHEN it runs the AWS drill's dry run
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    # THEN no devstack module was ever imported
+    assert result.returncode == 0, result.stderr
+    assert "fault: ssm put-parameter" in result.stdout
 
 
 def test_the_outputs_the_drill_reads_are_the_ones_the_stacks_export() -> None:

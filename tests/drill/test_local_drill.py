@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from drill.__main__ import drill, local_target
+from drill.__main__ import drill
 from drill.failover import Pacing
 from drill.model import Objectives
 from drill.report import write_report
+from drill.targets import local_target
 
 pytestmark = pytest.mark.drill
 

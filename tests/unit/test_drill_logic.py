@@ -1,15 +1,18 @@
-"""The drill's own arithmetic and verdicts, and the router's Route 53 semantics, without processes."""
+"""The drill's own arithmetic, verdicts and canary subjects, and the router's Route 53 semantics, without processes."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from devstack import demo_data as demo
 from devstack.router import FailoverRouting, RegionHealth
 from drill.failover import window_seconds
-from drill.model import Canary, FailoverResult, Objectives, RestoreResult, Switch
+from drill.model import Canary, FailoverResult, MessageCounts, Objectives, RestoreResult, Switch
 from drill.report import Verdict, markdown
+from drill.targets import canary_subjects_from, demo_subjects
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -119,3 +122,26 @@ def test_a_restore_that_differs_fails_the_drill() -> None:
     assert Verdict(Objectives(), None, restore).failures == [
         "the restored table differs from the source at the restore point"
     ]
+
+
+def test_the_aws_canary_posts_what_the_local_one_does_unless_told_otherwise() -> None:
+    # GIVEN no DRILL_CANARY_* variables THEN the AWS canary's order and application are the local demo's
+    assert canary_subjects_from({}) == demo_subjects()
+
+
+def test_the_aws_canary_writes_about_the_entities_the_environment_names() -> None:
+    # GIVEN test entities the deployed partners know
+    company, person = demo.GUARANTOR_CO.cnpj, demo.BRUNO.cpf
+    env = {"DRILL_CANARY_CNPJ": company, "DRILL_CANARY_CPF": person, "DRILL_CANARY_AREA": "AREA-X"}
+    # WHEN the AWS canary's subjects are read THEN they name those entities
+    subjects = canary_subjects_from(env)
+    assert subjects.order["requester"] == {"document": company} and subjects.order["area_id"] == "AREA-X"
+    assert subjects.decision["cpf"] == person
+
+
+def test_message_counts_say_how_often_each_order_was_published_and_which_notifications_repeat() -> None:
+    # GIVEN one order published once, one twice, one never, and a notification sent twice
+    counts = MessageCounts(Counter({"k1": 1, "k2": 2}), Counter({"k1:cpf": 1, "k2:cpf": 2}))
+    # THEN
+    assert counts.published(["k1", "k2", "k3"]) == {"k1": 1, "k2": 2, "k3": 0}
+    assert counts.duplicate_notifications() == ["k2:cpf"]

@@ -1,0 +1,125 @@
+"""The local two-region environment as a drill target: the one module of the drill that runs devstack.
+
+It imports devstack only inside functions, so `--target aws` never loads the local runtime.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from chalicelib.polling import wait_for
+from drill.canary import ORDER_AMOUNT, CanarySubjects, decision_body
+from drill.model import MessageCounts
+from drill.targets.base import Names, Regions, Target
+
+if TYPE_CHECKING:
+    from devstack.regions import TwoRegionStack
+
+LOCAL_REPLICATION_DELAY_MS = 250.0
+"""The local stand-in replicates in milliseconds; holding changes back a quarter of a second models
+global tables' sub-second lag, so the drill measures an RPO instead of finding an empty one."""
+
+
+@contextmanager
+def local_target(replication_delay_ms: float = LOCAL_REPLICATION_DELAY_MS) -> Iterator[LocalTarget]:
+    """Brings the two-region environment up for one drill and tears it down after."""
+    from devstack.regions import TwoRegionConfig, TwoRegionStack
+
+    # Route 53 checks every 10 s with a threshold of 3; locally 1 s keeps the drill short, same rule.
+    config = TwoRegionConfig.on_free_ports(
+        replication_delay_ms=replication_delay_ms,
+        check_interval=1.0,
+        failure_threshold=3,
+        sweep_after_seconds=3.0,
+        sweep_interval_seconds=1.0,
+        visibility_timeout=5,
+    )
+    with TwoRegionStack(config) as stack:
+        yield LocalTarget(stack)
+
+
+def demo_subjects() -> CanarySubjects:
+    """The demo company with a quorum and the demo person with a bureau score."""
+    from devstack import demo_data
+
+    return CanarySubjects(
+        order=demo_data.order_body(demo_data.ACME.cnpj, amount=ORDER_AMOUNT),
+        decision=decision_body(demo_data.ANA.cpf),
+    )
+
+
+class LocalTarget(Target):
+    name = "local"
+
+    def __init__(self, stack: TwoRegionStack, stranded_window_seconds: float = 1.0) -> None:
+        from devstack.regions import PRIMARY, SECONDARY
+
+        self.stack = stack
+        self.stranded_window = stranded_window_seconds
+        self.primary, self.secondary = PRIMARY, SECONDARY
+        self.public_url = stack.public_url
+        env = stack.env()  # the local endpoint accepts the stack's placeholder credentials
+        self.data = Regions(
+            (PRIMARY, SECONDARY),
+            Names(),
+            endpoint_url=stack.aws_url,
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def canary_subjects(self) -> CanarySubjects:
+        return demo_subjects()
+
+    def regional_url(self, region: str) -> str:
+        return self.stack.region_url(region)
+
+    def replication_lag_ms(self) -> float | None:
+        directions = self.stack.replication("status", "")["directions"]
+        lags = [d["last_lag_ms"] for d in directions if d["last_lag_ms"] is not None]
+        return max(lags) if lags else None
+
+    def inject_fault(self, region: str) -> None:
+        """A region lost: its workers die, then its API, and what it wrote stops replicating out of it.
+
+        The workers go `stranded_window` seconds first, so orders the API still accepts wait in the
+        region's own queue: the stranded work the DR sweeper exists for.
+        """
+        self.stack.stop_region(region, parts=("worker",))
+        time.sleep(self.stranded_window)
+        self.stack.replication("pause", region)
+        self.stack.stop_region(region, parts=("api",))
+
+    def recover(self, region: str) -> None:
+        """The recovery procedure: data first, then traffic, then the stale queue.
+
+        Replication resumes; the API comes back and waits until routing prefers it again (which
+        stops the standby's sweeper); once replication has drained both ways, the worker starts on
+        the requests stranded in this region's queue and finds decided whatever the standby decided.
+        """
+        self.stack.replication("resume", region)
+        self.stack.start_region(region, parts=("api",))
+        wait_for(lambda: self.stack.routing_status()["active"] == region, timeout=120, every=0.2)
+        wait_for(self._replication_drained, timeout=120, every=0.2)
+        self.stack.start_region(region, parts=("worker",))
+
+    def _replication_drained(self) -> bool:
+        """Both directions caught up: no change waits longer than the modelled lag (plus 200 ms)."""
+        directions = self.stack.replication("status", "")["directions"]
+        return all(not d["paused"] and d["overdue_ms"] <= 200 for d in directions)
+
+    def detected_unhealthy(self, region: str, since: datetime) -> datetime | None:
+        for transition in self.stack.routing_status()["transitions"]:
+            at = datetime.fromisoformat(transition["at"])
+            if transition["event"] == "unhealthy" and transition["region"] == region and at >= since:
+                return at
+        return None
+
+    def message_counts(self) -> MessageCounts:
+        names = self.data.names
+        return MessageCounts(
+            results=self.data.sent(names.results_queue), notifications=self.data.sent(names.notifications_queue)
+        )
