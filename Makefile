@@ -5,13 +5,21 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt app/requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: setup run run-dr test lint unit integration e2e drill bench-quorum bench-credit backtest replay-dlq package infra-plan clean
+.PHONY: setup run run-dr test stage-times lint unit integration e2e drill bench-quorum bench-credit backtest replay-dlq package infra-plan clean
 
+TIMES  := .devstack/stage-times.tsv
+# $(call timed,STAGE,COMMAND): runs COMMAND and records its seconds in $(TIMES) for the summary `make test` ends with.
+timed = @mkdir -p .devstack; start=$$(date +%s.%N); $(2) || exit $$?; \
+	awk -v s=$$start -v e=$$(date +%s.%N) 'BEGIN { printf "%s\t%.1f\n", "$(1)", e - s }' >> $(TIMES)
+
+# Bytecode is compiled on first import, not at install: pip compiling all of pulumi-aws costs a minute.
 $(STAMP): requirements-dev.txt app/requirements.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	@echo "installing the pinned dependencies into $(VENV) (first run only; about 30 s with a warm download cache)"
+	$(call timed,install,test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+		$(BIN)/python -m pip install --no-compile --progress-bar on --disable-pip-version-check \
+		-r requirements-dev.txt -c constraints.txt)
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 setup: $(STAMP)
 
@@ -26,13 +34,17 @@ run-dr: setup
 drill: setup
 	$(BIN)/python -m drill all --target local --report-dir drill-report
 
-test: lint
-	$(BIN)/python -m pytest
+# Stage times (install, lint, types, each test suite) are printed at the end of pytest's report.
+test: stage-times lint
+	AME_STAGE_TIMES=$(TIMES) $(BIN)/python -m pytest
+
+stage-times:
+	@mkdir -p .devstack && : > $(TIMES)
 
 lint: setup
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	$(call timed,ruff check,$(BIN)/ruff check .)
+	$(call timed,ruff format,$(BIN)/ruff format --check .)
+	$(call timed,mypy,$(BIN)/mypy)
 
 unit: setup
 	$(BIN)/python -m pytest tests/unit

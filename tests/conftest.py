@@ -6,6 +6,8 @@ import pytest
 
 from devstack.worker import load_app
 
+pytest_plugins = ["tests.stage_times"]
+
 
 @pytest.fixture(scope="session")
 def chalice_module() -> ModuleType:
