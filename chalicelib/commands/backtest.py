@@ -17,8 +17,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from chalicelib.commands.target import TargetError, add_target_argument, aws_errors, enter_target
-from chalicelib.credit.backtest import as_json, backtest, cases_from_decisions, cases_from_file, render
+from chalicelib.commands.target import CommandTarget, add_target_argument, run_on_target
+from chalicelib.credit.backtest import Case, as_json, backtest, cases_from_decisions, cases_from_file, render
 from chalicelib.credit.engine import CompiledPolicy
 from chalicelib.credit.errors import PolicyError
 from chalicelib.credit.policy import default_policy, load_policy_text
@@ -47,25 +47,22 @@ def main(argv: list[str] | None = None) -> int:
     except PolicyError as exc:
         print(f"invalid policy: {exc}", file=sys.stderr)
         return 2
+
+    def show(cases: list[Case], baseline: CompiledPolicy | None) -> str:
+        report = backtest(cases, candidate, baseline)
+        return json.dumps(as_json(report), indent=2) if args.json else render(report, args.show)
+
     if args.from_table:
         from chalicelib.bootstrap import credit_store_from_env
 
-        try:
-            enter_target(args)
-        except TargetError as exc:
-            print(f"nothing read: {exc}", file=sys.stderr)
-            return 2
-        try:
-            cases = cases_from_decisions(credit_store_from_env(os.environ).all_decisions())
-        except aws_errors() as exc:
-            print(f"could not read the stored decisions: {exc}", file=sys.stderr)
-            return 1
-    else:
-        text = Path(args.input).read_text()
-        cases = cases_from_file(text, args.input, datetime.now(UTC).date())
-        baseline = baseline or CompiledPolicy(default_policy())
-    report = backtest(cases, candidate, baseline)
-    print(json.dumps(as_json(report), indent=2) if args.json else render(report, args.show))
+        def from_table(_: CommandTarget) -> str:
+            return show(cases_from_decisions(credit_store_from_env(os.environ).all_decisions()), baseline)
+
+        return run_on_target(args, from_table, refused="nothing read", stopped="could not read the stored decisions")
+    text = Path(args.input).read_text()
+    print(
+        show(cases_from_file(text, args.input, datetime.now(UTC).date()), baseline or CompiledPolicy(default_policy()))
+    )
     return 0
 
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from chalicelib.bootstrap import credit_store_from_env
-from chalicelib.commands.target import TargetError, add_target_argument, aws_errors, enter_target
+from chalicelib.commands.target import CommandTarget, add_target_argument, run_on_target
 from chalicelib.credit.errors import PolicyError
 from chalicelib.credit.policy import load_policy_text
 
@@ -29,18 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     except PolicyError as exc:
         print(f"invalid policy, nothing published: {exc}", file=sys.stderr)
         return 2
-    try:
-        enter_target(args)
-    except TargetError as exc:
-        print(f"nothing published: {exc}", file=sys.stderr)
-        return 2
-    try:
+
+    def publish(_: CommandTarget) -> str:
         credit_store_from_env(os.environ).publish_policy(text, policy.policy_id, policy.version, policy.hash)
-    except aws_errors() as exc:
-        print(f"nothing published: {exc}", file=sys.stderr)
-        return 1
-    print(f"published {policy.policy_id} {policy.version} ({policy.hash})")
-    return 0
+        return f"published {policy.policy_id} {policy.version} ({policy.hash})"
+
+    return run_on_target(args, publish, refused="nothing published")
 
 
 if __name__ == "__main__":

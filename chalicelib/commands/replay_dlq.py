@@ -10,10 +10,9 @@ A replayed order that was marked FAILED is processed again; decided orders are u
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from chalicelib.commands.target import TargetError, add_target_argument, aws_errors, enter_target
+from chalicelib.commands.target import CommandTarget, add_target_argument, run_on_target
 from chalicelib.settings import ENVELOPE_REQUESTS_QUEUE, dead_letter_queue_name, is_fifo
 
 
@@ -52,21 +51,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue", default=ENVELOPE_REQUESTS_QUEUE, help="source queue name")
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args(argv)
-    try:
-        target = enter_target(args)
-    except TargetError as exc:
-        print(f"nothing replayed: {exc}", file=sys.stderr)
-        return 2
-    import boto3
 
-    sqs = boto3.client("sqs", region_name=target.region, endpoint_url=target.endpoint_url)
-    try:
+    def replay_on(target: CommandTarget) -> str:
+        import boto3
+
+        sqs = boto3.client("sqs", region_name=target.region, endpoint_url=target.endpoint_url)
         moved = replay(sqs, args.queue, args.limit)
-    except aws_errors() as exc:
-        print(f"replay stopped: {exc}", file=sys.stderr)
-        return 1
-    print(f"replayed {moved} message(s) from {dead_letter_queue_name(args.queue)} to {args.queue}")
-    return 0
+        return f"replayed {moved} message(s) from {dead_letter_queue_name(args.queue)} to {args.queue}"
+
+    return run_on_target(args, replay_on, refused="nothing replayed", stopped="replay stopped")
 
 
 if __name__ == "__main__":

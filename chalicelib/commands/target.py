@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +94,24 @@ def enter_target(args: argparse.Namespace, sts: Any | None = None) -> CommandTar
     print(target.describe(sts), file=sys.stderr, flush=True)
     target.apply(os.environ)
     return target
+
+
+def run_on_target(
+    args: argparse.Namespace, action: Callable[[CommandTarget], str], refused: str, stopped: str | None = None
+) -> int:
+    """Enters `--target`, runs `action` and prints the line it returns. A target that cannot be resolved
+    exits 2 (`refused: why`, nothing touched); a call it refuses exits 1 (`stopped: why`); never a traceback."""
+    try:
+        target = enter_target(args)
+    except TargetError as exc:
+        print(f"{refused}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        print(action(target))
+    except aws_errors() as exc:
+        print(f"{stopped or refused}: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def aws_errors() -> tuple[type[Exception], ...]:
