@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt app/requirements.t
 TIMES  := .devstack/stage-times.tsv
 # $(call timed,STAGE,COMMAND): runs COMMAND and records its seconds in $(TIMES) for the summary `make test` ends with.
 timed = @mkdir -p .devstack; start=$$(date +%s.%N); $(2) || exit $$?; \
-	awk -v s=$$start -v e=$$(date +%s.%N) 'BEGIN { printf "%s\t%.1f\n", "$(1)", e - s }' >> $(TIMES)
+	awk -v s=$$start -v e=$$(date +%s.%N) 'BEGIN { printf "%s\t%.2f\n", "$(1)", e - s }' >> $(TIMES)
 
 # Bytecode is compiled on first import, not at install: pip compiling all of pulumi-aws costs a minute.
 $(STAMP): requirements-dev.txt app/requirements.txt constraints.txt

@@ -46,5 +46,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if stages:
         terminalreporter.section("stage times")
         for name, seconds in stages:
-            terminalreporter.write_line(f"{name:<14} {seconds:>7.1f} s")
-        terminalreporter.write_line(f"{'total':<14} {sum(s for _, s in stages):>7.1f} s")
+            terminalreporter.write_line(f"{name:<14} {seconds:>8.2f} s")
+        terminalreporter.write_line(f"{'total':<14} {sum(s for _, s in stages):>8.2f} s")
