@@ -66,6 +66,10 @@ class AwsTarget(Target):
         self.primary, self.secondary = prod.region, dr.region
         self.public_url = prod.api_url
         names = Names(orders_table=prod.table_names["orders"], credit_table=prod.table_names["credit"])
+        self.replication_lag_source = (
+            f"CloudWatch AWS/DynamoDB ReplicationLatency of {names.orders_table} into {self.secondary}, "
+            "highest 5-minute average of the last 15 minutes"
+        )
         self.data = Regions((self.primary, self.secondary), names, endpoint_url=endpoint_url)
         self._ssm = {
             r: boto3.client("ssm", region_name=r, endpoint_url=endpoint_url) for r in (self.primary, self.secondary)
