@@ -7,6 +7,7 @@ before it touches anything, not after it has flipped a region's switch.
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,6 +99,16 @@ def _failover_details(f: FailoverResult) -> dict[str, Any]:
         "duplicate_notifications": f.duplicate_notifications,
         "orders_not_published_once": f.orders_not_published_once,
     }
+
+
+def unwritable(directory: Path) -> str | None:
+    """Why the report could not be written to `directory`, found before the drill rather than after it."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=directory).close()
+    except OSError as error:
+        return f"cannot write the report to {directory}: {error.strerror}"
+    return None
 
 
 def write_report(verdict: Verdict, directory: Path) -> Path:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError, NoCredentialsError
 
 from devstack import demo_data as demo
 from devstack.router import FailoverRouting, RegionHealth
@@ -13,6 +17,7 @@ from drill.failover import window_seconds
 from drill.model import Canary, FailoverResult, MessageCounts, Objectives, RestoreResult, Switch
 from drill.report import Verdict, markdown
 from drill.targets import canary_subjects_from, demo_subjects
+from drill.targets.aws import failure
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -167,3 +172,36 @@ def test_message_counts_say_how_often_each_order_was_published_and_which_notific
     # THEN
     assert counts.published(["k1", "k2", "k3"]) == {"k1": 1, "k2": 2, "k3": 0}
     assert counts.duplicate_notifications() == ["k2:cpf"]
+
+
+def refusing(code: str) -> None:
+    raise ClientError({"Error": {"Code": code, "Message": "refused"}}, "GetParameter")
+
+
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        ("AccessDeniedException", "permission missing (AccessDeniedException)"),
+        ("ParameterNotFound", "not found (ParameterNotFound)"),
+        ("ThrottlingException", "failed (ThrottlingException)"),
+    ],
+)
+def test_a_failed_preflight_call_is_one_line_saying_what_and_why(code: str, says: str) -> None:
+    assert failure("ssm:GetParameter /p in r", lambda: refusing(code)) == f"ssm:GetParameter /p in r: {says}"
+
+
+def test_a_preflight_call_without_credentials_says_so_and_one_that_succeeds_says_nothing() -> None:
+    def no_credentials() -> None:
+        raise NoCredentialsError()
+
+    assert failure("sts:GetCallerIdentity", no_credentials) == "sts:GetCallerIdentity: Unable to locate credentials"
+    assert failure("route53:GetHealthCheckStatus x", lambda: None) is None
+
+
+def test_the_report_writer_imports_its_plotting_library_when_the_drill_starts() -> None:
+    # GIVEN a fresh interpreter WHEN it loads the drill's entry point (and runs nothing)
+    code = "import sys, drill.__main__; assert 'matplotlib.figure' in sys.modules"
+    # THEN matplotlib is already loaded: a missing package fails before the drill touches anything
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
