@@ -1,12 +1,14 @@
 """Steady canary traffic through the public endpoint: a write, then a read of what was written.
 
 Orders and credit decisions alternate. A write counts as acknowledged when the API answers
-202/201; the time of that answer is what RPO is measured against.
+202/201; the time of that answer (UTC, and `perf_counter` for durations) is what RPO and the
+replication figure are measured from.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +38,16 @@ def decision_body(cpf: str) -> dict[str, Any]:
         "monthly_income": "9000.00",
         "existing_debts": "0.00",
     }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response, when its request left (`perf_counter`) and when it arrived (UTC and `perf_counter`)."""
+
+    response: requests.Response
+    at: datetime
+    sent_clock: float
+    clock: float
 
 
 class CanaryTraffic:
@@ -89,7 +101,14 @@ class CanaryTraffic:
             self.write_and_read()
             self._stop.wait(self.interval)
 
-    def write_and_read(self) -> None:
+    def write_and_read(self) -> Canary | None:
+        canary = self.write()
+        if canary is not None:
+            self.read(canary)
+        return canary
+
+    def write(self) -> Canary | None:
+        """The next canary write: the acknowledged canary, or None when the API did not acknowledge it."""
         self._sequence += 1
         is_order = self._sequence % 2 == 1
         if is_order:
@@ -97,27 +116,31 @@ class CanaryTraffic:
             headers = {"Idempotency-Key": f"drill-{self.run_id}-{self._sequence}"}
         else:
             path, body, headers = "/v1/credit/decisions", self.subjects.decision, {}
-        response = self._call("write", "POST", path, json=body, headers=headers)
-        if response is None or response.status_code not in (201, 202):
-            return
-        payload = response.json()
+        answer = self._call("write", "POST", path, json=body, headers=headers)
+        if answer is None or answer.response.status_code not in (201, 202):
+            return None
+        payload = answer.response.json()
         key = payload["order_key"] if is_order else payload["decision_id"]
-        canary = Canary("order" if is_order else "decision", key, datetime.now(UTC), _region(response) or "?")
+        kind = "order" if is_order else "decision"
+        canary = Canary(kind, key, answer.at, _region(answer.response) or "?", answer.sent_clock, answer.clock)
         with self._lock:
             self.canaries.append(canary)
-        read_path = f"/v1/orders/{key}" if is_order else f"/v1/credit/decisions/{key}"
-        self._call("read", "GET", read_path)
+        return canary
 
-    def _call(self, op: str, method: str, path: str, **kwargs: Any) -> requests.Response | None:
+    def read(self, canary: Canary) -> None:
+        path = f"/v1/orders/{canary.key}" if canary.kind == "order" else f"/v1/credit/decisions/{canary.key}"
+        self._call("read", "GET", path)
+
+    def _call(self, op: str, method: str, path: str, **kwargs: Any) -> Answer | None:
+        sent = time.perf_counter()
         try:
             response = self._session.request(method, self.public_url + path, timeout=self.timeout, **kwargs)
         except requests.RequestException:
             self._record(Request(datetime.now(UTC), op, False, None, None))
             return None
-        self._record(
-            Request(datetime.now(UTC), op, response.status_code < 300, _region(response), response.status_code)
-        )
-        return response
+        answer = Answer(response, datetime.now(UTC), sent, time.perf_counter())
+        self._record(Request(answer.at, op, response.status_code < 300, _region(response), response.status_code))
+        return answer
 
     def _record(self, request: Request) -> None:
         with self._lock:

@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib.orders.model import OrderStatus
 from chalicelib.polling import wait_for
 from drill.canary import CanaryTraffic
-from drill.model import Canary, FailoverResult, Switch
+from drill.model import Canary, FailoverResult, ReplicationProbe, Switch
 from drill.targets import Target
 
 log = logging.getLogger("ame.drill")
@@ -43,9 +43,15 @@ def run_failover(target: Target, pacing: Pacing = Pacing()) -> FailoverResult:
     traffic = CanaryTraffic(
         target.public_url, uuid.uuid4().hex[:8], target.canary_subjects(), interval=pacing.request_interval_seconds
     )
-    lag_ms = preflight(target, traffic)
+    probe = preflight(target, traffic)
     reported_lag_ms = target.replication_lag_ms()
-    log.info("preflight passed; replication %.0f ms (platform reports %s ms)", lag_ms, reported_lag_ms)
+    log.info(
+        "preflight passed; replication measured %.0f ms from the acknowledgement (%.0f ms from sending); %s: %s ms",
+        probe.from_ack_ms,
+        probe.from_send_ms,
+        target.replication_lag_source,
+        reported_lag_ms,
+    )
     traffic.start()
     time.sleep(pacing.warmup_seconds)
     failover = fail_over_and_hold(target, traffic, pacing)
@@ -59,8 +65,10 @@ def run_failover(target: Target, pacing: Pacing = Pacing()) -> FailoverResult:
         started_at=started,
         primary=target.primary,
         secondary=target.secondary,
-        replication_lag_ms=lag_ms,
+        replication_lag_ms=probe.from_ack_ms,
+        replication_lag_from_send_ms=probe.from_send_ms,
         reported_replication_lag_ms=reported_lag_ms,
+        reported_replication_lag_source=target.replication_lag_source,
         failover=failover,
         failback=failback,
         canaries=canaries,
@@ -74,20 +82,23 @@ def run_failover(target: Target, pacing: Pacing = Pacing()) -> FailoverResult:
     )
 
 
-def preflight(target: Target, traffic: CanaryTraffic, timeout: float = 15.0) -> float:
-    """Both regions healthy and a write replicating: returns how long the probe took to reach DR (ms)."""
+def preflight(target: Target, traffic: CanaryTraffic, timeout: float = 15.0) -> ReplicationProbe:
+    """Both regions healthy and a write replicating: how long the probe took to be readable in DR.
+
+    Counted to the first strongly consistent read that finds it there, from the API's 201/202 and
+    from sending the write; it is read back through the public endpoint only after.
+    """
     for region in (target.primary, target.secondary):
         if not target.healthy(region):
             raise PreflightFailed(f"{region} is not healthy; fix it before drilling")
-    traffic.write_and_read()
-    acknowledged = traffic.acknowledged()
-    if not acknowledged:
+    probe = traffic.write()
+    if probe is None:
         raise PreflightFailed("the public endpoint did not acknowledge a probe write")
-    probe = acknowledged[-1]
-    started = time.monotonic()
     if not wait_for(lambda: target.data.item(target.secondary, probe.kind, probe.key) is not None, timeout, every=0.01):
         raise PreflightFailed(f"a write in {target.primary} did not reach {target.secondary} within {timeout}s")
-    return (time.monotonic() - started) * 1000
+    visible = time.perf_counter()
+    traffic.read(probe)
+    return ReplicationProbe((visible - probe.acked_clock) * 1000, (visible - probe.sent_clock) * 1000)
 
 
 def fail_over_and_hold(target: Target, traffic: CanaryTraffic, pacing: Pacing) -> Switch:

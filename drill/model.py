@@ -33,6 +33,10 @@ class Canary:
     key: str
     acked_at: datetime
     region: str
+    sent_clock: float
+    """`time.perf_counter()` when the write was sent: the platform took the change after this."""
+    acked_clock: float
+    """`time.perf_counter()` when the API answered: durations from the acknowledgement use this clock."""
 
     @property
     def label(self) -> str:
@@ -48,6 +52,14 @@ class Request:
     ok: bool
     region: str | None
     status: int | None
+
+
+@dataclass(frozen=True)
+class ReplicationProbe:
+    """How long the preflight probe took to be readable in DR (ms), from its acknowledgement and from sending it."""
+
+    from_ack_ms: float
+    from_send_ms: float
 
 
 @dataclass(frozen=True)
@@ -91,8 +103,14 @@ class FailoverResult:
     primary: str
     secondary: str
     replication_lag_ms: float
+    """Measured at preflight: the probe write's acknowledgement → first strongly consistent read of it in DR."""
+    replication_lag_from_send_ms: float
+    """The same, counted from sending the write. The platform took the change between the two moments, so its
+    replication lag lies between the two figures: the acknowledgement can come after replication has begun."""
     reported_replication_lag_ms: float | None
     """What the platform itself reports at preflight: the local replicator, or CloudWatch in AWS."""
+    reported_replication_lag_source: str
+    """Which figure of the platform that is, in words (the target's `replication_lag_source`)."""
     failover: Switch
     failback: Switch | None
     canaries: list[Canary]

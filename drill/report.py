@@ -1,12 +1,19 @@
-"""The drill report: `report.json` for machines, `report.md` for people, `timeline.png` to see it."""
+"""The drill report: `report.json` for machines, `report.md` for people, `timeline.png` to see it.
+
+matplotlib is imported with this module, when the drill starts: a missing package stops the drill
+before it touches anything, not after it has flipped a region's switch.
+"""
 
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from matplotlib.figure import Figure
 
 from drill.model import FailoverResult, Objectives, RestoreResult, as_json
 
@@ -62,7 +69,9 @@ class Verdict:
             "stranded_orders": None if f is None else len(f.failover.stranded_orders),
             "lost_acknowledged_writes": None if f is None else len(f.lost_acknowledged_writes),
             "replication_lag_ms": None if f is None else round(f.replication_lag_ms, 1),
+            "replication_lag_from_send_ms": None if f is None else round(f.replication_lag_from_send_ms, 1),
             "reported_replication_lag_ms": None if f is None else f.reported_replication_lag_ms,
+            "reported_replication_lag_source": None if f is None else f.reported_replication_lag_source,
             "failback_seconds": None if f is None or f.failback is None else f.failback.rto_seconds,
             "restore_seconds": None if r is None else round(r.restore_seconds, 3),
             "failover": None if f is None else _failover_details(f),
@@ -92,6 +101,16 @@ def _failover_details(f: FailoverResult) -> dict[str, Any]:
     }
 
 
+def unwritable(directory: Path) -> str | None:
+    """Why the report could not be written to `directory`, found before the drill rather than after it."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=directory).close()
+    except OSError as error:
+        return f"cannot write the report to {directory}: {error.strerror}"
+    return None
+
+
 def write_report(verdict: Verdict, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "report.json").write_text(json.dumps(verdict.as_dict(), indent=2) + "\n")
@@ -105,34 +124,60 @@ def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f} s"
 
 
+def _milliseconds(value: float | None) -> str:
+    return "— (not reported)" if value is None else f"{value:.1f} ms"
+
+
+def _utc(moment: datetime) -> str:
+    """ISO-8601 in UTC to the millisecond, `Z`-suffixed: the one way report.md writes a time."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _writes(count: int) -> str:
+    return f"{count} write" if count == 1 else f"{count} writes"
+
+
 def markdown(verdict: Verdict) -> str:
     data = verdict.as_dict()
     o = verdict.objectives
+    f = verdict.failover
     lines = [
         f"# DR drill: {'objectives met' if verdict.met else 'OBJECTIVES MISSED'}",
+        "",
+        "Times are UTC, in ISO-8601 (`Z`); durations are in seconds (s) or milliseconds (ms).",
         "",
         "| measure | value | objective |",
         "|---|---|---|",
         f"| RTO (fault → first write and read served by DR) | {_seconds(data['rto_seconds'])} "
         f"| ≤ {o.rto_seconds:g} s |",
         f"| RPO (acknowledged writes DR lacked at that moment) | {_seconds(data['rpo_seconds'])}"
-        f" ({data['rpo_missing_writes']} writes) | ≤ {o.rpo_seconds:g} s |",
-        f"| acknowledged writes lost after failback | {data['lost_acknowledged_writes']} | 0 |",
-        f"| replication at preflight (probe acknowledged → visible in DR) | {data['replication_lag_ms']} ms | |",
+        f" ({_writes(data['rpo_missing_writes'] or 0)}) | ≤ {o.rpo_seconds:g} s |",
+        f"| acknowledged writes lost after failback (count) | {data['lost_acknowledged_writes']} | 0 |",
+    ]
+    if f is not None:
+        lines += [
+            f"| replication at preflight, measured: probe write acknowledged → readable in {f.secondary} "
+            f"| {_milliseconds(f.replication_lag_ms)} ({_milliseconds(f.replication_lag_from_send_ms)} "
+            "from sending the write) | |",
+            f"| replication at preflight, reported by the platform: {f.reported_replication_lag_source} "
+            f"| {_milliseconds(f.reported_replication_lag_ms)} | |",
+        ]
+    lines += [
         f"| failback (recovery → first write and read served by primary) | {_seconds(data['failback_seconds'])} | |",
         f"| restore to a point in time | {_seconds(data['restore_seconds'])} | |",
         "",
     ]
-    f = verdict.failover
     if f is not None:
         details = data["failover"]
+        served = ", ".join(f"{region} {count}" for region, count in details["served_ok_by_region"].items())
         lines += [
             "## Failover",
             "",
+            f"- Drill from {_utc(f.started_at)} to {_utc(f.finished_at)}; primary {f.primary}, DR {f.secondary}.",
             f"- {details['acknowledged_writes']} acknowledged canary writes ({details['acknowledged_orders']} orders), "
             f"{details['requests']} requests, {details['failed_requests']} failed while switching; "
-            f"served by region: {details['served_ok_by_region']}.",
-            f"- Fault at {f.failover.fault_at:%H:%M:%S.%f}"[:-3] + f", detected {_at(f.failover.detected_at)}, "
+            f"answered successfully by region: {served}.",
+            f"- Fault at {_utc(f.failover.fault_at)}, detected {_at(f.failover.detected_at)}, "
             f"served by {f.secondary} {_at(f.failover.served_at)}.",
             f"- Every canary present and identical in both regions: "
             f"{not details['lost'] and not details['content_mismatches']}; canary orders not terminal: "
@@ -149,7 +194,7 @@ def markdown(verdict: Verdict) -> str:
         lines += [
             "## Restore",
             "",
-            f"- `{r.table}` restored to {r.point_in_time.isoformat()} as `{r.restored_table}` "
+            f"- `{r.table}` restored to {_utc(r.point_in_time)} as `{r.restored_table}` "
             f"in {r.restore_seconds:.2f} s, then deleted; {r.restored_items}/{r.items} items identical; checksums "
             f"{'match' if r.checksum == r.restored_checksum else 'DIFFER'} (`{r.checksum[:16]}…`).",
             "",
@@ -160,19 +205,18 @@ def markdown(verdict: Verdict) -> str:
 
 
 def _at(moment: datetime | None) -> str:
-    return "never" if moment is None else f"at {moment:%H:%M:%S.%f}"[:-3]
+    return "never" if moment is None else f"at {_utc(moment)}"
 
 
 def timeline(f: FailoverResult, path: Path) -> None:
-    """Requests over time, coloured by the region that answered, with the drill's moments marked."""
-    import matplotlib
+    """Requests over time, coloured by the region that answered, with the drill's moments marked.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    A bare `Figure` (no pyplot) draws with Agg and holds no global state.
+    """
     start = f.started_at
     colours = {f.primary: "tab:blue", f.secondary: "tab:orange"}
-    fig, ax = plt.subplots(figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    ax = fig.subplots()
     for region, colour in colours.items():
         points = [r for r in f.requests if r.ok and r.region == region]
         ax.scatter(
@@ -213,4 +257,3 @@ def timeline(f: FailoverResult, path: Path) -> None:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -1,29 +1,45 @@
 """The deployed prod and dr stacks as a drill target, named by their `pulumi stack output --json`.
 
 Nothing here runs the local environment: a drill against AWS needs only boto3, requests and
-the stacks' outputs.
+the stacks' outputs. Before it writes anything, `check_access` resolves the credentials and
+makes one read-only call for each resource and permission it can check cheaply.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.settings import REGION_HEADER, region_switch_parameter
 from drill.canary import ORDER_AMOUNT, CanarySubjects, decision_body
 from drill.targets.base import Names, Regions, Target
 
+TABLE_KEYS = ("orders", "credit")
+"""The `table_names` entries the drill reads; global tables have the same name in both regions."""
+
+PROBE_KEY = "drill-preflight-absent"
+"""A key no item has: reading it checks `dynamodb:GetItem` without touching data."""
+
+DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException"})
+NOT_FOUND = frozenset({"ParameterNotFound", "ResourceNotFoundException", "NoSuchHealthCheck"})
+
+
+class OutputsFileError(ValueError):
+    """A stack outputs file the drill cannot use: unreadable, not a JSON object, or lacking a key it reads."""
+
 
 @dataclass(frozen=True)
 class StackOutputs:
-    """`pulumi stack output --json` of one stack."""
+    """What the drill reads of `pulumi stack output --json`: each field is the stack output of that name."""
 
     region: str
     api_url: str
@@ -33,8 +49,64 @@ class StackOutputs:
 
     @classmethod
     def load(cls, path: Path) -> StackOutputs:
+        raw = _json_object(path)
+        missing = [f.name for f in fields(cls) if f.name not in raw]
+        tables = raw.get("table_names", {})
+        if not isinstance(tables, dict):
+            raise OutputsFileError(f"{path}: `table_names` is not an object of table names")
+        missing += [f"table_names.{key}" for key in TABLE_KEYS if key not in tables]
+        if missing:
+            raise OutputsFileError(
+                f"{path} has no {', '.join(repr(key) for key in missing)}: save the whole "
+                "`pulumi stack output --json --stack <prod|dr>` (the keys are in the README, DR drills)"
+            )
+        return cls(**{f.name: raw[f.name] for f in fields(cls)})
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    try:
         raw = json.loads(path.read_text())
-        return cls(raw["region"], raw["api_url"], raw["regional_api_url"], raw["health_check_id"], raw["table_names"])
+    except OSError as error:
+        raise OutputsFileError(f"{path}: cannot read it ({error.strerror})") from None
+    except json.JSONDecodeError as error:
+        raise OutputsFileError(f"{path}: not JSON ({error})") from None
+    if not isinstance(raw, dict):
+        raise OutputsFileError(f"{path}: not a JSON object of stack outputs")
+    return raw
+
+
+def load_stacks(prod_path: Path, dr_path: Path) -> tuple[StackOutputs, StackOutputs]:
+    """Both stacks' outputs, which must name two different regions."""
+    prod, dr = StackOutputs.load(prod_path), StackOutputs.load(dr_path)
+    if prod.region == dr.region:
+        raise OutputsFileError(f"{prod_path} and {dr_path} both name region {prod.region}: pass the prod and dr stacks")
+    return prod, dr
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who the credentials resolve to, and each read-only check that failed, one line each."""
+
+    identity: str | None
+    problems: list[str]
+
+
+def failure(label: str, call: Callable[[], object]) -> str | None:
+    """Why the read-only `call` failed, in one line that starts with `label`; None when it succeeded."""
+    try:
+        call()
+    except (BotoCoreError, ClientError) as error:
+        return explain(label, error)
+    return None
+
+
+def explain(label: str, error: BotoCoreError | ClientError) -> str:
+    """What was refused, read from the error code (never its message), or what failed on the way."""
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        meaning = "permission missing" if code in DENIED else "not found" if code in NOT_FOUND else "failed"
+        return f"{label}: {meaning} ({code})"
+    return f"{label}: {error}"
 
 
 def canary_subjects_from(env: Mapping[str, str]) -> CanarySubjects:
@@ -63,15 +135,21 @@ class AwsTarget(Target):
 
     def __init__(self, prod: StackOutputs, dr: StackOutputs, endpoint_url: str | None = None) -> None:
         self.prod, self.dr = prod, dr
+        self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
         self.primary, self.secondary = prod.region, dr.region
         self.public_url = prod.api_url
         names = Names(orders_table=prod.table_names["orders"], credit_table=prod.table_names["credit"])
+        self.replication_lag_source = (
+            f"CloudWatch AWS/DynamoDB ReplicationLatency of {names.orders_table} into {self.secondary}, "
+            "highest 5-minute average of the last 15 minutes"
+        )
         self.data = Regions((self.primary, self.secondary), names, endpoint_url=endpoint_url)
         self._ssm = {
             r: boto3.client("ssm", region_name=r, endpoint_url=endpoint_url) for r in (self.primary, self.secondary)
         }
         self._route53 = boto3.client("route53", region_name="us-east-1", endpoint_url=endpoint_url)
         self._cloudwatch = boto3.client("cloudwatch", region_name=self.primary, endpoint_url=endpoint_url)
+        self._sts = boto3.client("sts", region_name=self.primary, endpoint_url=endpoint_url)
 
     def canary_subjects(self) -> CanarySubjects:
         return canary_subjects_from(os.environ)
@@ -82,22 +160,78 @@ class AwsTarget(Target):
     def regional_url(self, region: str) -> str:
         return self.outputs(region).regional_api_url
 
-    def plan(self) -> list[str]:
-        """Every step `failover --target aws` takes, for `--dry-run`."""
+    def read_only_checks(self) -> dict[str, Callable[[], object]]:
+        """One read-only call per resource and permission the drill needs, by what it checks.
+
+        Writing the switch (`ssm:PutParameter`) and restoring or deleting a table cannot be tried
+        without doing them; reading the same parameter and table stands in for them.
+        """
+        names = self.data.names
+        checks: dict[str, Callable[[], object]] = {}
+        for region in (self.primary, self.secondary):
+            switch = region_switch_parameter(region)
+            checks[f"ssm:GetParameter {switch} in {region}"] = partial(self._ssm[region].get_parameter, Name=switch)
+            describe = self.data.dynamodb(region).describe_table
+            for kind, table in (("order", names.orders_table), ("decision", names.credit_table)):
+                checks[f"dynamodb:DescribeTable {table} in {region}"] = partial(describe, TableName=table)
+                checks[f"dynamodb:GetItem {table} in {region}"] = partial(self.data.item, region, kind, PROBE_KEY)
+            check_id = self.outputs(region).health_check_id
+            checks[f"route53:GetHealthCheckStatus {check_id} ({region})"] = partial(
+                self._route53.get_health_check_status, HealthCheckId=check_id
+            )
+        checks[f"dynamodb:Scan {names.orders_table} in {self.primary} (restore drill)"] = partial(
+            self.data.dynamodb(self.primary).scan, TableName=names.orders_table, Limit=1
+        )
+        checks[f"cloudwatch:GetMetricStatistics ReplicationLatency in {self.primary}"] = self.replication_lag_ms
+        return checks
+
+    def check_access(self) -> Access:
+        """The account the credentials resolve to, then every read-only check: all before the first write."""
+        try:
+            caller = self._sts.get_caller_identity()
+        except (BotoCoreError, ClientError) as error:
+            why = explain("sts:GetCallerIdentity", error)
+            return Access(None, [f"cannot resolve AWS credentials ({why}); set AWS_PROFILE or log in (aws sso login)"])
+        via = f" via {self.endpoint_url}" if self.endpoint_url else ""
+        identity = f"AWS account {caller['Account']} as {caller['Arn']}{via}; prod {self.primary}, dr {self.secondary}"
+        checks = self.read_only_checks()
+        return Access(identity, [problem for label, call in checks.items() if (problem := failure(label, call))])
+
+    def plan(self, command: str = "failover", report_dir: Path = Path("drill-report")) -> list[str]:
+        """Every step `<command> --target aws` takes, for `--dry-run`."""
         p, s = self.primary, self.secondary
+        switch, orders = region_switch_parameter(p), self.data.names.orders_table
+        steps = [
+            "preflight: sts get-caller-identity, printing the account, principal and regions; then the read-only "
+            "calls below: any that fails is one line and stops the drill before it writes anything",
+            *(f"preflight (read-only): {label}" for label in self.read_only_checks()),
+        ]
+        if command in ("failover", "all"):
+            steps += [
+                f"preflight: GET {self.regional_url(p)}/v1/health and {self.regional_url(s)}/v1/health answer 200",
+                f"preflight: a probe write through {self.public_url} must become readable in {s}; replication "
+                f"counted from its acknowledgement, beside CloudWatch ReplicationLatency of {orders}",
+                f"traffic: canary orders and credit decisions through {self.public_url}, each write read back",
+                f"fault: ssm put-parameter --region {p} --name {switch} --value true --overwrite",
+                f"measure RTO: until a canary write and read are answered by {s} ({REGION_HEADER})",
+                f"measure RPO: acknowledged canaries missing in {s} (dynamodb get-item --consistent-read)",
+                f"hold: serve from {s}; its sweeper re-queues orders stuck in PROCESSING",
+                f"failback: ssm put-parameter --region {p} --name {switch} --value false --overwrite",
+                f"measure: until a canary write and read are answered by {p}; canaries acknowledged by {s} missing "
+                f"in {p}",
+                "verify: every acknowledged canary in both regions, identical; every canary order in a terminal state",
+            ]
+        if command in ("restore", "all"):
+            steps += [
+                f"restore: dynamodb restore-table-to-point-in-time --region {p} --source-table-name {orders} "
+                f"--target-table-name {orders}-drill-<UTC time> (now); compare item count and checksum; "
+                f"delete-table the copy",
+            ]
         return [
-            f"preflight: GET {self.regional_url(p)}/v1/health and {self.regional_url(s)}/v1/health must answer 200",
-            f"preflight: Route 53 health checks {self.prod.health_check_id} and {self.dr.health_check_id} healthy",
-            f"preflight: CloudWatch AWS/DynamoDB ReplicationLatency for {self.data.names.orders_table} {p} -> {s}",
-            f"traffic: canary orders and credit decisions through {self.public_url}, each acknowledged write read back",
-            f"fault: ssm put-parameter --region {p} --name {region_switch_parameter(p)} --value true --overwrite",
-            f"measure RTO: until a canary write and read are answered by {s} ({REGION_HEADER})",
-            f"measure RPO: acknowledged canaries missing in {s} (dynamodb get-item --consistent-read)",
-            f"hold: serve from {s}; its sweeper re-queues orders stuck in PROCESSING",
-            f"failback: ssm put-parameter --region {p} --name {region_switch_parameter(p)} --value false --overwrite",
-            f"measure: until a canary write and read are answered by {p}; canaries acknowledged by {s} missing in {p}",
-            "verify: every acknowledged canary in both regions, identical; every canary order in a terminal state",
-            "report: drill-report/report.json, report.md, timeline.png; exit 1 if an objective was missed",
+            *steps,
+            f"report: {report_dir / 'report.json'}, report.md"
+            + (", timeline.png" if command != "restore" else "")
+            + "; exit 1 if an objective was missed",
         ]
 
     def set_switch(self, region: str, out_of_service: bool) -> None:

@@ -101,6 +101,8 @@ class Target(ABC):
     secondary: str
     public_url: str
     data: Regions
+    replication_lag_source: str
+    """What `replication_lag_ms` reports, in words, for the report beside the figure the drill measures."""
 
     @abstractmethod
     def canary_subjects(self) -> CanarySubjects:

@@ -62,6 +62,10 @@ class LocalTarget(Target):
         self.stranded_window = stranded_window_seconds
         self.primary, self.secondary = PRIMARY, SECONDARY
         self.public_url = stack.public_url
+        self.replication_lag_source = (
+            f"local replicator holding each change {stack.config.replication_delay_ms:g} ms, last change applied "
+            "(stream record → written in the other region)"
+        )
         env = stack.env()  # the local endpoint accepts the stack's placeholder credentials
         self.data = Regions(
             (PRIMARY, SECONDARY),

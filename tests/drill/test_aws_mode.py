@@ -1,23 +1,31 @@
 """The AWS mode's steps, run against the local endpoint where the same API exists there.
 
 The switch is the real mechanism: an SSM parameter per region that `/v1/health` reads. Flipping
-it through `AwsTarget` must make the region unhealthy and move traffic, then bring it back.
+it through `AwsTarget` must make the region unhealthy and move traffic, then bring it back. The
+preflight's read-only checks run against the same endpoint, in regions the test provisions.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 import requests
 
+import drill.__main__
 from chalicelib.adapters.http_partners import HttpTrafficProbe
 from chalicelib.polling import wait_for
+from chalicelib.settings import CREDIT_TABLE, ORDERS_TABLE, region_switch_parameter
 from devstack.regions import PRIMARY, SECONDARY, TwoRegionConfig, TwoRegionStack
 from drill.__main__ import main
 from drill.targets import AwsTarget, StackOutputs
@@ -25,6 +33,8 @@ from drill.targets import AwsTarget, StackOutputs
 pytestmark = pytest.mark.drill
 ROOT = Path(__file__).resolve().parents[2]
 INFRA_MAIN = ROOT / "infra" / "__main__.py"
+SAMPLE_PROD = Path("docs/examples/stack-outputs-prod.json")
+SAMPLE_DR = Path("docs/examples/stack-outputs-dr.json")
 
 
 @pytest.fixture(scope="module")
@@ -74,57 +84,98 @@ def test_items_are_read_from_each_region_directly(stack: TwoRegionStack, target:
     assert wait_for(lambda: target.data.item(SECONDARY, written.kind, written.key) is not None, timeout=5)
 
 
-def dry_run_argv(directory: Path) -> list[str]:
-    """`failover --target aws --dry-run` over saved stack outputs that point at nothing reachable."""
-    for stack_name, region in (("prod", "us-east-1"), ("dr", "us-west-2")):
-        raw = {
-            "region": region,
-            "api_url": "https://api.ame.example.com",
-            "regional_api_url": f"https://x.execute-api.{region}.amazonaws.com/api",
-            "health_check_id": f"hc-{stack_name}",
-            "table_names": {"orders": "ame-orders", "credit": "ame-credit", "idempotency": "ame-idempotency"},
-        }
-        (directory / f"{stack_name}.json").write_text(json.dumps(raw))
-    return [
-        "failover",
-        "--target",
-        "aws",
-        "--prod-outputs",
-        str(directory / "prod.json"),
-        "--dr-outputs",
-        str(directory / "dr.json"),
-        "--dry-run",
-        "--report-dir",
-        str(directory / "report"),
-    ]
+def dry_run_argv(report_dir: Path) -> list[str]:
+    """`failover --target aws --dry-run` over the sample stack outputs the README points to."""
+    outputs = ["--prod-outputs", str(ROOT / SAMPLE_PROD), "--dr-outputs", str(ROOT / SAMPLE_DR)]
+    return ["failover", "--target", "aws", *outputs, "--dry-run", "--report-dir", str(report_dir)]
 
 
-def test_dry_run_prints_every_step_and_calls_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.fixture
+def aws_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every AWS operation any client of the default boto3 session starts, recorded before it is signed or sent."""
+    calls: list[str] = []
+    session = boto3.Session()
+    session.events.register("before-call", lambda event_name, **_: calls.append(event_name))
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+    return calls
+
+
+def test_dry_run_with_the_sample_outputs_prints_every_step_and_calls_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, aws_calls: list[str]
 ) -> None:
-    def no_aws(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a dry run called AWS")
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a dry run started the drill")
 
-    for step in ("set_switch", "detected_unhealthy", "replication_lag_ms", "healthy"):
-        monkeypatch.setattr(AwsTarget, step, no_aws)
-    # GIVEN outputs as `pulumi stack output --json` writes them, pointing at nothing reachable
-    argv = dry_run_argv(tmp_path)
+    monkeypatch.setattr(drill.__main__, "drill", forbidden)
+    monkeypatch.setattr(AwsTarget, "healthy", forbidden)
+    # GIVEN the sample outputs files the README documents
     # WHEN the AWS drill runs with --dry-run
-    code = main(argv)
-    # THEN it lists the steps, flipping the switch both ways, and exits 0 without a report
+    code = main(dry_run_argv(tmp_path / "report"))
+    # THEN it lists the steps, the read-only preflight first and the switch flipped both ways, and exits 0
     printed = capsys.readouterr().out.strip().splitlines()
-    steps = AwsTarget(StackOutputs.load(tmp_path / "prod.json"), StackOutputs.load(tmp_path / "dr.json")).plan()
+    steps = AwsTarget(StackOutputs.load(ROOT / SAMPLE_PROD), StackOutputs.load(ROOT / SAMPLE_DR)).plan(
+        "failover", tmp_path / "report"
+    )
     assert code == 0 and [line.split(". ", 1)[1] for line in printed] == steps
+    assert any("ssm:GetParameter /ame-platform/us-west-2/out-of-service in us-west-2" in step for step in steps)
     assert any("--name /ame-platform/us-east-1/out-of-service --value true" in step for step in steps)
     assert any("--name /ame-platform/us-east-1/out-of-service --value false" in step for step in steps)
+    # AND it called no AWS operation and wrote no report
+    assert aws_calls == []
     assert not (tmp_path / "report").exists()
+
+
+def test_the_readme_dry_run_works_verbatim_without_credentials(tmp_path: Path) -> None:
+    # GIVEN the README's dry-run command, a shell with no AWS credentials and an endpoint nothing listens on
+    (command,) = re.findall(r"^\.venv/bin/python -m drill .*--dry-run$", (ROOT / "README.md").read_text(), re.M)
+    argv = shlex.split(command)
+    if not (ROOT / argv[0]).exists():  # the suite may run from another interpreter than the repo's .venv
+        argv[0] = sys.executable
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_CONFIG_FILE": os.devnull, "HOME": str(tmp_path)}
+    # WHEN it runs from the repository's root
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    # THEN it prints the plan and exits 0
+    assert result.returncode == 0, result.stderr
+    assert "fault: ssm put-parameter --region us-east-1" in result.stdout
+
+
+@pytest.mark.parametrize("key", [*StackOutputs.__dataclass_fields__, "table_names.orders", "table_names.credit"])
+def test_an_outputs_file_lacking_a_key_stops_with_one_line_naming_the_key_and_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str
+) -> None:
+    # GIVEN the sample prod outputs without `key`
+    outputs = json.loads((ROOT / SAMPLE_PROD).read_text())
+    parent, _, child = key.rpartition(".")
+    del (outputs[parent] if parent else outputs)[child]
+    broken = tmp_path / "prod.json"
+    broken.write_text(json.dumps(outputs))
+    # WHEN the drill reads it
+    argv = dry_run_argv(tmp_path / "report")
+    code = main([str(broken) if arg.endswith(str(SAMPLE_PROD)) else arg for arg in argv])
+    # THEN it exits 2 with one line naming the key and the file, not a traceback
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith(f"drill: {broken} has no '{key}'") and "\n" not in err
+
+
+def test_a_report_directory_that_cannot_be_written_stops_the_drill_before_it_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], aws_calls: list[str]
+) -> None:
+    # GIVEN a report directory under a file
+    (tmp_path / "a-file").write_text("")
+    argv = [arg for arg in dry_run_argv(tmp_path / "a-file" / "report") if arg != "--dry-run"]
+    # WHEN the AWS drill starts THEN it stops at once, before resolving credentials
+    assert main(argv) == 2
+    assert "drill: cannot write the report to" in capsys.readouterr().err
+    assert aws_calls == []
 
 
 def test_the_aws_path_never_loads_the_local_runtime(tmp_path: Path) -> None:
     # GIVEN a fresh interpreter that imports the drill's entry point and the AWS target
     code = (
         "import sys, drill.__main__, drill.targets.aws;"
-        f"assert drill.__main__.main({dry_run_argv(tmp_path)!r}) == 0;"
+        f"assert drill.__main__.main({dry_run_argv(tmp_path / 'report')!r}) == 0;"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'devstack');"
         "assert not loaded, loaded"
     )
@@ -138,3 +189,123 @@ def test_the_aws_path_never_loads_the_local_runtime(tmp_path: Path) -> None:
 def test_the_outputs_the_drill_reads_are_the_ones_the_stacks_export() -> None:
     exported = set(re.findall(r'pulumi\.export\("([a-z_]+)"', INFRA_MAIN.read_text()))
     assert set(StackOutputs.__dataclass_fields__) <= exported
+
+
+def test_the_sample_outputs_hold_exactly_the_keys_the_drill_reads() -> None:
+    for sample in (SAMPLE_PROD, SAMPLE_DR):
+        raw = json.loads((ROOT / sample).read_text())
+        assert set(raw) == set(StackOutputs.__dataclass_fields__)
+        assert set(raw["table_names"]) == {"orders", "credit"}
+    readme = (ROOT / "README.md").read_text()
+    assert all(f"`{key}`" in readme for key in [*StackOutputs.__dataclass_fields__, "table_names.orders"])
+
+
+def provision(aws_url: str, regions: tuple[str, str], switch_in: set[str], credit_table_in: set[str]) -> list[str]:
+    """Two regions of the local endpoint shaped like the stacks: the tables (as the drill reads them), a
+    Route 53 health check per region, and the switch parameter only where asked. Returns the check ids."""
+    credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local", "endpoint_url": aws_url}
+    source = boto3.client("dynamodb", region_name=PRIMARY, **credentials)
+    for region in regions:
+        dynamodb = boto3.client("dynamodb", region_name=region, **credentials)
+        for table in (ORDERS_TABLE, CREDIT_TABLE) if region in credit_table_in else (ORDERS_TABLE,):
+            described = source.describe_table(TableName=table)["Table"]
+            keys = {k["AttributeName"] for k in described["KeySchema"]}
+            dynamodb.create_table(
+                TableName=table,
+                KeySchema=described["KeySchema"],
+                AttributeDefinitions=[a for a in described["AttributeDefinitions"] if a["AttributeName"] in keys],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        if region in switch_in:
+            boto3.client("ssm", region_name=region, **credentials).put_parameter(
+                Name=region_switch_parameter(region), Value="false", Type="String"
+            )
+    route53 = boto3.client("route53", region_name="us-east-1", **credentials)
+    config: Any = {"Type": "HTTPS", "FullyQualifiedDomainName": "api.example.com", "ResourcePath": "/v1/health"}
+    return [
+        route53.create_health_check(CallerReference=uuid.uuid4().hex, HealthCheckConfig=config)["HealthCheck"]["Id"]
+        for _ in regions
+    ]
+
+
+def outputs_file(path: Path, stack: TwoRegionStack, region: str, serving: str, check_id: str) -> Path:
+    """Outputs naming a provisioned region whose URLs are the running stack's: past the preflight, it would drill."""
+    raw = {
+        "region": region,
+        "api_url": stack.public_url,
+        "regional_api_url": stack.region_url(serving),
+        "health_check_id": check_id,
+        "table_names": {"orders": ORDERS_TABLE, "credit": CREDIT_TABLE},
+    }
+    path.write_text(json.dumps(raw))
+    return path
+
+
+def switch_value(aws_url: str, region: str) -> tuple[str, int] | None:
+    ssm = boto3.client("ssm", region_name=region, endpoint_url=aws_url)
+    try:
+        parameter = ssm.get_parameter(Name=region_switch_parameter(region))["Parameter"]
+    except ssm.exceptions.ParameterNotFound:
+        return None
+    return parameter["Value"], parameter["Version"]
+
+
+@pytest.fixture
+def local_credentials(stack: TwoRegionStack, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The drill's own clients (built as in AWS) pointed at the local endpoint."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", stack.aws_url)
+    return stack.aws_url
+
+
+def test_the_preflight_reports_a_missing_switch_and_table_and_writes_nothing(
+    stack: TwoRegionStack, local_credentials: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN stacks in eu-west-1 (prod) and eu-central-1 (dr) where dr lacks its switch parameter and credit table
+    prod, dr = "eu-west-1", "eu-central-1"
+    prod_check, dr_check = provision(local_credentials, (prod, dr), switch_in={prod}, credit_table_in={prod})
+    argv = [
+        "failover",
+        "--target",
+        "aws",
+        "--prod-outputs",
+        str(outputs_file(tmp_path / "prod.json", stack, prod, PRIMARY, prod_check)),
+        "--dr-outputs",
+        str(outputs_file(tmp_path / "dr.json", stack, dr, SECONDARY, dr_check)),
+        "--report-dir",
+        str(tmp_path / "report"),
+    ]
+    # WHEN the drill runs for real
+    code = main(argv)
+    # THEN it names the account and regions, and stops with exit 2 and one line per failed check
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert f"target: AWS account 123456789012 as arn:aws:sts::123456789012:user/moto via {local_credentials}" in err[0]
+    assert f"prod {prod}, dr {dr}" in err[0]
+    assert err[1:] == [
+        f"drill: ssm:GetParameter /ame-platform/{dr}/out-of-service in {dr}: not found (ParameterNotFound)",
+        f"drill: dynamodb:DescribeTable ame-credit in {dr}: not found (ResourceNotFoundException)",
+        f"drill: dynamodb:GetItem ame-credit in {dr}: not found (ResourceNotFoundException)",
+        "drill: nothing was changed; fix the above and run again",
+    ]
+    # AND nothing was written: prod's switch is as it was, dr's is still absent, no report
+    assert switch_value(local_credentials, prod) == ("false", 1)
+    assert switch_value(local_credentials, dr) is None
+    assert not (tmp_path / "report" / "report.json").exists()
+
+
+def test_the_preflight_passes_where_every_resource_exists(
+    stack: TwoRegionStack, local_credentials: str, tmp_path: Path
+) -> None:
+    # GIVEN both stacks' tables, switches and health checks
+    prod, dr = "ap-southeast-1", "ap-southeast-2"
+    prod_check, dr_check = provision(local_credentials, (prod, dr), switch_in={prod, dr}, credit_table_in={prod, dr})
+    target = AwsTarget(
+        StackOutputs.load(outputs_file(tmp_path / "prod.json", stack, prod, PRIMARY, prod_check)),
+        StackOutputs.load(outputs_file(tmp_path / "dr.json", stack, dr, SECONDARY, dr_check)),
+    )
+    # WHEN the drill checks its access THEN it knows the account and finds nothing wrong
+    access = target.check_access()
+    assert access.identity is not None and "AWS account 123456789012" in access.identity
+    assert access.problems == []

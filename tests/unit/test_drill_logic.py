@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError, NoCredentialsError
 
 from devstack import demo_data as demo
 from devstack.router import FailoverRouting, RegionHealth
@@ -13,12 +17,13 @@ from drill.failover import window_seconds
 from drill.model import Canary, FailoverResult, MessageCounts, Objectives, RestoreResult, Switch
 from drill.report import Verdict, markdown
 from drill.targets import canary_subjects_from, demo_subjects
+from drill.targets.aws import failure
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def canary(seconds: float, key: str = "k", region: str = "us-east-1") -> Canary:
-    return Canary("order", f"{key}{seconds}", T0 + timedelta(seconds=seconds), region)
+    return Canary("order", f"{key}{seconds}", T0 + timedelta(seconds=seconds), region, seconds - 0.05, seconds)
 
 
 def test_no_missing_write_is_an_rpo_of_zero() -> None:
@@ -71,7 +76,9 @@ def result(**overrides: object) -> FailoverResult:
         "primary": "us-east-1",
         "secondary": "us-west-2",
         "replication_lag_ms": 10.0,
+        "replication_lag_from_send_ms": 90.0,
         "reported_replication_lag_ms": 8.0,
+        "reported_replication_lag_source": "the platform's own gauge",
         "failover": failover,
         "failback": failback,
         "canaries": [canary(1)],
@@ -91,6 +98,26 @@ def test_a_clean_drill_meets_its_objectives() -> None:
     verdict = Verdict(Objectives(rpo_seconds=1, rto_seconds=60), result(), None)
     assert verdict.met and verdict.as_dict()["rto_seconds"] == 5.0
     assert "objectives met" in markdown(verdict)
+
+
+def test_the_report_shows_both_replication_figures_with_units_and_every_time_in_utc() -> None:
+    # GIVEN a drill that measured 262.5 ms of replication where the platform reported 270 ms
+    measured = {"replication_lag_ms": 262.5, "replication_lag_from_send_ms": 340.25}
+    verdict = Verdict(Objectives(), result(**measured, reported_replication_lag_ms=270.0), None)
+    # WHEN it is written for people
+    text = markdown(verdict)
+    # THEN both figures are there, each with its unit and saying what it is
+    assert "probe write acknowledged → readable in us-west-2 | 262.5 ms (340.2 ms from sending the write) |" in text
+    assert "reported by the platform: the platform's own gauge | 270.0 ms |" in text
+    # AND every time is ISO-8601 UTC, with the zone stated
+    assert "Fault at 2026-11-22T12:00:00.000Z, detected never, served by us-west-2 at 2026-11-22T12:00:05.000Z" in text
+    assert "Drill from 2026-11-22T12:00:00.000Z to 2026-11-22T12:00:30.000Z" in text
+    assert "Times are UTC" in text
+
+
+def test_a_platform_that_reports_no_replication_figure_says_so() -> None:
+    text = markdown(Verdict(Objectives(), result(reported_replication_lag_ms=None), None))
+    assert "| — (not reported) |" in text
 
 
 @pytest.mark.parametrize(
@@ -119,9 +146,9 @@ def test_each_missed_objective_or_check_fails_the_drill(change: dict[str, object
 
 def test_a_restore_that_differs_fails_the_drill() -> None:
     restore = RestoreResult("ame-orders", "copy", T0, 3, 2, "a", "b", 1.0)
-    assert Verdict(Objectives(), None, restore).failures == [
-        "the restored table differs from the source at the restore point"
-    ]
+    verdict = Verdict(Objectives(), None, restore)
+    assert verdict.failures == ["the restored table differs from the source at the restore point"]
+    assert "`ame-orders` restored to 2026-11-22T12:00:00.000Z as `copy` in 1.00 s" in markdown(verdict)
 
 
 def test_the_aws_canary_posts_what_the_local_one_does_unless_told_otherwise() -> None:
@@ -145,3 +172,36 @@ def test_message_counts_say_how_often_each_order_was_published_and_which_notific
     # THEN
     assert counts.published(["k1", "k2", "k3"]) == {"k1": 1, "k2": 2, "k3": 0}
     assert counts.duplicate_notifications() == ["k2:cpf"]
+
+
+def refusing(code: str) -> None:
+    raise ClientError({"Error": {"Code": code, "Message": "refused"}}, "GetParameter")
+
+
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        ("AccessDeniedException", "permission missing (AccessDeniedException)"),
+        ("ParameterNotFound", "not found (ParameterNotFound)"),
+        ("ThrottlingException", "failed (ThrottlingException)"),
+    ],
+)
+def test_a_failed_preflight_call_is_one_line_saying_what_and_why(code: str, says: str) -> None:
+    assert failure("ssm:GetParameter /p in r", lambda: refusing(code)) == f"ssm:GetParameter /p in r: {says}"
+
+
+def test_a_preflight_call_without_credentials_says_so_and_one_that_succeeds_says_nothing() -> None:
+    def no_credentials() -> None:
+        raise NoCredentialsError()
+
+    assert failure("sts:GetCallerIdentity", no_credentials) == "sts:GetCallerIdentity: Unable to locate credentials"
+    assert failure("route53:GetHealthCheckStatus x", lambda: None) is None
+
+
+def test_the_report_writer_imports_its_plotting_library_when_the_drill_starts() -> None:
+    # GIVEN a fresh interpreter WHEN it loads the drill's entry point (and runs nothing)
+    code = "import sys, drill.__main__; assert 'matplotlib.figure' in sys.modules"
+    # THEN matplotlib is already loaded: a missing package fails before the drill touches anything
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
