@@ -16,9 +16,27 @@ from typing import Any, Self
 import requests
 
 from chalicelib.settings import region_switch_parameter
-from devstack.stack import ROOT, ProcessGroup, RuntimeConfig, free_port, run_in_foreground, wait_until
+from devstack.stack import (
+    ROOT,
+    ProcessGroup,
+    RuntimeConfig,
+    StartupError,
+    free_port,
+    ports_from_env,
+    run_in_foreground,
+    wait_until,
+)
 
 PRIMARY, SECONDARY = "us-east-1", "us-west-2"
+TWO_REGION_PORTS = {
+    "AME_API_PORT": 8000,  # the public endpoint (the failover router)
+    "AME_AWS_PORT": 8100,
+    "AME_PARTNERS_PORT": 8101,
+    "AME_REPLICATOR_PORT": 8102,
+    "AME_PRIMARY_API_PORT": 8010,
+    "AME_DR_API_PORT": 8020,
+}
+"""`make run-dr`'s ports by the variable that moves each."""
 
 
 @dataclass
@@ -50,6 +68,28 @@ class TwoRegionConfig:
             **overrides,
         )
 
+    @classmethod
+    def from_ports(cls, ports: dict[str, int], **overrides: Any) -> TwoRegionConfig:
+        return cls(
+            router_port=ports["AME_API_PORT"],
+            aws_port=ports["AME_AWS_PORT"],
+            partners_port=ports["AME_PARTNERS_PORT"],
+            replicator_port=ports["AME_REPLICATOR_PORT"],
+            api_ports={PRIMARY: ports["AME_PRIMARY_API_PORT"], SECONDARY: ports["AME_DR_API_PORT"]},
+            **overrides,
+        )
+
+    def ports(self) -> dict[str, int]:
+        """Each port the environment listens on, by the variable that sets it (`from_ports` inverts it)."""
+        return {
+            "AME_API_PORT": self.router_port,
+            "AME_AWS_PORT": self.aws_port,
+            "AME_PARTNERS_PORT": self.partners_port,
+            "AME_REPLICATOR_PORT": self.replicator_port,
+            "AME_PRIMARY_API_PORT": self.api_ports[PRIMARY],
+            "AME_DR_API_PORT": self.api_ports[SECONDARY],
+        }
+
     def runtime(self) -> RuntimeConfig:
         """What both regions' processes share; region and role are set per region (`region_env`)."""
         return RuntimeConfig(
@@ -76,6 +116,9 @@ class TwoRegionStack:
     @property
     def public_url(self) -> str:
         return f"http://127.0.0.1:{self.config.router_port}"
+
+    def ports(self) -> dict[str, int]:
+        return self.config.ports()
 
     @property
     def aws_url(self) -> str:
@@ -207,9 +250,13 @@ Take the primary out:   kill its API, or put the SSM parameter
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.parse_args()
-    config = TwoRegionConfig(quiet=False)
+    try:
+        config = TwoRegionConfig.from_ports(ports_from_env(TWO_REGION_PORTS), quiet=False)
+    except StartupError as bad:
+        print(f"stopping: could not start: {bad}", file=sys.stderr)
+        raise SystemExit(1) from None
     stack = TwoRegionStack(config)
-    run_in_foreground(
+    status = run_in_foreground(
         stack,
         lambda: BANNER.format(
             public=stack.public_url,
@@ -223,6 +270,7 @@ def main() -> None:
             switch=region_switch_parameter(PRIMARY),
         ),
     )
+    raise SystemExit(status)
 
 
 if __name__ == "__main__":

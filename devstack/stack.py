@@ -7,6 +7,7 @@ moto server (local AWS endpoint) -> partner simulator -> tables and queues -> `c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol, Self
@@ -32,14 +33,16 @@ BIN = Path(sys.executable).parent
 
 
 def _masked_copy(source: IO[bytes], sinks: list[IO[bytes]]) -> None:
+    """Drains a child's output for as long as it prints: a sink that fails (a closed log while stopping,
+    a terminal that went away) is dropped, never the draining, or the child would block on a full pipe."""
     for line in iter(source.readline, b""):
         masked = mask(line.decode("utf-8", errors="replace")).encode()
-        for sink in sinks:
+        for sink in list(sinks):
             try:
                 sink.write(masked)
                 sink.flush()
-            except ValueError:  # the sink was closed while stopping
-                return
+            except (ValueError, OSError):
+                sinks.remove(sink)
 
 
 def free_port() -> int:
@@ -47,6 +50,40 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+class StartupError(RuntimeError):
+    """The stack cannot start as configured (a busy port, a bad setting); the message says what to do."""
+
+
+def ports_from_env(defaults: Mapping[str, int], env: Mapping[str, str] = os.environ) -> dict[str, int]:
+    """Each local port from its variable (e.g. AME_AWS_PORT), else its default."""
+    ports = {}
+    for variable, default in defaults.items():
+        raw = env.get(variable) or str(default)
+        if not raw.isdigit() or not 0 < int(raw) < 65536:
+            raise StartupError(f"{variable}={raw!r} is not a port number (1-65535)")
+        ports[variable] = int(raw)
+    return ports
+
+
+def check_ports_free(ports: Mapping[str, int]) -> None:
+    """Before anything starts: a port something already listens on is named with the variable that moves it.
+
+    Without this a second stack's health checks were answered by the first one, and it said it was running.
+    """
+    for variable, port in ports.items():
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # only a listener makes it busy
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise StartupError(
+                    f"port {port} ({variable}) is in use: another ame-platform stack, or another program, "
+                    f"listens there. Stop it, or move this service to a free port, e.g. {variable}={port + 1000}"
+                ) from None
+    if len(set(ports.values())) < len(ports):
+        raise StartupError(f"two local services would share a port: {dict(ports)}")
 
 
 def wait_until(check_url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -62,6 +99,10 @@ def _answers(check_url: str, process: subprocess.Popen[bytes] | None) -> bool:
         return requests.get(check_url, timeout=0.5).status_code < 500
     except requests.RequestException:
         return False
+
+
+LOCAL_PORTS = {"AME_API_PORT": 8000, "AME_AWS_PORT": 8100, "AME_PARTNERS_PORT": 8101}
+"""`make run`'s ports by the variable that moves each."""
 
 
 @dataclass
@@ -223,6 +264,14 @@ class LocalStack(ProcessGroup):
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.config.api_port}"
 
+    def ports(self) -> dict[str, int]:
+        """Each port this stack listens on, by the variable that sets it."""
+        return {
+            "AME_API_PORT": self.config.api_port,
+            "AME_AWS_PORT": self.config.aws_port,
+            "AME_PARTNERS_PORT": self.config.partners_port,
+        }
+
     def start(self) -> Self:
         self.launch(self._start_every_process)
         return self
@@ -258,6 +307,8 @@ Try it:
 class Foreground(Protocol):
     """A stack `make run` or `make run-dr` keeps in the foreground."""
 
+    def ports(self) -> Mapping[str, int]: ...
+
     def start(self) -> object: ...
 
     def exited(self) -> list[str]: ...
@@ -265,44 +316,79 @@ class Foreground(Protocol):
     def stop(self) -> None: ...
 
 
-def run_in_foreground(stack: Foreground, banner: Callable[[], str]) -> None:
-    """Starts the stack, prints the banner, and stops everything on Ctrl-C or when a process dies."""
-    stop = False
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Ctrl-C, `kill`, and the terminal closing: each stops every child, also in the middle of start-up."""
 
-    def request_stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    stack.start()
-    print(banner())
+class StopRequested(Exception):
+    """A stop signal arrived; raised where the main thread is, so start-up stops too."""
+
+
+def _request_stop(signum: int, _frame: object) -> None:
+    for other in STOP_SIGNALS:  # the first signal wins: stopping must not be interrupted by a second
+        signal.signal(other, signal.SIG_IGN)
+    raise StopRequested(signal.Signals(signum).name)
+
+
+def _say(text: str, error: bool = False) -> None:
+    """Prints unless the terminal is gone (a closed terminal is why we may be stopping)."""
+    with contextlib.suppress(OSError):
+        print(text, file=sys.stderr if error else sys.stdout, flush=True)
+
+
+def run_in_foreground(stack: Foreground, banner: Callable[[], str]) -> int:
+    """Starts the stack, prints the banner, and stops every child on a stop signal, when a child dies, or
+    when the `make` that started it goes away. Returns the exit status: 0 when asked to stop, 1 otherwise."""
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, _request_stop)
+    parent, under_make = os.getppid(), "MAKELEVEL" in os.environ
+    status, reason = 1, ""
     try:
-        while not stop and not stack.exited():
+        check_ports_free(stack.ports())
+        stack.start()
+        _say(banner())
+        while not stack.exited() and not (under_make and os.getppid() != parent):
             time.sleep(0.5)
-        dead = stack.exited()
-        if dead:
-            print(f"stopping: {', '.join(dead)} exited", file=sys.stderr)
+        reason = f"{', '.join(stack.exited())} exited" if stack.exited() else "make exited"
+    except StopRequested as stopped:
+        status, reason = 0, f"{stopped} received"
+    except (StartupError, TimeoutError, RuntimeError, subprocess.CalledProcessError) as failed:
+        reason = f"could not start: {failed}"
     finally:
+        for stop_signal in STOP_SIGNALS:
+            signal.signal(stop_signal, signal.SIG_IGN)
         stack.stop()
-        print("stopped every process")
+    _say(f"stopping: {reason}", error=True)
+    _say("stopped every process")
+    return status
 
 
 def main() -> None:
     from devstack import demo_data
 
     parser = argparse.ArgumentParser(description="Run the local stack in the foreground.")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("AME_API_PORT", "8000")))
+    parser.add_argument("--port", type=int, help="the API's port (default: AME_API_PORT, else 8000)")
     args = parser.parse_args()
-    config = StackConfig(api_port=args.port, quiet=False)
+    try:
+        ports = ports_from_env(LOCAL_PORTS)
+    except StartupError as bad:
+        _say(f"stopping: could not start: {bad}", error=True)
+        raise SystemExit(1) from None
+    config = StackConfig(
+        api_port=args.port or ports["AME_API_PORT"],
+        aws_port=ports["AME_AWS_PORT"],
+        partners_port=ports["AME_PARTNERS_PORT"],
+        quiet=False,
+    )
     stack = LocalStack(config)
     body = json.dumps(demo_data.order_body(demo_data.ACME.cnpj))
-    run_in_foreground(
+    status = run_in_foreground(
         stack,
         lambda: BANNER.format(
             api=stack.api_url, aws=stack.aws_url, partners=stack.partners_url, logs=config.log_dir, body=body
         ),
     )
+    raise SystemExit(status)
 
 
 if __name__ == "__main__":

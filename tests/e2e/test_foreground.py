@@ -1,0 +1,181 @@
+"""`make run` and `make run-dr` as a person uses them: stopped by Ctrl-C, `kill` or a closed terminal,
+also halfway through start-up, with nothing left behind; a busy port is an error that names it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from devstack.stack import free_port
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid`, from /proc (children run in sessions of their own)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").exists() and " Z " not in Path(f"/proc/{pid}/stat").read_text()
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Foreground(subprocess.Popen[str]):
+    """`python -m devstack.stack`, remembering the children it was seen with, so a failing test leaves none."""
+
+    seen: set[int]
+
+    def children(self) -> set[int]:
+        self.seen |= descendants(self.pid)
+        return set(self.seen)
+
+
+@contextmanager
+def foreground_stack(ports: Mapping[str, int | str]) -> Iterator[Foreground]:
+    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "PYTHONUNBUFFERED": "1"}
+    process = Foreground(
+        [sys.executable, "-m", "devstack.stack"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    process.seen = set()
+    try:
+        yield process
+    finally:
+        for pid in process.children():
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+def local_ports() -> dict[str, int]:
+    return {"AME_API_PORT": free_port(), "AME_AWS_PORT": free_port(), "AME_PARTNERS_PORT": free_port()}
+
+
+def wait_for_banner(process: Foreground, timeout: float = 60) -> None:
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if "ame-platform is running" in line:
+            return
+        assert line or process.poll() is None, f"the stack exited: {process.stderr.read() if process.stderr else ''}"
+    raise AssertionError("no banner")
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_stops_every_child_and_frees_every_port(stop_signal: signal.Signals) -> None:
+    # GIVEN a running stack and its processes
+    ports = local_ports()
+    with foreground_stack(ports) as stack:
+        wait_for_banner(stack)
+        children = stack.children()
+        assert len(children) >= 4 and all(listening(p) for p in ports.values())
+        # WHEN the terminal closes (SIGHUP), `kill` (SIGTERM) or Ctrl-C (SIGINT) reaches it
+        stack.send_signal(stop_signal)
+        _, errors = stack.communicate(timeout=60)
+    # THEN it stops them all, says why, and exits cleanly without a traceback
+    assert stack.returncode == 0
+    assert f"stopping: {stop_signal.name} received" in errors and "Traceback" not in errors
+    assert not [pid for pid in children if alive(pid)]
+    assert not [port for port in ports.values() if listening(port)]
+
+
+def test_a_signal_during_start_up_stops_what_had_started() -> None:
+    ports = local_ports()
+    with foreground_stack(ports) as stack:
+        deadline = time.monotonic() + 30
+        while not listening(ports["AME_AWS_PORT"]) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the endpoint is up; the API is not yet
+        children = stack.children()
+        stack.send_signal(signal.SIGTERM)
+        _, errors = stack.communicate(timeout=60)
+    assert children and stack.returncode == 0
+    assert "stopping: SIGTERM received" in errors and "Traceback" not in errors
+    assert not [pid for pid in children if alive(pid)]
+    assert not [port for port in ports.values() if listening(port)]
+
+
+def test_a_busy_port_is_an_error_naming_it_and_nothing_starts() -> None:
+    # GIVEN something already listening where the API would
+    ports = local_ports()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", ports["AME_API_PORT"]))
+        squatter.listen()
+        with foreground_stack(ports) as stack:
+            output, errors = stack.communicate(timeout=60)
+    # THEN the stack refuses, names the port and the variable that moves it, and leaves nothing running
+    assert stack.returncode == 1
+    assert f"port {ports['AME_API_PORT']} (AME_API_PORT) is in use" in errors
+    assert "ame-platform is running" not in output and "Traceback" not in errors
+    assert not listening(ports["AME_AWS_PORT"]) and not listening(ports["AME_PARTNERS_PORT"])
+
+
+def test_a_port_that_is_not_a_number_is_refused_on_screen() -> None:
+    with foreground_stack({**local_ports(), "AME_AWS_PORT": "eighty"}) as stack:
+        _, errors = stack.communicate(timeout=60)
+    assert stack.returncode == 1 and "AME_AWS_PORT='eighty' is not a port number" in errors
+
+
+def test_closing_the_terminal_of_make_run_stops_everything() -> None:
+    # GIVEN `make run` in a terminal of its own (its own process group), on free ports
+    ports = local_ports()
+    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "PYTHONUNBUFFERED": "1"}
+    make = subprocess.Popen(
+        ["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert make.stdout is not None
+        deadline = time.monotonic() + 120
+        while "ame-platform is running" not in make.stdout.readline() and time.monotonic() < deadline:
+            assert make.poll() is None, "make run exited during start-up"
+        children = descendants(make.pid)
+        # WHEN the terminal closes: SIGHUP to its whole process group
+        os.killpg(make.pid, signal.SIGHUP)
+        make.wait(timeout=60)
+        # THEN make and every process it started are gone, and every port is free
+        assert not [pid for pid in children if alive(pid)]
+        assert not [port for port in ports.values() if listening(port)]
+    finally:
+        for pid in descendants(make.pid):
+            os.kill(pid, signal.SIGKILL)
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
