@@ -179,3 +179,21 @@ def test_closing_the_terminal_of_make_run_stops_everything() -> None:
             os.kill(pid, signal.SIGKILL)
         if make.poll() is None:
             os.killpg(make.pid, signal.SIGKILL)
+
+
+def test_run_dr_names_its_busy_port_too() -> None:
+    ports = {
+        name: free_port()
+        for name in ("AME_API_PORT", "AME_AWS_PORT", "AME_PARTNERS_PORT", "AME_REPLICATOR_PORT")
+        + ("AME_PRIMARY_API_PORT", "AME_DR_API_PORT")
+    }
+    env = {**os.environ, **{k: str(v) for k, v in ports.items()}}
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", ports["AME_REPLICATOR_PORT"]))
+        squatter.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "devstack.regions"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 1
+    assert f"port {ports['AME_REPLICATOR_PORT']} (AME_REPLICATOR_PORT) is in use" in result.stderr
+    assert not listening(ports["AME_AWS_PORT"])
