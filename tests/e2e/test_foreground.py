@@ -182,11 +182,9 @@ def test_closing_the_terminal_of_make_run_stops_everything() -> None:
 
 
 def test_run_dr_names_its_busy_port_too() -> None:
-    ports = {
-        name: free_port()
-        for name in ("AME_API_PORT", "AME_AWS_PORT", "AME_PARTNERS_PORT", "AME_REPLICATOR_PORT")
-        + ("AME_PRIMARY_API_PORT", "AME_DR_API_PORT")
-    }
+    from devstack.regions import TWO_REGION_PORTS
+
+    ports = {name: free_port() for name in TWO_REGION_PORTS}
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}}
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", ports["AME_REPLICATOR_PORT"]))
