@@ -26,6 +26,12 @@ class ValidationFailed(DomainError):
     code = "VALIDATION_ERROR"
 
 
+class PayloadTooLarge(DomainError):
+    """The request body is over the size the API reads."""
+
+    code = "PAYLOAD_TOO_LARGE"
+
+
 class InvalidDocumentError(DomainError):
     """A CPF or CNPJ fails check-digit validation."""
 

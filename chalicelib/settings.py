@@ -80,7 +80,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         missing = [var for var in PARTNER_URL_VARIABLES.values() if not env.get(var)]
         if missing:
-            raise ConfigurationError(f"missing partner URLs: {', '.join(missing)}")
+            raise ConfigurationError(f"missing {', '.join(missing)} (the partners' base URLs)")
         try:
             return cls(
                 region=region_from(env),

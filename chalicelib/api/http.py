@@ -17,6 +17,7 @@ from chalicelib.errors import (
     InvalidDocumentError,
     NotFound,
     PartnerUnavailable,
+    PayloadTooLarge,
     Rejected,
     ServiceUnavailable,
     ValidationFailed,
@@ -27,6 +28,8 @@ log = logging.getLogger("ame.api")
 P = ParamSpec("P")
 
 MAX_BODY_BYTES = 64 * 1024
+LOCAL_FIX = "locally: chalice local --stage local, or make run"
+"""Where the settings come from on a laptop; in AWS the Pulumi stacks set every one."""
 JSON = {"Content-Type": "application/json"}
 
 STATUS_BY_KIND: dict[type[DomainError], int] = {
@@ -34,6 +37,7 @@ STATUS_BY_KIND: dict[type[DomainError], int] = {
     InvalidDocumentError: 400,
     NotFound: 404,
     Conflict: 409,
+    PayloadTooLarge: 413,
     Rejected: 422,
     PartnerUnavailable: 503,
     ServiceUnavailable: 503,
@@ -75,9 +79,9 @@ def _answer(view: Callable[P, Response], *args: P.args, **kwargs: P.kwargs) -> R
         if status >= 500:
             log.warning("request failed: %s", exc.message, extra={"code": exc.code})
         return error_response(status, exc.code, exc.message, exc.field)
-    except ConfigurationError:
-        log.exception("service misconfigured")
-        return error_response(503, "SERVICE_UNAVAILABLE", "the service is not configured")
+    except ConfigurationError as exc:
+        log.error("service misconfigured: %s", exc)  # one line: the cause is the setting, not a stack
+        return error_response(503, "SERVICE_UNAVAILABLE", f"the service is not configured: {exc} ({LOCAL_FIX})")
     except Exception as exc:
         if _from_aws_client(exc):
             log.exception("storage or queue call failed")
@@ -102,7 +106,7 @@ def read_json(request: Request | None) -> Any:
     if not raw:
         raise ValidationFailed("request body is required")
     if len(raw) > MAX_BODY_BYTES:
-        raise ValidationFailed(f"request body is larger than {MAX_BODY_BYTES} bytes")
+        raise PayloadTooLarge(f"request body is larger than {MAX_BODY_BYTES} bytes")
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

@@ -182,3 +182,45 @@ def test_storage_outage_is_503_not_500(client: Client, container: bootstrap.Cont
     container.orders.repository.get = unavailable  # type: ignore[method-assign]
     response = client.http.get("/v1/orders/ord_" + "1" * 32)
     assert (response.status_code, response.json_body["error"]["code"]) == (503, "STORAGE_UNAVAILABLE")
+
+
+def test_an_over_limit_body_is_413_payload_too_large(client: Client) -> None:
+    # GIVEN a body one byte over the 64 KiB the API reads
+    from chalicelib.api.http import MAX_BODY_BYTES
+
+    raw = json.dumps(body()).ljust(MAX_BODY_BYTES + 1)
+    # WHEN it is posted THEN the answer names the limit, not a validation failure
+    response = post(client, None, raw=raw)
+    assert (response.status_code, response.json_body["error"]["code"]) == (413, "PAYLOAD_TOO_LARGE")
+    assert str(MAX_BODY_BYTES) in response.json_body["error"]["message"]
+
+
+def test_a_body_at_the_limit_is_read(client: Client) -> None:
+    from chalicelib.api.http import MAX_BODY_BYTES
+
+    raw = json.dumps(body()).ljust(MAX_BODY_BYTES)  # trailing blanks are valid JSON
+    assert post(client, None, raw=raw).status_code == 202
+
+
+def test_without_configuration_every_route_says_what_is_missing_on_one_log_line(
+    chalice_module: ModuleType, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN `chalice local` started without the local stage: no partner URL in the environment
+    from chalicelib.settings import PARTNER_URL_VARIABLES
+
+    for variable in PARTNER_URL_VARIABLES.values():
+        monkeypatch.delenv(variable, raising=False)
+    bootstrap.use_container(None)
+    # WHEN any route is called
+    with caplog.at_level("ERROR", logger="ame.api"), Client(chalice_module.app) as c:
+        response = c.http.get("/v1/health")
+    # THEN the 503 names every missing variable and how to run it locally
+    assert response.status_code == 503
+    error = response.json_body["error"]
+    assert error["code"] == "SERVICE_UNAVAILABLE"
+    assert all(variable in error["message"] for variable in PARTNER_URL_VARIABLES.values())
+    assert "chalice local --stage local" in error["message"]
+    # AND the log says it once, at error level, without a traceback
+    records = [r for r in caplog.records if r.name == "ame.api"]
+    assert [(r.levelname, r.exc_info) for r in records] == [("ERROR", None)]
+    assert "AME_PARAMETRIZER_URL" in records[0].getMessage()
