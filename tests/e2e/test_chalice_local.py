@@ -1,0 +1,106 @@
+"""`chalice local --stage local` on its own, as the README tells a newcomer to run it beside `make run`.
+
+The stage's variables overwrite the environment (Chalice applies them over it), so they cannot be
+pointed elsewhere per run: the test runs a copy of `app/` whose `local` stage names the backing
+services' free ports instead of the defaults, and starts Chalice with an environment that has none
+of the settings, so only the stage can have set them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from devstack import demo_data as demo
+from devstack.stack import BIN, ROOT, ProcessGroup, StackConfig, free_port, wait_until
+
+pytestmark = pytest.mark.e2e
+DEFAULTS = StackConfig()
+START_MAKE_RUN = "start make run in another terminal first"
+
+
+def local_stage_on(config: StackConfig) -> dict[str, Any]:
+    """The repository's chalice config with the `local` stage moved from the default ports to `config`'s."""
+    chalice_config: dict[str, Any] = json.loads((ROOT / "app" / ".chalice" / "config.json").read_text())
+    moves = {
+        f"127.0.0.1:{DEFAULTS.aws_port}": config.aws_port,
+        f"127.0.0.1:{DEFAULTS.partners_port}": config.partners_port,
+    }
+    variables = chalice_config["stages"]["local"]["environment_variables"]
+    for name in variables:
+        for default, port in moves.items():
+            variables[name] = variables[name].replace(default, f"127.0.0.1:{port}")
+    return chalice_config
+
+
+@pytest.fixture(scope="module")
+def backing_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessGroup]:
+    """What `make run` provides besides its API: the AWS endpoint, the partners, tables, queues, the worker."""
+    config = StackConfig.on_free_ports(log_dir=tmp_path_factory.mktemp("chalice-local-logs"))
+    group = ProcessGroup(config)
+
+    def start(env: dict[str, str]) -> None:
+        group.start_endpoint_and_partners(env)
+        group.provision(env)
+        group.start_worker("worker", env)
+
+    group.launch(start)
+    yield group
+    group.stop()
+
+
+@pytest.fixture(scope="module")
+def chalice_local(backing_services: ProcessGroup, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Stopped with the backing services' process group, which spawned it."""
+    assert isinstance(backing_services.config, StackConfig)
+    project = tmp_path_factory.mktemp("app")
+    (project / "app.py").write_text((ROOT / "app" / "app.py").read_text())
+    (project / "chalicelib").symlink_to(ROOT / "chalicelib")
+    (project / ".chalice").mkdir()
+    (project / ".chalice" / "config.json").write_text(json.dumps(local_stage_on(backing_services.config)))
+    port = free_port()
+    bare = {"PATH": os.environ["PATH"], "HOME": str(project), "PYTHONUNBUFFERED": "1"}  # no AWS_*, no AME_*
+    argv = [str(BIN / "chalice"), "local", "--stage", "local", "--port", str(port)]
+    api = backing_services.spawn("chalice-local", argv, bare, cwd=project)
+    wait_until(f"http://127.0.0.1:{port}/v1/health", 30, api)
+    return f"http://127.0.0.1:{port}"
+
+
+def test_the_local_stage_serves_health_from_its_own_settings(chalice_local: str) -> None:
+    response = requests.get(f"{chalice_local}/v1/health", timeout=10)
+    assert (response.status_code, response.json()) == (200, {"status": "ok", "region": "us-east-1", "role": "primary"})
+
+
+def test_a_demo_order_reaches_quorum_met_through_the_local_stage(chalice_local: str) -> None:
+    # GIVEN the API of `chalice local --stage local` and the backing services' worker
+    response = requests.post(f"{chalice_local}/v1/orders", json=demo.order_body(demo.ACME.cnpj), timeout=10)
+    assert response.status_code == 202, response.text
+    # WHEN the worker decides it THEN the order shows QUORUM_MET
+    url = f"{chalice_local}/v1/orders/{response.json()['order_key']}"
+    deadline = time.monotonic() + 20
+    while (status := requests.get(url, timeout=5).json()["status"]) == "PROCESSING" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert status == "QUORUM_MET"
+
+
+def test_make_chalice_local_without_make_run_says_to_start_it() -> None:
+    # GIVEN nothing listening where the local AWS endpoint should be
+    unused = f"http://127.0.0.1:{free_port()}"
+    # WHEN the target is run THEN it says, in one line, to start `make run` first, and fails
+    done = subprocess.run(
+        ["make", "--no-print-directory", "chalice-local", f"LOCAL_AWS={unused}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode != 0
+    (line,) = done.stdout.splitlines()
+    assert line == f"chalice-local: nothing answers at {unused} (the local AWS endpoint): {START_MAKE_RUN}"

@@ -1,0 +1,54 @@
+"""Every README example for the local API, pasted as is into a shell, against the test stack.
+
+The examples name `make run`'s default ports; the test stack runs on free ones, so only the
+host:port is rewritten (the API's 8000, the simulator's 8101) and nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from devstack.stack import ROOT, LocalStack, StackConfig
+
+pytestmark = pytest.mark.e2e
+DEFAULTS = StackConfig()
+API, PARTNERS = f"127.0.0.1:{DEFAULTS.api_port}", f"127.0.0.1:{DEFAULTS.partners_port}"
+
+
+def local_api_examples() -> list[str]:
+    """The README's fenced `sh` blocks that call the local API or the partner simulator."""
+    blocks = re.findall(r"^```sh\n(.*?)^```", (ROOT / "README.md").read_text(), flags=re.MULTILINE | re.DOTALL)
+    return [block for block in blocks if "curl" in block and (API in block or PARTNERS in block)]
+
+
+def on(stack: LocalStack, example: str) -> str:
+    return example.replace(API, f"127.0.0.1:{stack.config.api_port}").replace(
+        PARTNERS, f"127.0.0.1:{stack.config.partners_port}"
+    )
+
+
+def test_the_readme_has_the_order_credit_and_bureau_examples() -> None:
+    examples = local_api_examples()
+    assert len(examples) == 3
+    assert all("…" not in example and "{partners}" not in example for example in examples)
+    assert all("#" not in example for example in examples), "zsh, without interactivecomments, runs a comment"
+
+
+def test_every_local_api_example_in_the_readme_works_as_written(stack: LocalStack) -> None:
+    outputs = []
+    for example in local_api_examples():  # in order: the bureau example relies on the credit one before it
+        # GIVEN a README example WHEN it runs in a shell that stops at the first failing command
+        done = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", on(stack, example)], capture_output=True, text=True, timeout=60
+        )
+        # THEN every command succeeds and no answer is an error
+        assert done.returncode == 0, f"{example}\n{done.stdout}\n{done.stderr}"
+        assert '"error"' not in done.stdout, f"{example}\n{done.stdout}"
+        outputs.append(done.stdout)
+    orders, credit, bureau = outputs
+    assert "HTTP/1.1 202 Accepted" in orders and '"status":"QUORUM_MET"' in orders
+    assert '"outcome":"APPROVED"' in credit and '"score_source":"BUREAU"' in credit
+    assert '"mode": "down"' in bureau and '"score_source":"STORED"' in bureau and '"mode": "up"' in bureau
