@@ -242,8 +242,11 @@ ame-platform, two regions (Ctrl-C stops everything)
   local AWS        {aws}
   logs             {logs}
 
-Take the primary out:   kill its API, or put the SSM parameter
-  {switch} = true on the local endpoint, and watch {public}/__router/status
+Take the primary out of service (the SSM switch its /v1/health reads), watch the router fail over
+after {threshold} failed checks, then put it back:
+  .venv/bin/python -m devstack.switch {primary} out
+  curl -s {public}/__router/status
+  .venv/bin/python -m devstack.switch {primary} in
 """
 
 
@@ -267,7 +270,7 @@ def main() -> None:
             replicator=stack.replicator_url,
             aws=stack.aws_url,
             logs=config.log_dir,
-            switch=region_switch_parameter(PRIMARY),
+            threshold=config.failure_threshold,
         ),
     )
     raise SystemExit(status)

@@ -74,6 +74,28 @@ def test_the_switch_takes_the_region_out_and_brings_it_back(stack: TwoRegionStac
     assert wait_for(lambda: region_answering(stack) == PRIMARY, timeout=10)
 
 
+def test_the_readme_failover_by_hand_works_as_written(stack: TwoRegionStack) -> None:
+    # GIVEN the README's `make run-dr` block, on this environment's ports (AME_AWS_PORT, as run-dr reads it)
+    from tests.e2e.test_readme_examples import readme_sh_blocks
+
+    (block,) = [b for b in readme_sh_blocks() if "devstack.switch" in b]
+    if not (ROOT / ".venv" / "bin" / "python").exists():  # the suite may run from another interpreter
+        block = block.replace(".venv/bin/python", sys.executable)
+    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    env["AME_AWS_PORT"] = str(stack.config.aws_port)
+    # WHEN it is pasted into a shell at the repository's root
+    script = block.replace("http://127.0.0.1:8000", stack.public_url)
+    done = subprocess.run(["bash", "-e", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    # THEN the switch says what it set, twice, and the router answers with its status
+    assert done.returncode == 0, done.stderr
+    out, status, back = done.stdout.splitlines()
+    switch = region_switch_parameter(PRIMARY)
+    assert out == f"switch: {switch} = true on {stack.aws_url}: {PRIMARY} is out of service: its /v1/health answers 503"
+    assert json.loads(status)["active"] in (PRIMARY, SECONDARY)
+    assert back == f"switch: {switch} = false on {stack.aws_url}: {PRIMARY} is in service again"
+    assert wait_for(lambda: region_answering(stack) == PRIMARY, timeout=20)
+
+
 def test_items_are_read_from_each_region_directly(stack: TwoRegionStack, target: AwsTarget) -> None:
     from drill.canary import CanaryTraffic
 

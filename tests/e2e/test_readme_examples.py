@@ -18,10 +18,14 @@ DEFAULTS = StackConfig()
 API, PARTNERS = f"127.0.0.1:{DEFAULTS.api_port}", f"127.0.0.1:{DEFAULTS.partners_port}"
 
 
+def readme_sh_blocks() -> list[str]:
+    return re.findall(r"^```sh\n(.*?)^```", (ROOT / "README.md").read_text(), flags=re.MULTILINE | re.DOTALL)
+
+
 def local_api_examples() -> list[str]:
-    """The README's fenced `sh` blocks that call the local API or the partner simulator."""
-    blocks = re.findall(r"^```sh\n(.*?)^```", (ROOT / "README.md").read_text(), flags=re.MULTILINE | re.DOTALL)
-    return [block for block in blocks if "curl" in block and (API in block or PARTNERS in block)]
+    """The README's `sh` blocks that call `make run`'s API or simulator (`make run-dr`'s are the drill tests')."""
+    calls = [block for block in readme_sh_blocks() if "curl" in block and (API in block or PARTNERS in block)]
+    return [block for block in calls if "devstack.switch" not in block]
 
 
 def on(stack: LocalStack, example: str) -> str:

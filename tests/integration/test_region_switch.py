@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import boto3
@@ -9,7 +12,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from chalicelib.adapters.ssm_switch import SsmRegionSwitch
-from chalicelib.settings import Settings
+from chalicelib.settings import Settings, region_switch_parameter
 
 pytestmark = pytest.mark.integration
 
@@ -76,3 +79,30 @@ def test_an_unreachable_ssm_keeps_the_last_known_value(settings: Settings) -> No
     flaky.down = True
     ticks.now = 1.0
     assert not switch.in_service()
+
+
+def switch_command(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AWS_ENDPOINT_URL": settings.aws_endpoint_url or ""}
+    return subprocess.run(
+        [sys.executable, "-m", "devstack.switch", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_switch_command_takes_a_region_out_and_back_as_health_reads_it(settings: Settings) -> None:
+    # GIVEN the SSM parameter a region's /v1/health reads, as `make run-dr` names it
+    name = region_switch_parameter("eu-west-3")
+    region_ssm = boto3.client("ssm", region_name="eu-west-3", endpoint_url=settings.aws_endpoint_url)
+    switch = SsmRegionSwitch(region_ssm, name, ttl_seconds=0)
+    # WHEN an operator takes the region out, as the banner and the README say
+    out = switch_command(settings, "eu-west-3", "out")
+    # THEN the command says what it set and where, and the region is out of service
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == (
+        f"switch: {name} = true on {settings.aws_endpoint_url}: eu-west-3 is out of service: its /v1/health answers 503"
+    )
+    assert out.stderr.strip() == f"target: local endpoint {settings.aws_endpoint_url}, region eu-west-3"
+    assert not switch.in_service()
+    # AND putting it back in serves again
+    back = switch_command(settings, "eu-west-3", "in")
+    assert back.returncode == 0 and back.stdout.strip().endswith("eu-west-3 is in service again")
+    assert switch.in_service()

@@ -33,3 +33,13 @@ def test_the_mask_filter_masks_every_line_as_it_comes() -> None:
     assert (
         sink.getvalue() == '127.0.0.1 - - "GET /v1/customers/[CPF] HTTP/1.1" 200 -\nServing on http://127.0.0.1:8001\n'
     )
+
+
+def test_the_run_dr_banner_gives_the_readmes_switch_commands() -> None:
+    from devstack.regions import BANNER, PRIMARY
+
+    readme = (ROOT / "README.md").read_text()
+    for state in ("out", "in"):
+        command = f".venv/bin/python -m devstack.switch {PRIMARY} {state}"
+        assert f"\n{command}\n" in readme
+        assert command in BANNER.replace("{primary}", PRIMARY)
