@@ -96,7 +96,9 @@ def _answers(check_url: str, process: subprocess.Popen[bytes] | None) -> bool:
     if process is not None and process.poll() is not None:
         raise RuntimeError(f"{check_url}: process exited with {process.returncode}")
     try:
-        return requests.get(check_url, timeout=0.5).status_code < 500
+        # A refused connection fails at once; an accepted one is waited for. An API's first request builds
+        # its clients (1-2 s): a probe that gave up sooner left `chalice local` a BrokenPipe traceback each.
+        return requests.get(check_url, timeout=(0.5, 10)).status_code < 500
     except requests.RequestException:
         return False
 

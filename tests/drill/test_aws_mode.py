@@ -38,9 +38,22 @@ SAMPLE_DR = Path("docs/examples/stack-outputs-dr.json")
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[TwoRegionStack]:
-    with TwoRegionStack(TwoRegionConfig.on_free_ports(check_interval=0.5, failure_threshold=2)) as running:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoRegionStack]:
+    logs = tmp_path_factory.mktemp("logs-dr")
+    with TwoRegionStack(
+        TwoRegionConfig.on_free_ports(check_interval=0.5, failure_threshold=2, log_dir=logs)
+    ) as running:
         yield running
+
+
+def test_start_up_leaves_no_broken_pipe_in_either_api_log(stack: TwoRegionStack) -> None:
+    # GIVEN both regions started as `make run-dr` starts them: readiness probes, then the router's checks,
+    # on APIs whose first answer builds every client (and the region switch's SSM client)
+    for region in (PRIMARY, SECONDARY):
+        log = (stack.config.log_dir / f"api-{region}.log").read_text(errors="replace")
+        # THEN `chalice local` never wrote an answer to a probe that had already hung up
+        assert "Serving on" in log
+        assert "BrokenPipeError" not in log, f"api-{region}.log"
 
 
 def outputs(stack: TwoRegionStack, region: str, public_url: str) -> StackOutputs:
