@@ -29,6 +29,9 @@ from chalicelib.settings import REGION_HEADER
 from devstack import jsonhttp
 
 log = logging.getLogger("ame.router")
+CHECK_TIMEOUT = (4.0, 2.0)
+"""Route 53's: 4 s to connect, then 2 s for the status. Not the interval: a check that hung up on a slow
+answer counted a healthy region as failing, and left its `chalice local` a BrokenPipe traceback."""
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
 
 
@@ -94,7 +97,7 @@ def check_forever(routing: FailoverRouting, interval: float, stop: threading.Eve
     while not stop.is_set():
         for region in (routing.primary, routing.secondary):
             try:
-                ok = session.get(f"{region.url}/v1/health", timeout=min(2.0, interval)).status_code < 400
+                ok = session.get(f"{region.url}/v1/health", timeout=CHECK_TIMEOUT).status_code < 400
             except requests.RequestException:
                 ok = False
             routing.observe(region, ok)
