@@ -210,7 +210,8 @@ class TwoRegionStack:
         if "worker" in parts:
             self.group.start_worker(f"worker-{region}", env)
         if "api" in parts:
-            self.group.start_api(f"api-{region}", self.config.api_ports[region], env)
+            # The router checks each API every second: its request lines stay in the API's log, off the banner.
+            self.group.start_api(f"api-{region}", self.config.api_ports[region], env, quiet=True)
 
     def stop_region(self, region: str, parts: tuple[str, ...] = ("worker", "api")) -> None:
         """A region lost, not a graceful shutdown: its processes are killed."""

@@ -187,11 +187,11 @@ class ProcessGroup:
             timeout=60,
         )
 
-    def start_api(self, name: str, port: int, env: dict[str, str]) -> None:
-        """`chalice local` on `port`, answering before this returns."""
+    def start_api(self, name: str, port: int, env: dict[str, str], quiet: bool | None = None) -> None:
+        """`chalice local` on `port`, answering before this returns; `quiet` keeps its lines in its log only."""
         chalice = shutil.which("chalice", path=str(BIN)) or "chalice"
         argv = [chalice, "local", "--host", "127.0.0.1", "--port", str(port), "--no-autoreload"]
-        api = self.spawn(name, argv, env, cwd=ROOT / "app", quiet=self.config.quiet)
+        api = self.spawn(name, argv, env, cwd=ROOT / "app", quiet=self.config.quiet if quiet is None else quiet)
         wait_until(f"http://127.0.0.1:{port}/v1/health", 30, api)
 
     def start_worker(self, name: str, env: dict[str, str]) -> None:
@@ -299,10 +299,11 @@ ame-platform is running (Ctrl-C stops everything)
   partners         {partners}   (simulator with demo data)
   logs             {logs}
 
-Try it:
-  curl -s -X POST {api}/v1/orders -H 'Content-Type: application/json' \\
-    -H 'Idempotency-Key: demo-1' -d '{body}'
-  curl -s {api}/v1/orders/<order_key>
+Try it (paste as is; README.md has every verdict and error):
+  key=$(curl -s -X POST {api}/v1/orders -H 'Content-Type: application/json' \\
+    -H 'Idempotency-Key: demo-1' -d '{body}' \\
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["order_key"])')
+  curl -s -w '\\n' {api}/v1/orders/$key
 """
 
 

@@ -195,3 +195,24 @@ def test_run_dr_names_its_busy_port_too() -> None:
     assert result.returncode == 1
     assert f"port {ports['AME_REPLICATOR_PORT']} (AME_REPLICATOR_PORT) is in use" in result.stderr
     assert not listening(ports["AME_AWS_PORT"])
+
+
+def test_the_banners_example_pastes_as_is() -> None:
+    # GIVEN `make run`'s banner, WHEN its "Try it" lines are pasted into a shell
+    with foreground_stack(local_ports()) as stack:
+        assert stack.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        while not (lines and lines[-1].strip() == "") and time.monotonic() < deadline:
+            line = stack.stdout.readline()
+            if lines or line.startswith("Try it"):
+                lines.append(line)
+        script = "".join(lines[1:])
+        result = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", script], capture_output=True, text=True, timeout=60
+        )
+        stack.send_signal(signal.SIGINT)
+        stack.communicate(timeout=60)
+    # THEN the order it created is there to read
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('{"order_key":"ord_') and '"status":"' in result.stdout
