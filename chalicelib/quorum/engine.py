@@ -7,7 +7,8 @@ fetch (a company's `screen` says whose operator to check) and in which order to 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from operator import attrgetter
 from typing import NamedTuple
 
 from chalicelib.quorum.model import (
@@ -61,10 +62,12 @@ def _merge_by_cpf(representatives: Sequence[Representative]) -> dict[str, tuple[
 _REASON_ORDER = {reason: i for i, reason in enumerate(DisabledReason)}
 
 
-def _reservation_reasons(reservations: Sequence[Reservation], terms: OrderTerms) -> list[DisabledReason]:
+def _reservation_reasons(reservations: Sequence[Reservation], terms: OrderTerms) -> tuple[DisabledReason, ...]:
     """Distinct reasons in a fixed order, so the verdict never depends on the partner's ordering."""
+    if not reservations:
+        return ()
     found = {reason for r in reservations if (reason := reservation_applies(r, terms)) is not None}
-    return sorted(found, key=_REASON_ORDER.__getitem__)
+    return tuple(sorted(found, key=_REASON_ORDER.__getitem__))
 
 
 class Candidate(NamedTuple):
@@ -96,7 +99,7 @@ def screen(grant: PowerGrant | None, terms: OrderTerms) -> Screening:
     if grant is None:
         return Screening((), ())
     candidates = tuple(
-        Candidate(cpf, tuple(sorted(groups)), tuple(_reservation_reasons(reservations, terms)))
+        Candidate(cpf, tuple(sorted(groups)), _reservation_reasons(reservations, terms))
         for cpf, (groups, reservations) in _merge_by_cpf(grant.representatives).items()
     )
     return Screening(candidates, tuple(applicable_rules(grant.rules, terms.amount)))
@@ -138,35 +141,42 @@ def evaluate_screened(
         reasons = candidate.reserved_by or tuple(operator_reasons(operators.get(candidate.cpf)))
         if not reasons:
             survivors[candidate.cpf] = frozenset(candidate.groups)
+        contact = contacts.get(candidate.cpf) or _NO_CONTACT
         participants.append(
-            Participant(
-                cpf=candidate.cpf,
-                groups=candidate.groups,
-                contact=contacts.get(candidate.cpf) or _NO_CONTACT,
-                enabled=not reasons,
-                reservation=bool(candidate.reserved_by),
-                disabled_reasons=reasons,
-            )
+            Participant(candidate.cpf, candidate.groups, contact, not reasons, bool(candidate.reserved_by), reasons)
         )
-    participants.sort(key=lambda p: p.cpf)
-
-    base = PartyVerdict(role, PartyType.PJ, cnpj, False, None, tuple(participants))
-    if not screening.candidates:
-        return replace(base, reason=PartyReason.NO_REPRESENTATIVES)
-    if not screening.unreserved:
-        return replace(base, reason=PartyReason.NO_ENABLED_REPRESENTATIVES)
-    if not survivors:
-        return replace(base, reason=PartyReason.NO_ACTIVE_OPERATOR)
+    participants.sort(key=_by_cpf)
+    reason = _party_reason(screening, survivors)
+    if reason is not None:
+        return PartyVerdict(role, PartyType.PJ, cnpj, False, reason, tuple(participants))
     solved = solve(survivors, screening.rules, listed_cap)
-    return replace(
-        base,
+    return PartyVerdict(
+        role,
+        PartyType.PJ,
+        cnpj,
         quorum=bool(solved.satisfied_rules),
         reason=None if solved.satisfied_rules else PartyReason.NO_RULE_SATISFIED,
+        participants=tuple(participants),
         satisfied_rules=solved.satisfied_rules,
         signer_sets=solved.listed,
         signer_sets_total=solved.total,
         signers=solved.signers,
+        signer_sets_total_exact=solved.exact,
     )
+
+
+_by_cpf = attrgetter("cpf")
+
+
+def _party_reason(screening: Screening, survivors: Mapping[str, frozenset[str]]) -> PartyReason | None:
+    """The first stage nobody survived, before any grouping rule is looked at."""
+    if not screening.candidates:
+        return PartyReason.NO_REPRESENTATIVES
+    if not screening.unreserved:
+        return PartyReason.NO_ENABLED_REPRESENTATIVES
+    if not survivors:
+        return PartyReason.NO_ACTIVE_OPERATOR
+    return None
 
 
 def evaluate_person(role: Role, cpf: str, contact: Contact | None, access: OperatorAccess | None) -> PartyVerdict:
