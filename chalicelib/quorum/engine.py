@@ -99,7 +99,9 @@ def screen(grant: PowerGrant | None, terms: OrderTerms) -> Screening:
     if grant is None:
         return Screening((), ())
     candidates = tuple(
-        Candidate(cpf, tuple(sorted(groups)), _reservation_reasons(reservations, terms))
+        Candidate(
+            cpf, tuple(groups) if len(groups) == 1 else tuple(sorted(groups)), _reservation_reasons(reservations, terms)
+        )
         for cpf, (groups, reservations) in _merge_by_cpf(grant.representatives).items()
     )
     return Screening(candidates, tuple(applicable_rules(grant.rules, terms.amount)))
@@ -138,7 +140,7 @@ def evaluate_screened(
     participants: list[Participant] = []
     survivors: dict[str, frozenset[str]] = {}
     for candidate in screening.candidates:
-        reasons = candidate.reserved_by or tuple(operator_reasons(operators.get(candidate.cpf)))
+        reasons = candidate.reserved_by or _operator_block(operators.get(candidate.cpf))
         if not reasons:
             survivors[candidate.cpf] = frozenset(candidate.groups)
         contact = contacts.get(candidate.cpf) or _NO_CONTACT
@@ -168,15 +170,22 @@ def evaluate_screened(
 _by_cpf = attrgetter("cpf")
 
 
+def _operator_block(access: OperatorAccess | None) -> tuple[DisabledReason, ...]:
+    """Nearly everyone has a working operator: answer that without building a list."""
+    if access is not None and access.operator_active and access.account_access:
+        return ()
+    return tuple(operator_reasons(access))
+
+
 def _party_reason(screening: Screening, survivors: Mapping[str, frozenset[str]]) -> PartyReason | None:
     """The first stage nobody survived, before any grouping rule is looked at."""
+    if survivors:
+        return None
     if not screening.candidates:
         return PartyReason.NO_REPRESENTATIVES
     if not screening.unreserved:
         return PartyReason.NO_ENABLED_REPRESENTATIVES
-    if not survivors:
-        return PartyReason.NO_ACTIVE_OPERATOR
-    return None
+    return PartyReason.NO_ACTIVE_OPERATOR
 
 
 def evaluate_person(role: Role, cpf: str, contact: Contact | None, access: OperatorAccess | None) -> PartyVerdict:

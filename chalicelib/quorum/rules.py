@@ -18,7 +18,6 @@ import heapq
 import itertools
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from math import comb
 from typing import NamedTuple
@@ -37,8 +36,11 @@ Demand = tuple[tuple[int, ...], int]
 """Classes that may fill some places of a rule, and how many such places there are."""
 
 
-@dataclass(frozen=True, slots=True)
-class SignerSets:
+class SignerSets(NamedTuple):
+    """What the rules make of the enabled people; `work` is what the engine spent deciding it.
+
+    A named tuple: one is built on every evaluation."""
+
     satisfied_rules: tuple[str, ...]
     listed: tuple[tuple[str, ...], ...]
     total: int
@@ -47,13 +49,13 @@ class SignerSets:
     work: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Classes:
+class _Classes(NamedTuple):
     members: tuple[tuple[str, ...], ...]
-    eligible: dict[str, tuple[int, ...]]
-    """For each group, the classes whose people sit in it."""
-    index_of_named: dict[str, int]
     sizes: tuple[int, ...]
+    eligible: dict[str, tuple[tuple[int, ...], int]]
+    """For each group, the classes whose people sit in it and how many people that is."""
+    named: dict[str, tuple[int, ...]]
+    """For each named person, their own class (a demand's key)."""
 
 
 class _Need(NamedTuple):
@@ -109,45 +111,44 @@ def solve(
     meter = _Meter(budget)
     classes = _partition(enabled_groups, rules)
     needs = _needs(rules, classes)
-    room = dict(enumerate(classes.sizes))
-    satisfied = [n for n in needs if n.disjoint or _fill(n.demands, room, meter) == n.size]
+    satisfied = [n for n in needs if n.disjoint or _fill(n.demands, dict(enumerate(classes.sizes)), meter) == n.size]
     if not satisfied:
         return SignerSets((), (), 0, (), True, meter.spent)
-    tally = _Tally(classes, listed_cap)
+    ids = tuple([n.rule_id for n in satisfied])
     meter.arm()
+    listed, total, used, exact = _count(satisfied, classes, listed_cap, meter)
+    if exact:
+        return SignerSets(ids, tuple(listed), total, _people_in(used, classes.members), True, meter.spent)
+    if not listed:
+        vector = _one_minimal(satisfied, classes.sizes, meter)
+        listed, total = (
+            list(itertools.islice(_expand(vector, classes.members), listed_cap)),
+            _sets_in(vector, classes.sizes),
+        )
+    everyone = {k for n in satisfied for k in n.classes}
+    return SignerSets(ids, tuple(listed), total, _people_in(everyone, classes.members), False, meter.spent)
+
+
+def _count(
+    satisfied: Sequence[_Need], classes: _Classes, listed_cap: int, meter: _Meter
+) -> tuple[list[tuple[str, ...]], int, set[int], bool]:
+    """Sets in the minimal vectors, the first few listed and the classes used; False when cut short."""
+    listed: list[tuple[str, ...]] = []
+    total, used = 0, set()
     try:
         for vector in _minimal_vectors(satisfied, classes.sizes, meter):
-            tally.add(vector)
             meter.spent += len(vector)
+            total += _sets_in(vector, classes.sizes)
+            used.update([k for k, c in enumerate(vector) if c])
+            if len(listed) < listed_cap:
+                listed.extend(itertools.islice(_expand(vector, classes.members), listed_cap - len(listed)))
     except _OutOfBudget:
-        if not tally.listed:
-            tally.add(_one_minimal(satisfied, classes.sizes, meter))
-        everyone = tuple(sorted(cpf for k in {k for n in satisfied for k in n.classes} for cpf in classes.members[k]))
-        return SignerSets(_ids(satisfied), tuple(tally.listed), tally.total, everyone, False, meter.spent)
-    signers = tuple(sorted(cpf for k in tally.used for cpf in classes.members[k]))
-    return SignerSets(_ids(satisfied), tuple(tally.listed), tally.total, signers, True, meter.spent)
+        return listed, total, used, False
+    return listed, total, used, True
 
 
-def _ids(needs: Sequence[_Need]) -> tuple[str, ...]:
-    return tuple(n.rule_id for n in needs)
-
-
-class _Tally:
-    """Minimal vectors seen so far: how many sets they hold, the first few listed, the classes used."""
-
-    def __init__(self, classes: _Classes, listed_cap: int) -> None:
-        self.classes = classes
-        self.listed_cap = listed_cap
-        self.listed: list[tuple[str, ...]] = []
-        self.total = 0
-        self.used: set[int] = set()
-
-    def add(self, vector: CountVector) -> None:
-        self.total += _sets_in(vector, self.classes.sizes)
-        self.used.update(k for k, c in enumerate(vector) if c)
-        room = self.listed_cap - len(self.listed)
-        if room > 0:
-            self.listed.extend(itertools.islice(_expand(vector, self.classes.members), room))
+def _people_in(class_indexes: Iterable[int], members: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(sorted([cpf for k in class_indexes for cpf in members[k]]))
 
 
 def _one_minimal(satisfied: Sequence[_Need], sizes: Sequence[int], meter: _Meter) -> CountVector:
@@ -167,73 +168,66 @@ def _partition(enabled_groups: dict[str, frozenset[str]], rules: Sequence[Groupi
         if cpf not in named:
             by_groups.setdefault(person_groups, []).append(cpf)
     keyed = [(tuple(sorted(groups)), groups, people) for groups, people in by_groups.items()]
-    keyed.extend((("\x00cpf", cpf), enabled_groups[cpf], [cpf]) for cpf in named)
-    keyed.sort(key=_first)
+    if named:
+        keyed.extend((("\x00cpf", cpf), enabled_groups[cpf], [cpf]) for cpf in named)
+    keyed.sort()  # keys are distinct, so the frozensets after them are never compared
     members = tuple(tuple(sorted(people)) for _, _, people in keyed)
-    eligible: dict[str, list[int]] = {}
+    sizes = tuple(len(m) for m in members)
+    in_group: dict[str, list[int]] = {}
     for k, (_, groups, _) in enumerate(keyed):
         for g in groups:
-            eligible.setdefault(g, []).append(k)
-    index_of_named = {m[0]: k for k, (key, _, m) in enumerate(keyed) if key[0] == "\x00cpf"}
-    frozen = {g: tuple(ks) for g, ks in eligible.items()}
-    return _Classes(members, frozen, index_of_named, tuple(len(m) for m in members))
+            in_group.setdefault(g, []).append(k)
+    eligible = {g: (tuple(ks), sum([sizes[k] for k in ks])) for g, ks in in_group.items()}
+    named_class: dict[str, tuple[int, ...]] = {}
+    if named:
+        named_class = {m[0]: (k,) for k, (key, _, m) in enumerate(keyed) if key[0] == "\x00cpf"}
+    return _Classes(members, sizes, eligible, named_class)
 
 
-def _first(item: tuple[tuple[str, ...], frozenset[str], list[str]]) -> tuple[str, ...]:
-    return item[0]
+_NOWHERE: tuple[tuple[int, ...], int] = ((), 0)
 
 
 def _needs(rules: Sequence[GroupingRule], classes: _Classes) -> list[_Need]:
-    """Rules as demands on classes; a rule that plainly cannot be filled is dropped here in O(clauses)."""
-    room_of: dict[tuple[int, ...], int] = {}
+    """Rules as demands on classes. A clause wanting more people than could ever fill it drops its
+    rule at once: a `min` of 10**9 costs one comparison, never a list of 10**9 places."""
     needs = []
     for rule in rules:
         demands: dict[tuple[int, ...], int] = {}
         for clause in rule.clauses:
             if clause.cpf is not None:
-                index = classes.index_of_named.get(clause.cpf)
-                if index is None:
-                    break
-                demands[(index,)] = demands.get((index,), 0) + 1  # a named person counts once, whatever `min` says
+                eligible, room, wanted = classes.named.get(clause.cpf, ()), 1, 1  # a named person counts once
             elif clause.min > 0:
-                eligible = () if clause.group is None else classes.eligible.get(clause.group, ())
-                demands[eligible] = demands.get(eligible, 0) + clause.min
+                group = _NOWHERE if clause.group is None else classes.eligible.get(clause.group, _NOWHERE)
+                (eligible, room), wanted = group, clause.min
+            else:
+                continue
+            wanted += demands.get(eligible, 0)
+            if wanted > room or not eligible:
+                break
+            demands[eligible] = wanted
         else:
-            need = _need(rule.rule_id, demands, classes.sizes, room_of)
-            if need is not None:
-                needs.append(need)
+            if demands:
+                needs.append(_need(rule.rule_id, demands, len(classes.sizes)))
     return needs
 
 
-def _need(
-    rule_id: str, demands: dict[tuple[int, ...], int], sizes: Sequence[int], room_of: dict[tuple[int, ...], int]
-) -> _Need | None:
-    """None when some clause wants more people than could ever fill it: a `min` of 10**9 costs one
-    comparison, never a list of 10**9 places."""
-    if not demands:
-        return None
-    for eligible, wanted in demands.items():
-        room = room_of.get(eligible)
-        if room is None:
-            room = room_of[eligible] = sum(sizes[k] for k in eligible)
-        if wanted > room:
-            return None
+def _need(rule_id: str, demands: dict[tuple[int, ...], int], class_count: int) -> _Need:
     size = sum(demands.values())
     if len(demands) == 1:
         ((classes, _),) = demands.items()
-        only = tuple(size if k == classes[0] else 0 for k in range(len(sizes))) if len(classes) == 1 else None
-        return _Need(rule_id, tuple(demands.items()), size, classes, True, only)
+        return _Need(rule_id, tuple(demands.items()), size, classes, True, _only(demands, class_count))
     classes = tuple(sorted({k for eligible in demands for k in eligible}))
-    disjoint = len(classes) == sum(len(eligible) for eligible in demands)
-    return _Need(rule_id, tuple(sorted(demands.items())), size, classes, disjoint, _only(demands, disjoint, sizes))
+    disjoint = len(classes) == sum([len(eligible) for eligible in demands])
+    return _Need(rule_id, tuple(sorted(demands.items())), size, classes, disjoint, _only(demands, class_count))
 
 
-def _only(demands: dict[tuple[int, ...], int], disjoint: bool, sizes: Sequence[int]) -> CountVector | None:
-    if not disjoint or any(len(eligible) != 1 for eligible in demands):
-        return None
-    counts = [0] * len(sizes)
-    for (k,), wanted in demands.items():
-        counts[k] = wanted
+def _only(demands: dict[tuple[int, ...], int], class_count: int) -> CountVector | None:
+    """The single filling of a rule whose demands each have one class of their own, if it is one."""
+    counts = [0] * class_count
+    for eligible, wanted in demands.items():
+        if len(eligible) != 1:
+            return None
+        counts[eligible[0]] = wanted
     return tuple(counts)
 
 
@@ -242,12 +236,12 @@ def _fill(demands: Sequence[Demand], room: dict[int, int], meter: _Meter) -> int
     return _Filling(demands, meter).add_room(room).saturate()
 
 
-def _fits(need: _Need, room: dict[int, int], meter: _Meter) -> bool:
-    """Can people with this room per class fill the whole rule?"""
+def _fits_within(need: _Need, vector: CountVector, meter: _Meter) -> bool:
+    """Can the people of this count vector fill the whole rule?"""
     if need.disjoint:
         meter.spent += len(need.classes)
-        return all(sum(room.get(k, 0) for k in eligible) >= wanted for eligible, wanted in need.demands)
-    return _fill(need.demands, room, meter) == need.size
+        return all(sum(vector[k] for k in eligible) >= wanted for eligible, wanted in need.demands)
+    return _fill(need.demands, {k: c for k, c in enumerate(vector) if c}, meter) == need.size
 
 
 class _Filling:
@@ -340,10 +334,12 @@ def _minimal_vectors(needs: Sequence[_Need], sizes: Sequence[int], meter: _Meter
     A perfect filling of a rule is minimal unless a rule with fewer places fits inside it, which
     is one flow check per smaller rule: no vector is compared with every other.
     """
-    by_size = sorted({n.size for n in needs})
-    for size in by_size:
-        same = [n for n in needs if n.size == size]
-        smaller = [n for n in needs if n.size < size]
+    by_size: dict[int, list[_Need]] = {}
+    for need in needs:
+        by_size.setdefault(need.size, []).append(need)
+    smaller: list[_Need] = []
+    for size in sorted(by_size):
+        same = by_size[size]
         fillings = [_fillings(n, sizes, meter) for n in same]
         merged = fillings[0] if len(fillings) == 1 else heapq.merge(*fillings, reverse=True)
         previous: CountVector | None = None
@@ -351,15 +347,15 @@ def _minimal_vectors(needs: Sequence[_Need], sizes: Sequence[int], meter: _Meter
             if vector == previous:
                 continue
             previous = vector
-            if not _contains_smaller(vector, smaller, meter):
+            if not smaller or not _contains_smaller(vector, smaller, meter):
                 yield vector
+        smaller.extend(same)
 
 
 def _contains_smaller(vector: CountVector, smaller: Sequence[_Need], meter: _Meter) -> bool:
-    room = {k: c for k, c in enumerate(vector) if c}
     for need in smaller:
         meter.check()
-        if _fits(need, room, meter):
+        if _fits_within(need, vector, meter):
             return True
     return False
 
@@ -440,8 +436,10 @@ def _sets_in(vector: CountVector, sizes: Sequence[int]) -> int:
 
 def _expand(vector: CountVector, members: Sequence[tuple[str, ...]]) -> Iterator[tuple[str, ...]]:
     picks = [(members[k], c) for k, c in enumerate(vector) if c]
-    for chosen in _lazy_product(picks, ()):
-        yield tuple(sorted(itertools.chain.from_iterable(chosen)))
+    if len(picks) == 1:
+        people, count = picks[0]
+        return itertools.combinations(people, count)  # members are sorted, so each set already is
+    return (tuple(sorted(itertools.chain.from_iterable(chosen))) for chosen in _lazy_product(picks, ()))
 
 
 def _lazy_product(
