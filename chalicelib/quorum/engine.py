@@ -52,7 +52,11 @@ def _merge_by_cpf(representatives: Sequence[Representative]) -> dict[str, tuple[
     """A person listed twice (two groups) is still one signer who counts once."""
     merged: dict[str, tuple[list[str], list[Reservation]]] = {}
     for rep in representatives:
-        groups, reservations = merged.setdefault(rep.cpf, ([], []))
+        seen = merged.get(rep.cpf)
+        if seen is None:
+            merged[rep.cpf] = ([rep.group], list(rep.reservations))
+            continue
+        groups, reservations = seen
         if rep.group not in groups:
             groups.append(rep.group)
         reservations.extend(rep.reservations)
@@ -64,8 +68,6 @@ _REASON_ORDER = {reason: i for i, reason in enumerate(DisabledReason)}
 
 def _reservation_reasons(reservations: Sequence[Reservation], terms: OrderTerms) -> tuple[DisabledReason, ...]:
     """Distinct reasons in a fixed order, so the verdict never depends on the partner's ordering."""
-    if not reservations:
-        return ()
     found = {reason for r in reservations if (reason := reservation_applies(r, terms)) is not None}
     return tuple(sorted(found, key=_REASON_ORDER.__getitem__))
 
@@ -98,13 +100,12 @@ class Screening:
 def screen(grant: PowerGrant | None, terms: OrderTerms) -> Screening:
     if grant is None:
         return Screening((), ())
-    candidates = tuple(
-        Candidate(
-            cpf, tuple(groups) if len(groups) == 1 else tuple(sorted(groups)), _reservation_reasons(reservations, terms)
-        )
-        for cpf, (groups, reservations) in _merge_by_cpf(grant.representatives).items()
-    )
-    return Screening(candidates, tuple(applicable_rules(grant.rules, terms.amount)))
+    candidates = []
+    for cpf, (groups, reservations) in _merge_by_cpf(grant.representatives).items():
+        in_groups = tuple(groups) if len(groups) == 1 else tuple(sorted(groups))
+        reserved_by = _reservation_reasons(reservations, terms) if reservations else ()
+        candidates.append(Candidate(cpf, in_groups, reserved_by))
+    return Screening(tuple(candidates), tuple(applicable_rules(grant.rules, terms.amount)))
 
 
 def operator_reasons(access: OperatorAccess | None) -> list[DisabledReason]:
@@ -148,9 +149,8 @@ def evaluate_screened(
             Participant(candidate.cpf, candidate.groups, contact, not reasons, bool(candidate.reserved_by), reasons)
         )
     participants.sort(key=_by_cpf)
-    reason = _party_reason(screening, survivors)
-    if reason is not None:
-        return PartyVerdict(role, PartyType.PJ, cnpj, False, reason, tuple(participants))
+    if not survivors:
+        return PartyVerdict(role, PartyType.PJ, cnpj, False, _nobody_left(screening), tuple(participants))
     solved = solve(survivors, screening.rules, listed_cap)
     return PartyVerdict(
         role,
@@ -177,10 +177,8 @@ def _operator_block(access: OperatorAccess | None) -> tuple[DisabledReason, ...]
     return tuple(operator_reasons(access))
 
 
-def _party_reason(screening: Screening, survivors: Mapping[str, frozenset[str]]) -> PartyReason | None:
+def _nobody_left(screening: Screening) -> PartyReason:
     """The first stage nobody survived, before any grouping rule is looked at."""
-    if survivors:
-        return None
     if not screening.candidates:
         return PartyReason.NO_REPRESENTATIVES
     if not screening.unreserved:

@@ -171,8 +171,8 @@ def _partition(enabled_groups: dict[str, frozenset[str]], rules: Sequence[Groupi
     if named:
         keyed.extend((("\x00cpf", cpf), enabled_groups[cpf], [cpf]) for cpf in named)
     keyed.sort()  # keys are distinct, so the frozensets after them are never compared
-    members = tuple(tuple(sorted(people)) for _, _, people in keyed)
-    sizes = tuple(len(m) for m in members)
+    members = tuple([tuple(sorted(people)) for _, _, people in keyed])
+    sizes = tuple([len(m) for m in members])
     in_group: dict[str, list[int]] = {}
     for k, (_, groups, _) in enumerate(keyed):
         for g in groups:
@@ -191,13 +191,14 @@ def _needs(rules: Sequence[GroupingRule], classes: _Classes) -> list[_Need]:
     """Rules as demands on classes. A clause wanting more people than could ever fill it drops its
     rule at once: a `min` of 10**9 costs one comparison, never a list of 10**9 places."""
     needs = []
+    named, in_group = classes.named, classes.eligible
     for rule in rules:
         demands: dict[tuple[int, ...], int] = {}
         for clause in rule.clauses:
             if clause.cpf is not None:
-                eligible, room, wanted = classes.named.get(clause.cpf, ()), 1, 1  # a named person counts once
+                eligible, room, wanted = named.get(clause.cpf, ()), 1, 1  # a named person counts once
             elif clause.min > 0:
-                group = _NOWHERE if clause.group is None else classes.eligible.get(clause.group, _NOWHERE)
+                group = _NOWHERE if clause.group is None else in_group.get(clause.group, _NOWHERE)
                 (eligible, room), wanted = group, clause.min
             else:
                 continue
@@ -213,12 +214,16 @@ def _needs(rules: Sequence[GroupingRule], classes: _Classes) -> list[_Need]:
 
 def _need(rule_id: str, demands: dict[tuple[int, ...], int], class_count: int) -> _Need:
     size = sum(demands.values())
+    only = _only(demands, class_count)
     if len(demands) == 1:
         ((classes, _),) = demands.items()
-        return _Need(rule_id, tuple(demands.items()), size, classes, True, _only(demands, class_count))
+        return _Need(rule_id, tuple(demands.items()), size, classes, True, only)
+    items = tuple(sorted(demands.items()))
+    if only is not None:
+        return _Need(rule_id, items, size, tuple([eligible[0] for eligible, _ in items]), True, only)
     classes = tuple(sorted({k for eligible in demands for k in eligible}))
     disjoint = len(classes) == sum([len(eligible) for eligible in demands])
-    return _Need(rule_id, tuple(sorted(demands.items())), size, classes, disjoint, _only(demands, class_count))
+    return _Need(rule_id, items, size, classes, disjoint, None)
 
 
 def _only(demands: dict[tuple[int, ...], int], class_count: int) -> CountVector | None:
@@ -340,16 +345,19 @@ def _minimal_vectors(needs: Sequence[_Need], sizes: Sequence[int], meter: _Meter
     smaller: list[_Need] = []
     for size in sorted(by_size):
         same = by_size[size]
-        fillings = [_fillings(n, sizes, meter) for n in same]
-        merged = fillings[0] if len(fillings) == 1 else heapq.merge(*fillings, reverse=True)
-        previous: CountVector | None = None
-        for vector in merged:
-            if vector == previous:
-                continue
-            previous = vector
+        for vector in _fillings_of_size(same, sizes, meter):
             if not smaller or not _contains_smaller(vector, smaller, meter):
                 yield vector
         smaller.extend(same)
+
+
+def _fillings_of_size(same: Sequence[_Need], sizes: Sequence[int], meter: _Meter) -> Iterable[CountVector]:
+    """The fillings of rules with the same number of places, each once, in descending order."""
+    onlies = [n.only for n in same if n.only is not None]
+    if len(onlies) == len(same):
+        return sorted(set(onlies), reverse=True)
+    merged = heapq.merge(*(_fillings(n, sizes, meter) for n in same), reverse=True)
+    return (vector for vector, _ in itertools.groupby(merged))
 
 
 def _contains_smaller(vector: CountVector, smaller: Sequence[_Need], meter: _Meter) -> bool:
@@ -404,7 +412,7 @@ def _prefix_fits(
     (they must all be used), then open the others.
     """
     if need.disjoint:
-        return _prefix_fits_disjoint(need, order[depth + 1 :], counts, sizes, meter)
+        return _prefix_fits_disjoint(need, order[depth], counts, sizes, meter)
     fixed = {k: counts[k] for k in order[: depth + 1] if counts[k]}
     filling = _Filling(need.demands, meter).add_room(fixed)
     if filling.saturate() != sum(fixed.values()):
@@ -414,23 +422,28 @@ def _prefix_fits(
 
 
 def _prefix_fits_disjoint(
-    need: _Need, free: Sequence[int], counts: Sequence[int], sizes: Sequence[int], meter: _Meter
+    need: _Need, last_fixed: int, counts: Sequence[int], sizes: Sequence[int], meter: _Meter
 ) -> bool:
-    """Each demand alone: the fixed classes must not overfill it, and the free ones must be able to
-    top it up."""
+    """Each demand alone: the fixed classes (up to `last_fixed`) must not overfill it, and the free
+    ones after it must be able to top it up."""
     meter.spent += len(need.classes)
     for eligible, wanted in need.demands:
-        fixed = sum(counts[k] for k in eligible)  # free classes still count 0
-        if fixed > wanted or fixed + sum(sizes[k] for k in eligible if k in free) < wanted:
+        fixed = free = 0
+        for k in eligible:
+            if k <= last_fixed:
+                fixed += counts[k]
+            else:
+                free += sizes[k]
+        if fixed > wanted or fixed + free < wanted:
             return False
     return True
 
 
 def _sets_in(vector: CountVector, sizes: Sequence[int]) -> int:
     total = 1
-    for n, c in zip(sizes, vector, strict=True):
+    for k, c in enumerate(vector):
         if c:
-            total *= comb(n, c)
+            total *= comb(sizes[k], c)
     return total
 
 
