@@ -384,7 +384,7 @@ def _fillings(need: _Need, sizes: Sequence[int], meter: _Meter) -> Iterator[Coun
     def extend(depth: int, placed: int) -> Iterator[CountVector]:
         meter.check()
         meter.spent += 1
-        if depth == len(order):
+        if placed == need.size:  # every later class takes nobody: no need to walk them
             yield tuple(counts)
             return
         k = order[depth]
