@@ -23,8 +23,16 @@ def _cpf(n: int) -> str:
     return f"{n:011d}"
 
 
+def _all_in(group: str, n: int) -> People:
+    return {_cpf(i): frozenset({group}) for i in range(n)}
+
+
+def _rules(prefix: str, count: int, clauses: Callable[[], tuple[Clause, ...]]) -> tuple[GroupingRule, ...]:
+    return tuple(GroupingRule(f"{prefix}{r}", clauses()) for r in range(count))
+
+
 def any_k_of(k: int, n: int) -> Shape:
-    people = {_cpf(i): frozenset({"DIRECTOR"}) for i in range(n)}
+    people = _all_in("DIRECTOR", n)
     return Shape(f"any {k} of {n:,} directors", people, (GroupingRule("ANY", (Clause(k, group="DIRECTOR"),)),))
 
 
@@ -33,11 +41,8 @@ def overlapping_groups(n: int, groups: int, rules: int, seed: int = 3) -> Shape:
     rnd = random.Random(seed)
     names = [f"G{g}" for g in range(groups)]
     people = {_cpf(i): frozenset(rnd.sample(names, 2)) for i in range(n)}
-    rule_list = tuple(
-        GroupingRule(
-            f"R{r}", tuple(Clause(rnd.randint(1, 2), group=rnd.choice(names)) for _ in range(rnd.randint(1, 3)))
-        )
-        for r in range(rules)
+    rule_list = _rules(
+        "R", rules, lambda: tuple(Clause(rnd.randint(1, 2), group=rnd.choice(names)) for _ in range(rnd.randint(1, 3)))
     )
     return Shape(f"{n} people in 2 of {groups} groups, {rules} rules", people, rule_list)
 
@@ -45,16 +50,15 @@ def overlapping_groups(n: int, groups: int, rules: int, seed: int = 3) -> Shape:
 def named_plus_directors(n: int, rules: int, seed: int = 5) -> Shape:
     """Each rule names one director and asks for 2-3 more: every named person is a class of their own."""
     rnd = random.Random(seed)
-    people = {_cpf(i): frozenset({"DIRECTOR"}) for i in range(n)}
-    rule_list = tuple(
-        GroupingRule(f"N{r}", (Clause(1, cpf=_cpf(rnd.randrange(n))), Clause(rnd.randint(2, 3), group="DIRECTOR")))
-        for r in range(rules)
+    people = _all_in("DIRECTOR", n)
+    rule_list = _rules(
+        "N", rules, lambda: (Clause(1, cpf=_cpf(rnd.randrange(n))), Clause(rnd.randint(2, 3), group="DIRECTOR"))
     )
     return Shape(f"{n} directors, {rules} rules naming one plus 2-3 directors", people, rule_list)
 
 
 def huge_min() -> Shape:
-    people = {_cpf(i): frozenset({"PARTNER"}) for i in range(50)}
+    people = _all_in("PARTNER", 50)
     rules = (
         GroupingRule("ALL", (Clause(10**9, group="PARTNER"),)),
         GroupingRule("NAMED", (Clause(10**9, cpf=_cpf(1)), Clause(10**9, group="PARTNER"))),
@@ -79,10 +83,8 @@ def nested_groups(depth: int, per_level: int) -> Shape:
 def named_pairs(n: int, rules: int, seed: int = 11) -> Shape:
     """Rules that only name people: each named person is a singleton class."""
     rnd = random.Random(seed)
-    people = {_cpf(i): frozenset({"DIRECTOR"}) for i in range(n)}
-    rule_list = tuple(
-        GroupingRule(f"P{r}", tuple(Clause(1, cpf=_cpf(i)) for i in rnd.sample(range(n), 2))) for r in range(rules)
-    )
+    people = _all_in("DIRECTOR", n)
+    rule_list = _rules("P", rules, lambda: tuple(Clause(1, cpf=_cpf(i)) for i in rnd.sample(range(n), 2)))
     return Shape(f"{rules} rules naming pairs among {n}", people, rule_list)
 
 
