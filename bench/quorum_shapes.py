@@ -98,6 +98,12 @@ def many_clauses(n: int, groups: int, clauses: int, seed: int = 13) -> Shape:
     return Shape(f"{n} people in 3 of {groups} groups, a {clauses}-clause rule", people, (long_rule, short_rule))
 
 
+def own_extra_groups(k: int, n: int) -> Shape:
+    """Everyone also sits in a group of their own that no rule mentions: classes must ignore it."""
+    people = {_cpf(i): frozenset({"DIRECTOR", f"X{i}"}) for i in range(n)}
+    return Shape(f"any {k} of {n:,} directors, each in an unmentioned group", people, any_k_of(k, n).rules)
+
+
 SHAPES: tuple[Callable[[], Shape], ...] = (
     lambda: any_k_of(3, 500),
     lambda: any_k_of(4, 200),
@@ -108,9 +114,11 @@ SHAPES: tuple[Callable[[], Shape], ...] = (
     lambda: overlapping_groups(2000, 30, 30),
     lambda: named_plus_directors(300, 40),
     lambda: named_plus_directors(300, 100),
+    lambda: named_plus_directors(1500, 1200),
     huge_min,
     lambda: nested_groups(12, 10),
     lambda: named_pairs(200, 150),
     lambda: many_clauses(300, 12, 30),
+    lambda: own_extra_groups(3, 1500),
 )
 """The adversarial family: the issue's shapes first, then our own."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from math import comb
 from typing import NamedTuple
@@ -59,16 +59,17 @@ class _Classes(NamedTuple):
 
 
 class _Need(NamedTuple):
-    """A rule reduced to demands on classes; `size` people fill it exactly. When no class serves two
-    demands (`disjoint`, the usual case) each demand is filled on its own and sums replace flows;
-    when each demand has one class too, `only` is the rule's single filling.
+    """A rule reduced to demands on classes; `size` people fill it exactly and `width` counts the
+    (demand, class) pairs. When no class serves two demands (`disjoint`, the usual case) each demand
+    is filled on its own and sums replace flows; when each demand has one class too, `only` is the
+    rule's single filling.
 
     A named tuple: one is built per rule on every evaluation."""
 
     rule_id: str
     demands: tuple[Demand, ...]
     size: int
-    classes: tuple[int, ...]
+    width: int
     disjoint: bool
     only: CountVector | None
 
@@ -110,8 +111,8 @@ def solve(
     """Which rules the enabled people satisfy, and the minimal sets that must sign together."""
     meter = _Meter(budget)
     classes = _partition(enabled_groups, rules)
-    needs = _needs(rules, classes)
-    satisfied = [n for n in needs if n.disjoint or _fill(n.demands, dict(enumerate(classes.sizes)), meter) == n.size]
+    needs = _needs(rules, classes, meter)
+    satisfied = [n for n in needs if n.disjoint or _fits_within(n, classes.sizes, meter)]
     if not satisfied:
         return SignerSets((), (), 0, (), True, meter.spent)
     ids = tuple([n.rule_id for n in satisfied])
@@ -125,8 +126,14 @@ def solve(
             list(itertools.islice(_expand(vector, classes.members), listed_cap)),
             _sets_in(vector, classes.sizes),
         )
-    everyone = {k for n in satisfied for k in n.classes}
+    everyone = {k for eligible in _distinct_eligibles(satisfied) for k in eligible}
     return SignerSets(ids, tuple(listed), total, _people_in(everyone, classes.members), False, meter.spent)
+
+
+def _distinct_eligibles(needs: Sequence[_Need]) -> Iterable[tuple[int, ...]]:
+    """Demand keys are the tuples `_Classes` holds, one per group or named person, so identity tells
+    them apart without hashing a long tuple once per rule."""
+    return {id(eligible): eligible for need in needs for eligible, _ in need.demands}.values()
 
 
 def _count(
@@ -155,19 +162,26 @@ def _one_minimal(satisfied: Sequence[_Need], sizes: Sequence[int], meter: _Meter
     """Any filling of a rule with the fewest places is minimal (a smaller satisfying set would need a
     rule with fewer places still), so one flow names a minimal set however large the company is."""
     need = min(satisfied, key=lambda n: n.size)
-    filling = _Filling(need.demands, meter).add_room(dict(enumerate(sizes)))
+    filling = _Filling(need.demands, sizes.__getitem__, meter)
     filling.saturate()
-    return tuple(sum(filling.holders.get(k, {}).values()) for k in range(len(sizes)))
+    return tuple(filling.used.get(k, 0) for k in range(len(sizes)))
 
 
 def _partition(enabled_groups: dict[str, frozenset[str]], rules: Sequence[GroupingRule]) -> _Classes:
-    """Classes sorted by key (their groups, or the named person), the order listings follow."""
-    named = {c.cpf for r in rules for c in r.clauses if c.cpf is not None and c.cpf in enabled_groups}
+    """People in the same groups, counting only groups some clause mentions, form a class; a person a
+    clause names is a class of their own. Anyone else cannot fill any place and is left out.
+    Classes are sorted by key (their groups, or the named person): listings follow that order."""
+    named, mentioned = _named_and_mentioned(enabled_groups, rules)
     by_groups: dict[frozenset[str], list[str]] = {}
     for cpf, person_groups in enabled_groups.items():
         if cpf not in named:
             by_groups.setdefault(person_groups, []).append(cpf)
-    keyed = [(tuple(sorted(groups)), groups, people) for groups, people in by_groups.items()]
+    by_relevant: dict[frozenset[str], list[str]] = {}
+    for groups, people in by_groups.items():
+        relevant = groups & mentioned
+        if relevant:
+            by_relevant.setdefault(relevant, []).extend(people)
+    keyed = [(tuple(sorted(groups)), groups, people) for groups, people in by_relevant.items()]
     if named:
         keyed.extend((("\x00cpf", cpf), enabled_groups[cpf], [cpf]) for cpf in named)
     keyed.sort()  # keys are distinct, so the frozensets after them are never compared
@@ -184,13 +198,30 @@ def _partition(enabled_groups: dict[str, frozenset[str]], rules: Sequence[Groupi
     return _Classes(members, sizes, eligible, named_class)
 
 
+def _named_and_mentioned(
+    enabled_groups: dict[str, frozenset[str]], rules: Sequence[GroupingRule]
+) -> tuple[set[str], set[str]]:
+    """Enabled people some clause names, and the groups some clause asks people from."""
+    named: set[str] = set()
+    mentioned: set[str] = set()
+    for rule in rules:
+        for clause in rule.clauses:
+            if clause.cpf is not None:
+                if clause.cpf in enabled_groups:
+                    named.add(clause.cpf)
+            elif clause.group is not None:
+                mentioned.add(clause.group)
+    return named, mentioned
+
+
 _NOWHERE: tuple[tuple[int, ...], int] = ((), 0)
 
 
-def _needs(rules: Sequence[GroupingRule], classes: _Classes) -> list[_Need]:
+def _needs(rules: Sequence[GroupingRule], classes: _Classes, meter: _Meter) -> list[_Need]:
     """Rules as demands on classes. A clause wanting more people than could ever fill it drops its
     rule at once: a `min` of 10**9 costs one comparison, never a list of 10**9 places."""
     needs = []
+    sets: SetCache = {}
     named, in_group = classes.named, classes.eligible
     for rule in rules:
         demands: dict[tuple[int, ...], int] = {}
@@ -208,84 +239,98 @@ def _needs(rules: Sequence[GroupingRule], classes: _Classes) -> list[_Need]:
             demands[eligible] = wanted
         else:
             if demands:
-                needs.append(_need(rule.rule_id, demands, len(classes.sizes)))
+                needs.append(_need(rule.rule_id, demands, len(classes.sizes), sets, meter))
     return needs
 
 
-def _need(rule_id: str, demands: dict[tuple[int, ...], int], class_count: int) -> _Need:
+def _need(rule_id: str, demands: dict[tuple[int, ...], int], class_count: int, sets: SetCache, meter: _Meter) -> _Need:
     size = sum(demands.values())
     only = _only(demands, class_count)
-    if len(demands) == 1:
-        ((classes, _),) = demands.items()
-        return _Need(rule_id, tuple(demands.items()), size, classes, True, only)
-    items = tuple(sorted(demands.items()))
-    if only is not None:
-        return _Need(rule_id, items, size, tuple([eligible[0] for eligible, _ in items]), True, only)
-    classes = tuple(sorted({k for eligible in demands for k in eligible}))
-    disjoint = len(classes) == sum([len(eligible) for eligible in demands])
-    return _Need(rule_id, items, size, classes, disjoint, None)
+    items = tuple(sorted(demands.items())) if len(demands) > 1 else tuple(demands.items())
+    width = sum([len(eligible) for eligible in demands])
+    disjoint = only is not None or len(demands) == 1 or _pairwise_disjoint(list(demands), sets, meter)
+    return _Need(rule_id, items, size, width, disjoint, only)
+
+
+SetCache = dict[int, frozenset[int]]
+"""Demand keys as sets, by identity: the keys are the tuples `_Classes` holds, one per group or
+named person, so each is turned into a set once per solve rather than once per rule."""
+
+
+def _pairwise_disjoint(eligibles: list[tuple[int, ...]], sets: SetCache, meter: _Meter) -> bool:
+    """Whether no class serves two demands: each pair costs the smaller side, looked up in the larger."""
+    for i, first in enumerate(eligibles):
+        for second in eligibles[i + 1 :]:
+            small, large = (first, second) if len(first) <= len(second) else (second, first)
+            meter.spent += len(small)
+            lookup = _as_set(large, sets, meter)
+            if any(k in lookup for k in small):
+                return False
+    return True
+
+
+def _as_set(eligible: tuple[int, ...], sets: SetCache, meter: _Meter) -> frozenset[int]:
+    found = sets.get(id(eligible))
+    if found is None:
+        meter.spent += len(eligible)
+        found = sets[id(eligible)] = frozenset(eligible)
+    return found
 
 
 def _only(demands: dict[tuple[int, ...], int], class_count: int) -> CountVector | None:
     """The single filling of a rule whose demands each have one class of their own, if it is one."""
+    if any(len(eligible) != 1 for eligible in demands):
+        return None
     counts = [0] * class_count
-    for eligible, wanted in demands.items():
-        if len(eligible) != 1:
-            return None
-        counts[eligible[0]] = wanted
+    for (k,), wanted in demands.items():
+        counts[k] = wanted
     return tuple(counts)
-
-
-def _fill(demands: Sequence[Demand], room: dict[int, int], meter: _Meter) -> int:
-    """How many places distinct people can fill at once (maximum flow, room per class)."""
-    return _Filling(demands, meter).add_room(room).saturate()
 
 
 def _fits_within(need: _Need, vector: CountVector, meter: _Meter) -> bool:
     """Can the people of this count vector fill the whole rule?"""
     if need.disjoint:
-        meter.spent += len(need.classes)
+        meter.spent += need.width
         return all(sum(vector[k] for k in eligible) >= wanted for eligible, wanted in need.demands)
-    return _fill(need.demands, {k: c for k, c in enumerate(vector) if c}, meter) == need.size
+    return _Filling(need.demands, vector.__getitem__, meter).saturate() == need.size
 
 
 class _Filling:
-    """A maximum assignment of places to classes, kept as a residual flow so room can be added later
-    and the assignment grown by augmenting paths rather than rebuilt."""
+    """A maximum assignment of places to classes (a flow), kept so that `capacity` may grow later and
+    the assignment be extended by augmenting paths rather than rebuilt. Capacity is read per class
+    on demand, so a check costs the edges it examines, never a copy of every class."""
 
-    __slots__ = ("demands", "filled", "holders", "left", "meter", "room")
+    __slots__ = ("capacity", "demands", "filled", "holders", "left", "meter", "used")
 
-    def __init__(self, demands: Sequence[Demand], meter: _Meter) -> None:
+    def __init__(self, demands: Sequence[Demand], capacity: Callable[[int], int], meter: _Meter) -> None:
         self.demands = demands
+        self.capacity = capacity
         self.left = [wanted for _, wanted in demands]
-        self.room: dict[int, int] = {}
+        self.used: dict[int, int] = {}
         self.holders: dict[int, dict[int, int]] = {}
         self.meter = meter
         self.filled = 0
 
-    def add_room(self, room: dict[int, int]) -> _Filling:
-        for k, n in room.items():
-            self.room[k] = self.room.get(k, 0) + n
-        return self
-
     def saturate(self) -> int:
         """Greedy first (enough when no class serves two demands), then augmenting paths."""
         for j, (eligible, _) in enumerate(self.demands):
-            self.meter.spent += len(eligible)
+            looked = 1
             for k in eligible:
                 if not self.left[j]:
                     break
-                free = self.room.get(k, 0)
-                if free:
-                    self._move(j, k, min(free, self.left[j]))
+                looked += 1
+                free = self.capacity(k) - self.used.get(k, 0)
+                if free > 0:
+                    self._take(j, k, min(free, self.left[j]))
+            self.meter.spent += looked
         for j in range(len(self.demands)):
             while self.left[j] and self._augment(j):
                 pass
         return self.filled
 
-    def _move(self, j: int, k: int, amount: int) -> None:
+    def _take(self, j: int, k: int, amount: int) -> None:
         self.left[j] -= amount
-        self.room[k] -= amount
+        self.used[k] = self.used.get(k, 0) + amount
         held = self.holders.setdefault(k, {})
         held[j] = held.get(j, 0) + amount
         self.filled += amount
@@ -302,7 +347,7 @@ class _Filling:
                 if k in came_to_class:
                     continue
                 came_to_class[k] = j
-                if self.room.get(k, 0):
+                if self.capacity(k) > self.used.get(k, 0):
                     self._shift(start, k, came_to_class, came_to_demand)
                     return True
                 for other, amount in self.holders.get(k, {}).items():
@@ -320,7 +365,7 @@ class _Filling:
             if j == start:
                 break
             k = came_to_demand[j]
-        amount = min(self.left[start], self.room[end])
+        amount = min(self.left[start], self.capacity(end) - self.used.get(end, 0))
         for j, _ in path[:-1]:
             amount = min(amount, self.holders[came_to_demand[j]][j])
         for j, k in path:
@@ -329,7 +374,7 @@ class _Filling:
             if j != start:
                 self.holders[came_to_demand[j]][j] -= amount
         self.left[start] -= amount
-        self.room[end] -= amount
+        self.used[end] = self.used.get(end, 0) + amount
         self.filled += amount
 
 
@@ -378,13 +423,19 @@ def _fillings(need: _Need, sizes: Sequence[int], meter: _Meter) -> Iterator[Coun
     if need.only is not None:
         return iter((need.only,))
     counts = [0] * len(sizes)
-    order = need.classes
-    reach = {k: sum(w for eligible, w in need.demands if k in eligible) for k in order}
+    meter.check()
+    meter.spent += 2 * need.width
+    reach: dict[int, int] = {}  # places each class could take at most
+    for eligible, wanted in need.demands:
+        for k in eligible:
+            reach[k] = reach.get(k, 0) + wanted
+    order = sorted(reach)
 
     def extend(depth: int, placed: int) -> Iterator[CountVector]:
         meter.check()
         meter.spent += 1
         if placed == need.size:  # every later class takes nobody: no need to walk them
+            meter.spent += len(counts)
             yield tuple(counts)
             return
         k = order[depth]
@@ -392,8 +443,9 @@ def _fillings(need: _Need, sizes: Sequence[int], meter: _Meter) -> Iterator[Coun
         low = need.size - placed if depth == len(order) - 1 else 0
         fitted = False
         for c in range(top, low - 1, -1):
+            meter.check()
             counts[k] = c
-            if _prefix_fits(need, order, depth, counts, sizes, meter):
+            if _prefix_fits(need, k, placed + c, counts, sizes, meter):
                 fitted = True
                 yield from extend(depth + 1, placed + c)
             elif fitted:
@@ -403,22 +455,19 @@ def _fillings(need: _Need, sizes: Sequence[int], meter: _Meter) -> Iterator[Coun
     return extend(0, 0)
 
 
-def _prefix_fits(
-    need: _Need, order: Sequence[int], depth: int, counts: Sequence[int], sizes: Sequence[int], meter: _Meter
-) -> bool:
-    """Can the rule be filled using exactly `counts` of the first depth+1 classes and any of the rest?
+def _prefix_fits(need: _Need, last: int, placed: int, counts: list[int], sizes: Sequence[int], meter: _Meter) -> bool:
+    """Can the rule be filled using exactly `counts` of the classes up to `last`, and any of the rest?
 
-    Sink flows only grow along augmenting paths, so first fill from the fixed classes alone
-    (they must all be used), then open the others.
+    Sink flows only grow along augmenting paths, so first fill from the fixed classes alone (they
+    must all be used; later classes still count 0), then open the others.
     """
     if need.disjoint:
-        return _prefix_fits_disjoint(need, order[depth], counts, sizes, meter)
-    fixed = {k: counts[k] for k in order[: depth + 1] if counts[k]}
-    filling = _Filling(need.demands, meter).add_room(fixed)
-    if filling.saturate() != sum(fixed.values()):
+        return _prefix_fits_disjoint(need, last, counts, sizes, meter)
+    filling = _Filling(need.demands, counts.__getitem__, meter)
+    if filling.saturate() != placed:
         return False
-    rest = {k: sizes[k] for k in order[depth + 1 :]}
-    return filling.add_room(rest).saturate() == need.size
+    filling.capacity = lambda k: counts[k] if k <= last else sizes[k]
+    return filling.saturate() == need.size
 
 
 def _prefix_fits_disjoint(
@@ -426,7 +475,7 @@ def _prefix_fits_disjoint(
 ) -> bool:
     """Each demand alone: the fixed classes (up to `last_fixed`) must not overfill it, and the free
     ones after it must be able to top it up."""
-    meter.spent += len(need.classes)
+    meter.spent += need.width
     for eligible, wanted in need.demands:
         fixed = free = 0
         for k in eligible:

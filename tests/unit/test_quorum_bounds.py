@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.quorum_shapes import SHAPES, Shape, any_k_of, huge_min
+from bench.quorum_shapes import SHAPES, Shape, any_k_of, huge_min, own_extra_groups
 from chalicelib.orders.wire import party_from_wire, party_to_wire
 from chalicelib.quorum.engine import evaluate_company
 from chalicelib.quorum.model import Role
@@ -56,6 +56,12 @@ def test_any_k_of_n_is_counted_exactly_without_listing_the_combinations(k: int, 
     assert len(solved.listed) == MAX_LISTED_SIGNER_SETS
     assert solved.listed[0] == tuple(sorted(shape.people))[:k]
     assert solved.work < 100
+
+
+def test_groups_no_rule_mentions_do_not_split_people_into_classes() -> None:
+    shape = own_extra_groups(3, 1500)
+    solved = solve(shape.people, shape.rules)
+    assert (solved.total, solved.exact, len(solved.signers)) == (comb(1500, 3), True, 1500)
 
 
 def test_a_clause_wanting_more_people_than_exist_is_refused_without_any_search() -> None:
