@@ -139,11 +139,11 @@ def evaluate_screened(
 ) -> PartyVerdict:
     """Reservations, then operators, then grouping rules; the first stage nobody survives names the reason."""
     participants: list[Participant] = []
-    survivors: dict[str, frozenset[str]] = {}
+    survivors: dict[str, tuple[str, ...]] = {}
     for candidate in screening.candidates:
         reasons = candidate.reserved_by or _operator_block(operators.get(candidate.cpf))
         if not reasons:
-            survivors[candidate.cpf] = frozenset(candidate.groups)
+            survivors[candidate.cpf] = candidate.groups
         contact = contacts.get(candidate.cpf) or _NO_CONTACT
         participants.append(
             Participant(candidate.cpf, candidate.groups, contact, not reasons, bool(candidate.reserved_by), reasons)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from math import comb
 from typing import NamedTuple
@@ -32,6 +32,8 @@ WORK_BUDGET = 100_000
 before the count is reported as a lower bound: about 30 ms of CPU on a 2-core machine."""
 
 CountVector = tuple[int, ...]
+Groups = frozenset[str] | tuple[str, ...]
+"""The groups a person sits in: any hashable collection, so callers need not build sets."""
 Demand = tuple[tuple[int, ...], int]
 """Classes that may fill some places of a rule, and how many such places there are."""
 
@@ -103,7 +105,7 @@ def applicable_rules(rules: Iterable[GroupingRule], amount: Decimal) -> list[Gro
 
 
 def solve(
-    enabled_groups: dict[str, frozenset[str]],
+    enabled_groups: Mapping[str, Groups],
     rules: Sequence[GroupingRule],
     listed_cap: int = MAX_LISTED_SIGNER_SETS,
     budget: int = WORK_BUDGET,
@@ -167,24 +169,25 @@ def _one_minimal(satisfied: Sequence[_Need], sizes: Sequence[int], meter: _Meter
     return tuple(filling.used.get(k, 0) for k in range(len(sizes)))
 
 
-def _partition(enabled_groups: dict[str, frozenset[str]], rules: Sequence[GroupingRule]) -> _Classes:
+def _partition(enabled_groups: Mapping[str, Groups], rules: Sequence[GroupingRule]) -> _Classes:
     """People in the same groups, counting only groups some clause mentions, form a class; a person a
     clause names is a class of their own. Anyone else cannot fill any place and is left out.
     Classes are sorted by key (their groups, or the named person): listings follow that order."""
     named, mentioned = _named_and_mentioned(enabled_groups, rules)
-    by_groups: dict[frozenset[str], list[str]] = {}
-    for cpf, person_groups in enabled_groups.items():
-        if cpf not in named:
-            by_groups.setdefault(person_groups, []).append(cpf)
+    relevant_of: dict[Groups, frozenset[str]] = {}
     by_relevant: dict[frozenset[str], list[str]] = {}
-    for groups, people in by_groups.items():
-        relevant = groups & mentioned
-        if relevant:
-            by_relevant.setdefault(relevant, []).extend(people)
-    keyed = [(tuple(sorted(groups)), groups, people) for groups, people in by_relevant.items()]
+    for cpf, person_groups in enabled_groups.items():
+        relevant = relevant_of.get(person_groups)
+        if relevant is None:
+            relevant = relevant_of[person_groups] = frozenset(mentioned.intersection(person_groups))
+        if relevant and cpf not in named:
+            by_relevant.setdefault(relevant, []).append(cpf)
+    keyed: list[tuple[tuple[str, ...], Groups, list[str]]] = [
+        (tuple(sorted(groups)), groups, people) for groups, people in by_relevant.items()
+    ]
     if named:
         keyed.extend((("\x00cpf", cpf), enabled_groups[cpf], [cpf]) for cpf in named)
-    keyed.sort()  # keys are distinct, so the frozensets after them are never compared
+    keyed.sort()  # keys are distinct, so the groups after them are never compared
     members = tuple([tuple(sorted(people)) for _, _, people in keyed])
     sizes = tuple([len(m) for m in members])
     in_group: dict[str, list[int]] = {}
@@ -199,7 +202,7 @@ def _partition(enabled_groups: dict[str, frozenset[str]], rules: Sequence[Groupi
 
 
 def _named_and_mentioned(
-    enabled_groups: dict[str, frozenset[str]], rules: Sequence[GroupingRule]
+    enabled_groups: Mapping[str, Groups], rules: Sequence[GroupingRule]
 ) -> tuple[set[str], set[str]]:
     """Enabled people some clause names, and the groups some clause asks people from."""
     named: set[str] = set()
@@ -289,6 +292,8 @@ def _only(demands: dict[tuple[int, ...], int], class_count: int) -> CountVector 
 
 def _fits_within(need: _Need, vector: CountVector, meter: _Meter) -> bool:
     """Can the people of this count vector fill the whole rule?"""
+    if need.only is not None:
+        return all(vector[k] >= wanted for (k,), wanted in need.demands)
     if need.disjoint:
         meter.spent += need.width
         return all(sum(vector[k] for k in eligible) >= wanted for eligible, wanted in need.demands)
