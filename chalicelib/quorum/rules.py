@@ -1,8 +1,9 @@
 """Grouping rules ("who may sign with whom") as a capacitated matching problem.
 
-People who are interchangeable for every applicable rule (same groups, not named by any
-clause) form one *class*. Satisfaction and minimality depend only on how many people of
-each class sign, so the solver works on small count vectors instead of on people.
+People who are interchangeable for every applicable rule (the same groups among those the
+rules mention, and named by no clause) form one *class*. Satisfaction and minimality depend
+only on how many people of each class sign, so the solver works on count vectors instead of
+on people, and counts the sets a vector stands for as a product of binomials.
 
 Every step is bounded. Whether a rule is satisfied is a maximum flow from the rule's places
 to the classes (polynomial, never cut short), so `satisfied_rules` is always exact. The
@@ -28,14 +29,18 @@ MAX_LISTED_SIGNER_SETS = 20
 """How many minimal signer sets a verdict lists; `signer_sets_total` counts them all."""
 
 WORK_BUDGET = 100_000
-"""Work units (flow edges examined, search nodes, vectors counted) spent counting minimal sets
-before the count is reported as a lower bound: about 30 ms of CPU on a 2-core machine."""
+"""Work units (flow edges examined, search nodes, vector entries) spent counting minimal sets
+before the count is reported as a lower bound: tens of milliseconds on this 2-core machine
+(`make bench-quorum` prints the worst adversarial case)."""
 
 CountVector = tuple[int, ...]
 Groups = frozenset[str] | tuple[str, ...]
 """The groups a person sits in: any hashable collection, so callers need not build sets."""
 Demand = tuple[tuple[int, ...], int]
 """Classes that may fill some places of a rule, and how many such places there are."""
+SetCache = dict[int, frozenset[int]]
+"""Demand keys as sets, by identity: the keys are the tuples `_Classes` holds, one per group or
+named person, so each is turned into a set once per solve rather than once per rule."""
 
 
 class SignerSets(NamedTuple):
@@ -255,11 +260,6 @@ def _need(rule_id: str, demands: dict[tuple[int, ...], int], class_count: int, s
     return _Need(rule_id, items, size, width, disjoint, only)
 
 
-SetCache = dict[int, frozenset[int]]
-"""Demand keys as sets, by identity: the keys are the tuples `_Classes` holds, one per group or
-named person, so each is turned into a set once per solve rather than once per rule."""
-
-
 def _pairwise_disjoint(eligibles: list[tuple[int, ...]], sets: SetCache, meter: _Meter) -> bool:
     """Whether no class serves two demands: each pair costs the smaller side, looked up in the larger."""
     for i, first in enumerate(eligibles):
@@ -405,6 +405,7 @@ def _fillings_of_size(same: Sequence[_Need], sizes: Sequence[int], meter: _Meter
     """The fillings of rules with the same number of places, each once, in descending order."""
     onlies = [n.only for n in same if n.only is not None]
     if len(onlies) == len(same):
+        meter.spent += len(onlies) * len(sizes)
         return sorted(set(onlies), reverse=True)
     merged = heapq.merge(*(_fillings(n, sizes, meter) for n in same), reverse=True)
     return (vector for vector, _ in itertools.groupby(merged))
@@ -427,9 +428,9 @@ def _fillings(need: _Need, sizes: Sequence[int], meter: _Meter) -> Iterator[Coun
     """
     if need.only is not None:
         return iter((need.only,))
-    counts = [0] * len(sizes)
     meter.check()
-    meter.spent += 2 * need.width
+    meter.spent += 2 * need.width + len(sizes)
+    counts = [0] * len(sizes)
     reach: dict[int, int] = {}  # places each class could take at most
     for eligible, wanted in need.demands:
         for k in eligible:
