@@ -28,7 +28,7 @@ from chalicelib.quorum.model import GroupingRule
 MAX_LISTED_SIGNER_SETS = 20
 """How many minimal signer sets a verdict lists; `signer_sets_total` counts them all."""
 
-WORK_BUDGET = 100_000
+WORK_BUDGET = 60_000
 """Work units (flow edges examined, search nodes, vector entries) spent counting minimal sets
 before the count is reported as a lower bound: tens of milliseconds on this 2-core machine
 (`make bench-quorum` prints the worst adversarial case)."""
@@ -254,10 +254,12 @@ def _needs(rules: Sequence[GroupingRule], classes: _Classes, meter: _Meter) -> l
 def _need(rule_id: str, demands: dict[tuple[int, ...], int], class_count: int, sets: SetCache, meter: _Meter) -> _Need:
     size = sum(demands.values())
     only = _only(demands, class_count)
-    items = tuple(sorted(demands.items())) if len(demands) > 1 else tuple(demands.items())
+    if len(demands) == 1:
+        ((eligible, _),) = items = tuple(demands.items())
+        return _Need(rule_id, items, size, len(eligible), True, only)
     width = sum([len(eligible) for eligible in demands])
-    disjoint = only is not None or len(demands) == 1 or _pairwise_disjoint(list(demands), sets, meter)
-    return _Need(rule_id, items, size, width, disjoint, only)
+    disjoint = only is not None or _pairwise_disjoint(list(demands), sets, meter)
+    return _Need(rule_id, tuple(sorted(demands.items())), size, width, disjoint, only)
 
 
 def _pairwise_disjoint(eligibles: list[tuple[int, ...]], sets: SetCache, meter: _Meter) -> bool:
@@ -282,8 +284,9 @@ def _as_set(eligible: tuple[int, ...], sets: SetCache, meter: _Meter) -> frozens
 
 def _only(demands: dict[tuple[int, ...], int], class_count: int) -> CountVector | None:
     """The single filling of a rule whose demands each have one class of their own, if it is one."""
-    if any(len(eligible) != 1 for eligible in demands):
-        return None
+    for eligible in demands:
+        if len(eligible) != 1:
+            return None
     counts = [0] * class_count
     for (k,), wanted in demands.items():
         counts[k] = wanted
@@ -403,6 +406,8 @@ def _minimal_vectors(needs: Sequence[_Need], sizes: Sequence[int], meter: _Meter
 
 def _fillings_of_size(same: Sequence[_Need], sizes: Sequence[int], meter: _Meter) -> Iterable[CountVector]:
     """The fillings of rules with the same number of places, each once, in descending order."""
+    if len(same) == 1 and same[0].only is not None:
+        return (same[0].only,)
     onlies = [n.only for n in same if n.only is not None]
     if len(onlies) == len(same):
         meter.spent += len(onlies) * len(sizes)
