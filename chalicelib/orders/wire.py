@@ -76,6 +76,7 @@ def party_to_wire(v: PartyVerdict) -> dict[str, Any]:
         "satisfied_rules": list(v.satisfied_rules),
         "signer_sets": [list(s) for s in v.signer_sets],
         "signer_sets_total": v.signer_sets_total,
+        "signer_sets_total_exact": v.signer_sets_total_exact,
         "signers": list(v.signers),
     }
 
@@ -92,6 +93,7 @@ def party_from_wire(raw: dict[str, Any]) -> PartyVerdict:
         signer_sets=tuple(tuple(s) for s in raw["signer_sets"]),
         signer_sets_total=int(raw["signer_sets_total"]),
         signers=tuple(raw["signers"]),
+        signer_sets_total_exact=raw.get("signer_sets_total_exact", True),  # items stored before it existed
     )
 
 

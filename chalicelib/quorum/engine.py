@@ -7,7 +7,8 @@ fetch (a company's `screen` says whose operator to check) and in which order to 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from operator import attrgetter
 from typing import NamedTuple
 
 from chalicelib.quorum.model import (
@@ -51,7 +52,11 @@ def _merge_by_cpf(representatives: Sequence[Representative]) -> dict[str, tuple[
     """A person listed twice (two groups) is still one signer who counts once."""
     merged: dict[str, tuple[list[str], list[Reservation]]] = {}
     for rep in representatives:
-        groups, reservations = merged.setdefault(rep.cpf, ([], []))
+        seen = merged.get(rep.cpf)
+        if seen is None:
+            merged[rep.cpf] = ([rep.group], list(rep.reservations))
+            continue
+        groups, reservations = seen
         if rep.group not in groups:
             groups.append(rep.group)
         reservations.extend(rep.reservations)
@@ -61,10 +66,10 @@ def _merge_by_cpf(representatives: Sequence[Representative]) -> dict[str, tuple[
 _REASON_ORDER = {reason: i for i, reason in enumerate(DisabledReason)}
 
 
-def _reservation_reasons(reservations: Sequence[Reservation], terms: OrderTerms) -> list[DisabledReason]:
+def _reservation_reasons(reservations: Sequence[Reservation], terms: OrderTerms) -> tuple[DisabledReason, ...]:
     """Distinct reasons in a fixed order, so the verdict never depends on the partner's ordering."""
     found = {reason for r in reservations if (reason := reservation_applies(r, terms)) is not None}
-    return sorted(found, key=_REASON_ORDER.__getitem__)
+    return tuple(sorted(found, key=_REASON_ORDER.__getitem__))
 
 
 class Candidate(NamedTuple):
@@ -95,11 +100,12 @@ class Screening:
 def screen(grant: PowerGrant | None, terms: OrderTerms) -> Screening:
     if grant is None:
         return Screening((), ())
-    candidates = tuple(
-        Candidate(cpf, tuple(sorted(groups)), tuple(_reservation_reasons(reservations, terms)))
-        for cpf, (groups, reservations) in _merge_by_cpf(grant.representatives).items()
-    )
-    return Screening(candidates, tuple(applicable_rules(grant.rules, terms.amount)))
+    candidates = []
+    for cpf, (groups, reservations) in _merge_by_cpf(grant.representatives).items():
+        in_groups = tuple(groups) if len(groups) == 1 else tuple(sorted(groups))
+        reserved_by = _reservation_reasons(reservations, terms) if reservations else ()
+        candidates.append(Candidate(cpf, in_groups, reserved_by))
+    return Screening(tuple(candidates), tuple(applicable_rules(grant.rules, terms.amount)))
 
 
 def operator_reasons(access: OperatorAccess | None) -> list[DisabledReason]:
@@ -133,40 +139,51 @@ def evaluate_screened(
 ) -> PartyVerdict:
     """Reservations, then operators, then grouping rules; the first stage nobody survives names the reason."""
     participants: list[Participant] = []
-    survivors: dict[str, frozenset[str]] = {}
+    survivors: dict[str, tuple[str, ...]] = {}
     for candidate in screening.candidates:
-        reasons = candidate.reserved_by or tuple(operator_reasons(operators.get(candidate.cpf)))
+        reasons = candidate.reserved_by or _operator_block(operators.get(candidate.cpf))
         if not reasons:
-            survivors[candidate.cpf] = frozenset(candidate.groups)
+            survivors[candidate.cpf] = candidate.groups
+        contact = contacts.get(candidate.cpf) or _NO_CONTACT
         participants.append(
-            Participant(
-                cpf=candidate.cpf,
-                groups=candidate.groups,
-                contact=contacts.get(candidate.cpf) or _NO_CONTACT,
-                enabled=not reasons,
-                reservation=bool(candidate.reserved_by),
-                disabled_reasons=reasons,
-            )
+            Participant(candidate.cpf, candidate.groups, contact, not reasons, bool(candidate.reserved_by), reasons)
         )
-    participants.sort(key=lambda p: p.cpf)
-
-    base = PartyVerdict(role, PartyType.PJ, cnpj, False, None, tuple(participants))
-    if not screening.candidates:
-        return replace(base, reason=PartyReason.NO_REPRESENTATIVES)
-    if not screening.unreserved:
-        return replace(base, reason=PartyReason.NO_ENABLED_REPRESENTATIVES)
+    participants.sort(key=_by_cpf)
     if not survivors:
-        return replace(base, reason=PartyReason.NO_ACTIVE_OPERATOR)
+        return PartyVerdict(role, PartyType.PJ, cnpj, False, _nobody_left(screening), tuple(participants))
     solved = solve(survivors, screening.rules, listed_cap)
-    return replace(
-        base,
+    return PartyVerdict(
+        role,
+        PartyType.PJ,
+        cnpj,
         quorum=bool(solved.satisfied_rules),
         reason=None if solved.satisfied_rules else PartyReason.NO_RULE_SATISFIED,
+        participants=tuple(participants),
         satisfied_rules=solved.satisfied_rules,
         signer_sets=solved.listed,
         signer_sets_total=solved.total,
         signers=solved.signers,
+        signer_sets_total_exact=solved.exact,
     )
+
+
+_by_cpf = attrgetter("cpf")
+
+
+def _operator_block(access: OperatorAccess | None) -> tuple[DisabledReason, ...]:
+    """Nearly everyone has a working operator: answer that without building a list."""
+    if access is not None and access.operator_active and access.account_access:
+        return ()
+    return tuple(operator_reasons(access))
+
+
+def _nobody_left(screening: Screening) -> PartyReason:
+    """The first stage nobody survived, before any grouping rule is looked at."""
+    if not screening.candidates:
+        return PartyReason.NO_REPRESENTATIVES
+    if not screening.unreserved:
+        return PartyReason.NO_ENABLED_REPRESENTATIVES
+    return PartyReason.NO_ACTIVE_OPERATOR
 
 
 def evaluate_person(role: Role, cpf: str, contact: Contact | None, access: OperatorAccess | None) -> PartyVerdict:

@@ -125,6 +125,7 @@ class PartyVerdict:
     signer_sets: tuple[tuple[str, ...], ...] = ()
     signer_sets_total: int = 0
     signers: tuple[str, ...] = field(default=())
+    signer_sets_total_exact: bool = True
 
 
 @dataclass(frozen=True, slots=True)

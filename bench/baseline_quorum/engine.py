@@ -1,0 +1,187 @@
+"""Decides whether one party (company or person) has a quorum to sign an order.
+
+The engine only reasons over data already fetched; the service layer decides what to
+fetch (a company's `screen` says whose operator to check) and in which order to call partners.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import NamedTuple
+
+from bench.baseline_quorum.rules import MAX_LISTED_SIGNER_SETS, applicable_rules, solve
+from chalicelib.quorum.model import (
+    Contact,
+    DisabledReason,
+    GroupingRule,
+    OperatorAccess,
+    OrderTerms,
+    Participant,
+    PartyReason,
+    PartyType,
+    PartyVerdict,
+    PowerGrant,
+    Representative,
+    Reservation,
+    Role,
+)
+
+_NO_CONTACT = Contact()
+
+
+def reservation_applies(reservation: Reservation, terms: OrderTerms) -> DisabledReason | None:
+    """The reason a reservation blocks this order, or None when it does not bite."""
+    match reservation.type:
+        case "AMOUNT_LIMIT":
+            limit = reservation.max_amount
+            return DisabledReason.AMOUNT_LIMIT if limit is None or terms.amount > limit else None
+        case "VALIDITY":
+            until = reservation.valid_until
+            return DisabledReason.VALIDITY if until is None or until < terms.today else None
+        case "SIGNATURE_METHOD":
+            allowed = reservation.allowed_methods
+            blocked = allowed is None or terms.signature_method not in allowed
+            return DisabledReason.SIGNATURE_METHOD if blocked else None
+        case _:
+            return DisabledReason.UNKNOWN_RESERVATION
+
+
+def _merge_by_cpf(representatives: Sequence[Representative]) -> dict[str, tuple[list[str], list[Reservation]]]:
+    """A person listed twice (two groups) is still one signer who counts once."""
+    merged: dict[str, tuple[list[str], list[Reservation]]] = {}
+    for rep in representatives:
+        groups, reservations = merged.setdefault(rep.cpf, ([], []))
+        if rep.group not in groups:
+            groups.append(rep.group)
+        reservations.extend(rep.reservations)
+    return merged
+
+
+_REASON_ORDER = {reason: i for i, reason in enumerate(DisabledReason)}
+
+
+def _reservation_reasons(reservations: Sequence[Reservation], terms: OrderTerms) -> list[DisabledReason]:
+    """Distinct reasons in a fixed order, so the verdict never depends on the partner's ordering."""
+    found = {reason for r in reservations if (reason := reservation_applies(r, terms)) is not None}
+    return sorted(found, key=_REASON_ORDER.__getitem__)
+
+
+class Candidate(NamedTuple):
+    """A representative listed once, with every group they sit in and the reservations that bite.
+
+    A named tuple: a large company has hundreds, built on every evaluation.
+    """
+
+    cpf: str
+    groups: tuple[str, ...]
+    reserved_by: tuple[DisabledReason, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """A company's representatives and rules for one order, worked out once: first to choose whose
+    operator to check, then to evaluate."""
+
+    candidates: tuple[Candidate, ...]
+    rules: tuple[GroupingRule, ...]
+
+    @property
+    def unreserved(self) -> list[str]:
+        """Only they can still sign, so only their operators are checked."""
+        return [c.cpf for c in self.candidates if not c.reserved_by]
+
+
+def screen(grant: PowerGrant | None, terms: OrderTerms) -> Screening:
+    if grant is None:
+        return Screening((), ())
+    candidates = tuple(
+        Candidate(cpf, tuple(sorted(groups)), tuple(_reservation_reasons(reservations, terms)))
+        for cpf, (groups, reservations) in _merge_by_cpf(grant.representatives).items()
+    )
+    return Screening(candidates, tuple(applicable_rules(grant.rules, terms.amount)))
+
+
+def operator_reasons(access: OperatorAccess | None) -> list[DisabledReason]:
+    if access is None or not access.operator_active:
+        reasons = [DisabledReason.NO_OPERATOR]
+        if access is not None and not access.account_access:
+            reasons.append(DisabledReason.NO_ACCOUNT_ACCESS)
+        return reasons
+    return [] if access.account_access else [DisabledReason.NO_ACCOUNT_ACCESS]
+
+
+def evaluate_company(
+    role: Role,
+    cnpj: str,
+    grant: PowerGrant | None,
+    terms: OrderTerms,
+    contacts: Mapping[str, Contact | None],
+    operators: Mapping[str, OperatorAccess | None],
+    listed_cap: int = MAX_LISTED_SIGNER_SETS,
+) -> PartyVerdict:
+    return evaluate_screened(role, cnpj, screen(grant, terms), contacts, operators, listed_cap)
+
+
+def evaluate_screened(
+    role: Role,
+    cnpj: str,
+    screening: Screening,
+    contacts: Mapping[str, Contact | None],
+    operators: Mapping[str, OperatorAccess | None],
+    listed_cap: int = MAX_LISTED_SIGNER_SETS,
+) -> PartyVerdict:
+    """Reservations, then operators, then grouping rules; the first stage nobody survives names the reason."""
+    participants: list[Participant] = []
+    survivors: dict[str, frozenset[str]] = {}
+    for candidate in screening.candidates:
+        reasons = candidate.reserved_by or tuple(operator_reasons(operators.get(candidate.cpf)))
+        if not reasons:
+            survivors[candidate.cpf] = frozenset(candidate.groups)
+        participants.append(
+            Participant(
+                cpf=candidate.cpf,
+                groups=candidate.groups,
+                contact=contacts.get(candidate.cpf) or _NO_CONTACT,
+                enabled=not reasons,
+                reservation=bool(candidate.reserved_by),
+                disabled_reasons=reasons,
+            )
+        )
+    participants.sort(key=lambda p: p.cpf)
+
+    base = PartyVerdict(role, PartyType.PJ, cnpj, False, None, tuple(participants))
+    if not screening.candidates:
+        return replace(base, reason=PartyReason.NO_REPRESENTATIVES)
+    if not screening.unreserved:
+        return replace(base, reason=PartyReason.NO_ENABLED_REPRESENTATIVES)
+    if not survivors:
+        return replace(base, reason=PartyReason.NO_ACTIVE_OPERATOR)
+    solved = solve(survivors, screening.rules, listed_cap)
+    return replace(
+        base,
+        quorum=bool(solved.satisfied_rules),
+        reason=None if solved.satisfied_rules else PartyReason.NO_RULE_SATISFIED,
+        satisfied_rules=solved.satisfied_rules,
+        signer_sets=solved.listed,
+        signer_sets_total=solved.total,
+        signers=solved.signers,
+    )
+
+
+def evaluate_person(role: Role, cpf: str, contact: Contact | None, access: OperatorAccess | None) -> PartyVerdict:
+    """A person signs for themself: only their own operator and account access matter."""
+    reasons = operator_reasons(access)
+    enabled = not reasons
+    participant = Participant(cpf, (), contact or _NO_CONTACT, enabled, False, tuple(reasons))
+    return PartyVerdict(
+        role=role,
+        party_type=PartyType.PF,
+        document=cpf,
+        quorum=enabled,
+        reason=None if enabled else PartyReason.NO_ACTIVE_OPERATOR,
+        participants=(participant,),
+        signer_sets=((cpf,),) if enabled else (),
+        signer_sets_total=1 if enabled else 0,
+        signers=(cpf,) if enabled else (),
+    )
