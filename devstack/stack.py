@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol, Self
@@ -32,7 +32,30 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def _masked_copy(source: IO[bytes], sinks: list[IO[bytes]]) -> None:
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+    def flush(self) -> None: ...
+
+
+class Terminal:
+    """The terminal's share of the children's output, silenced once the stack is stopping: its last lines
+    then say why and that every process stopped, and what the children print on the way out (a probe
+    interrupted mid-answer, say) goes to their logs only."""
+
+    def __init__(self, stream: Sink) -> None:
+        self.stream = stream
+        self.muted = False
+
+    def write(self, line: bytes) -> None:
+        if not self.muted:
+            self.stream.write(line)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _masked_copy(source: IO[bytes], sinks: list[Sink]) -> None:
     """Drains a child's output for as long as it prints: a sink that fails (a closed log while stopping,
     a terminal that went away) is dropped, never the draining, or the child would block on a full pipe."""
     for line in iter(source.readline, b""):
@@ -56,6 +79,54 @@ class StartupError(RuntimeError):
     """The stack cannot start as configured (a busy port, a bad setting); the message says what to do."""
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Ctrl-C, `kill`, and the terminal closing: each stops every child, also in the middle of start-up."""
+
+
+class StopRequested(Exception):
+    """A stop signal arrived; raised where the main thread is, so start-up stops too."""
+
+
+class StopSignals:
+    """Turns a stop signal into StopRequested in the main thread, except inside `held()`, where it waits for
+    the block's end: Popen forks, then waits for the exec, and a stop raised in between (or before the
+    child is registered) would leave that child running with nobody to stop it."""
+
+    def __init__(self) -> None:
+        self._holding = 0
+        self._pending: str | None = None
+
+    def install(self) -> None:
+        self._pending = None
+        for stop_signal in STOP_SIGNALS:
+            signal.signal(stop_signal, self._on_signal)
+
+    def ignore(self) -> None:
+        for stop_signal in STOP_SIGNALS:
+            signal.signal(stop_signal, signal.SIG_IGN)
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        self.ignore()  # the first signal wins: stopping must not be interrupted by a second
+        name = signal.Signals(signum).name
+        if self._holding:
+            self._pending = name
+            return
+        raise StopRequested(name)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self._holding += 1
+        try:
+            yield
+        finally:
+            self._holding -= 1
+        if self._pending and not self._holding:
+            raise StopRequested(self._pending)
+
+
+STOP = StopSignals()
+
+
 def ports_from_env(defaults: Mapping[str, int], env: Mapping[str, str] = os.environ) -> dict[str, int]:
     """Each local port from its variable (e.g. AME_AWS_PORT), else its default."""
     ports = {}
@@ -68,22 +139,32 @@ def ports_from_env(defaults: Mapping[str, int], env: Mapping[str, str] = os.envi
 
 
 def check_ports_free(ports: Mapping[str, int]) -> None:
-    """Before anything starts: a port something already listens on is named with the variable that moves it.
+    """Before anything starts: every port something already listens on, named with the variable that moves it.
 
     Without this a second stack's health checks were answered by the first one, and it said it was running.
     """
-    for variable, port in ports.items():
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # only a listener makes it busy
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                raise StartupError(
-                    f"port {port} ({variable}) is in use: another ame-platform stack, or another program, "
-                    f"listens there. Stop it, or move this service to a free port, e.g. {variable}={port + 1000}"
-                ) from None
+    busy = {variable: port for variable, port in ports.items() if _listened_on(port)}
+    if busy:
+        named = [f"{port} ({variable})" for variable, port in busy.items()]
+        listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+        moves = " ".join(f"{variable}={port + 1000}" for variable, port in busy.items())
+        raise StartupError(
+            f"{'port' if len(busy) == 1 else 'ports'} {listed} {'is' if len(busy) == 1 else 'are'} in use: "
+            f"another ame-platform stack, or another program, listens there. "
+            f"Stop it, or move {'it to a free port' if len(busy) == 1 else 'them to free ports'}, e.g. {moves}"
+        )
     if len(set(ports.values())) < len(ports):
         raise StartupError(f"two local services would share a port: {dict(ports)}")
+
+
+def _listened_on(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # only a listener makes it busy
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
 def wait_until(check_url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -93,14 +174,21 @@ def wait_until(check_url: str, timeout: float, process: subprocess.Popen[bytes] 
 
 
 def _answers(check_url: str, process: subprocess.Popen[bytes] | None) -> bool:
-    if process is not None and process.poll() is not None:
-        raise RuntimeError(f"{check_url}: process exited with {process.returncode}")
+    """The port was free before `process` started, so an answer while it still runs is its own."""
+    _still_running(check_url, process)
     try:
         # A refused connection fails at once; an accepted one is waited for. An API's first request builds
         # its clients (1-2 s): a probe that gave up sooner left `chalice local` a BrokenPipe traceback each.
-        return requests.get(check_url, timeout=(0.5, 10)).status_code < 500
+        answered = requests.get(check_url, timeout=(0.5, 10)).status_code < 500
     except requests.RequestException:
         return False
+    _still_running(check_url, process)
+    return answered
+
+
+def _still_running(check_url: str, process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is not None:
+        raise RuntimeError(f"{check_url}: process exited with {process.returncode}")
 
 
 LOCAL_PORTS = {"AME_API_PORT": 8000, "AME_AWS_PORT": 8100, "AME_PARTNERS_PORT": 8101}
@@ -139,6 +227,7 @@ class ProcessGroup:
         self.config = config
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         self._logs: list[IO[bytes]] = []
+        self.terminal = Terminal(sys.stdout.buffer)
 
     @property
     def aws_url(self) -> str:
@@ -171,6 +260,7 @@ class ProcessGroup:
     def launch(self, steps: Callable[[dict[str, str]], None]) -> None:
         """Runs `steps` with the shared environment; when one fails, stops whatever they had started."""
         self.config.log_dir.mkdir(parents=True, exist_ok=True)
+        self.terminal.muted = False
         try:
             steps(self.env())
         except BaseException:
@@ -178,14 +268,19 @@ class ProcessGroup:
             raise
 
     def provision(self, env: dict[str, str]) -> None:
-        """Tables and queues in the region `env` names (`python -m devstack.aws`)."""
-        subprocess.run(
-            [sys.executable, "-m", "devstack.aws"],
-            env={**env, "AME_VISIBILITY_TIMEOUT": str(self.config.visibility_timeout)},
-            cwd=ROOT,
-            check=True,
-            timeout=60,
-        )
+        """Tables and queues in the region `env` names (`python -m devstack.aws`): a child like the others,
+        in a session of its own, so a Ctrl-C in the middle reaches only us and it stops without a traceback."""
+        name = f"provision-{env['AWS_REGION']}"
+        argv = [sys.executable, "-m", "devstack.aws"]
+        setup_env = {**env, "AME_VISIBILITY_TIMEOUT": str(self.config.visibility_timeout)}
+        process = self.spawn(name, argv, setup_env, quiet=self.config.quiet)
+        try:
+            returncode = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"creating tables and queues took over 60 s (see {name}.log)") from None
+        self.processes.remove((name, process))  # it was meant to exit: not a dead child
+        if returncode != 0:
+            raise RuntimeError(f"creating tables and queues failed with exit {returncode} (see {name}.log)")
 
     def start_api(self, name: str, port: int, env: dict[str, str], quiet: bool | None = None) -> None:
         """`chalice local` on `port`, answering before this returns; `quiet` keeps its lines in its log only."""
@@ -216,13 +311,14 @@ class ProcessGroup:
         """
         log = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
         self._logs.append(log)
-        process = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        with STOP.held():
+            process = subprocess.Popen(
+                argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+            )
+            self.processes.append((name, process))
         assert process.stdout is not None
-        sinks: list[IO[bytes]] = [log] if quiet else [log, sys.stdout.buffer]
+        sinks: list[Sink] = [log] if quiet else [log, self.terminal]
         threading.Thread(target=_masked_copy, args=(process.stdout, sinks), daemon=True).start()
-        self.processes.append((name, process))
         return process
 
     def kill(self, name: str) -> None:
@@ -240,6 +336,7 @@ class ProcessGroup:
 
     def stop(self) -> None:
         """One at a time, last started first, so the worker never outlives the endpoint it polls."""
+        self.terminal.muted = True
         for _, process in reversed(self.processes):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
@@ -319,47 +416,41 @@ class Foreground(Protocol):
     def stop(self) -> None: ...
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-"""Ctrl-C, `kill`, and the terminal closing: each stops every child, also in the middle of start-up."""
-
-
-class StopRequested(Exception):
-    """A stop signal arrived; raised where the main thread is, so start-up stops too."""
-
-
-def _request_stop(signum: int, _frame: object) -> None:
-    for other in STOP_SIGNALS:  # the first signal wins: stopping must not be interrupted by a second
-        signal.signal(other, signal.SIG_IGN)
-    raise StopRequested(signal.Signals(signum).name)
-
-
 def _say(text: str, error: bool = False) -> None:
     """Prints unless the terminal is gone (a closed terminal is why we may be stopping)."""
     with contextlib.suppress(OSError):
         print(text, file=sys.stderr if error else sys.stdout, flush=True)
 
 
+def _hung_up(terminal: list[int]) -> bool:
+    """A terminal we started on is no longer one. Its SIGHUP usually reaches us, but when `make` leads the
+    terminal's session (`script -c 'make run'`, `xterm -e make run`, a tmux command) only make gets it,
+    and make then waits for its recipe, us, to finish."""
+    return any(not os.isatty(fd) for fd in terminal)
+
+
 def run_in_foreground(stack: Foreground, banner: Callable[[], str]) -> int:
     """Starts the stack, prints the banner, and stops every child on a stop signal, when a child dies, or
     when the `make` that started it goes away. Returns the exit status: 0 when asked to stop, 1 otherwise."""
-    for stop_signal in STOP_SIGNALS:
-        signal.signal(stop_signal, _request_stop)
+    STOP.install()
     parent, under_make = os.getppid(), "MAKELEVEL" in os.environ
+    terminal = [fd for fd in (0, 1, 2) if os.isatty(fd)]
     status, reason = 1, ""
     try:
         check_ports_free(stack.ports())
         stack.start()
         _say(banner())
-        while not stack.exited() and not (under_make and os.getppid() != parent):
+        while not stack.exited() and not (under_make and os.getppid() != parent) and not _hung_up(terminal):
             time.sleep(0.5)
         reason = f"{', '.join(stack.exited())} exited" if stack.exited() else "make exited"
+        if _hung_up(terminal):
+            status, reason = 0, "the terminal closed"
     except StopRequested as stopped:
         status, reason = 0, f"{stopped} received"
-    except (StartupError, TimeoutError, RuntimeError, subprocess.CalledProcessError) as failed:
+    except (StartupError, TimeoutError, RuntimeError) as failed:
         reason = f"could not start: {failed}"
     finally:
-        for stop_signal in STOP_SIGNALS:
-            signal.signal(stop_signal, signal.SIG_IGN)
+        STOP.ignore()
         stack.stop()
     _say(f"stopping: {reason}", error=True)
     _say("stopped every process")

@@ -3,7 +3,9 @@ also halfway through start-up, with nothing left behind; a busy port is an error
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.polling import wait_for
 from devstack.stack import free_port
 
 pytestmark = pytest.mark.e2e
@@ -46,9 +49,34 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").exists() and " Z " not in Path(f"/proc/{pid}/stat").read_text()
 
 
+def running(stack: Foreground, module: str) -> bool:
+    """Whether one of the stack's children runs `python -m <module>`."""
+    for pid in stack.children():
+        with contextlib.suppress(OSError):
+            if module in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0"):
+                return True
+    return False
+
+
+def sharing_the_terminal(stack: Foreground, children: set[int]) -> set[int]:
+    """The children in the stack's own session: a terminal's signals reach them directly, not through us."""
+    shared = set()
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            if os.getsid(pid) == os.getsid(stack.pid):
+                shared.add(pid)
+    return shared
+
+
 def listening(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def assert_nothing_left(children: set[int], ports: Mapping[str, int]) -> None:
+    """Every process the stack was seen with is gone, and every port it used is free."""
+    assert not [pid for pid in children if alive(pid)], "processes left running"
+    assert not [port for port in ports.values() if listening(port)], "ports still listened on"
 
 
 class Foreground(subprocess.Popen[str]):
@@ -62,10 +90,12 @@ class Foreground(subprocess.Popen[str]):
 
 
 @contextmanager
-def foreground_stack(ports: Mapping[str, int | str]) -> Iterator[Foreground]:
+def foreground_stack(
+    ports: Mapping[str, int | str], *args: str, module: str = "devstack.stack"
+) -> Iterator[Foreground]:
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "PYTHONUNBUFFERED": "1"}
     process = Foreground(
-        [sys.executable, "-m", "devstack.stack"],
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -89,15 +119,19 @@ def local_ports() -> dict[str, int]:
     return {"AME_API_PORT": free_port(), "AME_AWS_PORT": free_port(), "AME_PARTNERS_PORT": free_port()}
 
 
-def wait_for_banner(process: Foreground, timeout: float = 60) -> None:
+def wait_for_banner(process: Foreground, timeout: float = 60, banner: str = "ame-platform is running") -> str:
+    """Everything the stack printed up to its banner, read from the pipe itself rather than through
+    Python's buffer, so that `communicate()` later returns every byte after it."""
     assert process.stdout is not None
+    pipe, printed = process.stdout.fileno(), b""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if "ame-platform is running" in line:
-            return
-        assert line or process.poll() is None, f"the stack exited: {process.stderr.read() if process.stderr else ''}"
-    raise AssertionError("no banner")
+    while banner.encode() not in printed:
+        assert time.monotonic() < deadline, "no banner"
+        if select.select([pipe], [], [], 0.5)[0]:
+            chunk = os.read(pipe, 65536)
+            assert chunk, f"the stack exited: {process.stderr.read() if process.stderr else ''}"
+            printed += chunk
+    return printed.decode(errors="replace")
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT])
@@ -105,32 +139,46 @@ def test_a_stop_signal_stops_every_child_and_frees_every_port(stop_signal: signa
     # GIVEN a running stack and its processes
     ports = local_ports()
     with foreground_stack(ports) as stack:
-        wait_for_banner(stack)
+        started = wait_for_banner(stack)
         children = stack.children()
         assert len(children) >= 4 and all(listening(p) for p in ports.values())
         # WHEN the terminal closes (SIGHUP), `kill` (SIGTERM) or Ctrl-C (SIGINT) reaches it
         stack.send_signal(stop_signal)
-        _, errors = stack.communicate(timeout=60)
-    # THEN it stops them all, says why, and exits cleanly without a traceback
+        output, errors = stack.communicate(timeout=60)
+    # THEN it stops them all, says why, and exits cleanly without a traceback from it or any child
     assert stack.returncode == 0
-    assert f"stopping: {stop_signal.name} received" in errors and "Traceback" not in errors
-    assert not [pid for pid in children if alive(pid)]
-    assert not [port for port in ports.values() if listening(port)]
+    assert f"stopping: {stop_signal.name} received" in errors
+    assert "Traceback" not in started + output + errors
+    assert_nothing_left(children, ports)
 
 
 def test_a_signal_during_start_up_stops_what_had_started() -> None:
     ports = local_ports()
     with foreground_stack(ports) as stack:
-        deadline = time.monotonic() + 30
-        while not listening(ports["AME_AWS_PORT"]) and time.monotonic() < deadline:
-            time.sleep(0.05)  # the endpoint is up; the API is not yet
+        wait_for(lambda: listening(ports["AME_AWS_PORT"]), 30, every=0.05)  # the endpoint is up; the API is not yet
         children = stack.children()
         stack.send_signal(signal.SIGTERM)
-        _, errors = stack.communicate(timeout=60)
+        output, errors = stack.communicate(timeout=60)
     assert children and stack.returncode == 0
-    assert "stopping: SIGTERM received" in errors and "Traceback" not in errors
-    assert not [pid for pid in children if alive(pid)]
-    assert not [port for port in ports.values() if listening(port)]
+    assert "stopping: SIGTERM received" in errors and "Traceback" not in output + errors
+    assert_nothing_left(children, ports)
+
+
+def test_ctrl_c_in_the_terminal_while_tables_are_created_stops_everything_without_a_traceback() -> None:
+    # GIVEN a stack creating its tables and queues (endpoint and partners answer, the API is not up yet)
+    ports = local_ports()
+    with foreground_stack(ports) as stack:
+        assert wait_for(lambda: running(stack, "devstack.aws"), 30, every=0.02)
+        time.sleep(0.3)  # into its calls to the endpoint
+        children = stack.children()
+        assert not sharing_the_terminal(stack, children), "a child would get the terminal's Ctrl-C itself"
+        # WHEN Ctrl-C reaches the terminal's whole process group, as a real one sends it
+        os.killpg(stack.pid, signal.SIGINT)
+        output, errors = stack.communicate(timeout=60)
+    # THEN nothing is left and no process printed a traceback (the table setup used to print one)
+    assert stack.returncode == 0 and "stopping: SIGINT received" in errors
+    assert "Traceback" not in output + errors
+    assert_nothing_left(children, ports)
 
 
 def test_a_busy_port_is_an_error_naming_it_and_nothing_starts() -> None:
@@ -146,6 +194,23 @@ def test_a_busy_port_is_an_error_naming_it_and_nothing_starts() -> None:
     assert f"port {ports['AME_API_PORT']} (AME_API_PORT) is in use" in errors
     assert "ame-platform is running" not in output and "Traceback" not in errors
     assert not listening(ports["AME_AWS_PORT"]) and not listening(ports["AME_PARTNERS_PORT"])
+
+
+def test_every_busy_port_is_named_at_once() -> None:
+    # GIVEN a first stack's ports taken, as when you start a second one
+    ports = local_ports()
+    with socket.socket() as api, socket.socket() as aws:
+        for squatter, port in ((api, ports["AME_API_PORT"]), (aws, ports["AME_AWS_PORT"])):
+            squatter.bind(("127.0.0.1", port))
+            squatter.listen()
+        with foreground_stack(ports) as stack:
+            _, errors = stack.communicate(timeout=60)
+    # THEN one message names both and how to move them, rather than one per attempt
+    api_port, aws_port = ports["AME_API_PORT"], ports["AME_AWS_PORT"]
+    assert stack.returncode == 1
+    assert f"ports {api_port} (AME_API_PORT) and {aws_port} (AME_AWS_PORT) are in use" in errors
+    assert f"AME_API_PORT={api_port + 1000} AME_AWS_PORT={aws_port + 1000}" in errors
+    assert not listening(ports["AME_PARTNERS_PORT"])
 
 
 def test_a_port_that_is_not_a_number_is_refused_on_screen() -> None:
@@ -172,13 +237,43 @@ def test_closing_the_terminal_of_make_run_stops_everything() -> None:
         os.killpg(make.pid, signal.SIGHUP)
         make.wait(timeout=60)
         # THEN make and every process it started are gone, and every port is free
-        assert not [pid for pid in children if alive(pid)]
-        assert not [port for port in ports.values() if listening(port)]
+        assert_nothing_left(children, ports)
     finally:
         for pid in descendants(make.pid):
             os.kill(pid, signal.SIGKILL)
         if make.poll() is None:
             os.killpg(make.pid, signal.SIGKILL)
+
+
+def test_closing_a_terminal_that_make_leads_stops_everything() -> None:
+    # GIVEN `make run` as the terminal's own command (`xterm -e make run`, `script -c 'make run'`): make
+    # leads the terminal's session, so on hang-up the kernel sends SIGHUP to make alone, which then waits
+    ports = local_ports()
+    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "PYTHONUNBUFFERED": "1"}
+    make, terminal = os.forkpty()
+    if make == 0:  # the child: exec at once
+        os.chdir(ROOT)
+        os.execvpe("make", ["make", "--no-print-directory", "run"], env)
+    children: set[int] = set()
+    try:
+        printed, deadline = b"", time.monotonic() + 120
+        while b"ame-platform is running" not in printed:
+            assert time.monotonic() < deadline, "no banner"
+            if select.select([terminal], [], [], 0.5)[0]:
+                printed += os.read(terminal, 65536)
+        children = descendants(make)
+        # WHEN the terminal closes
+        os.close(terminal)
+        # THEN make and every process it started are gone, and every port is free
+        assert wait_for(lambda: os.waitpid(make, os.WNOHANG)[0] == make, 30), "make run is still waiting"
+        assert_nothing_left(children, ports)
+    finally:
+        for pid in children | descendants(make):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(make, signal.SIGKILL)
+            os.waitpid(make, 0)
 
 
 def test_run_dr_names_its_busy_port_too() -> None:
@@ -195,6 +290,28 @@ def test_run_dr_names_its_busy_port_too() -> None:
     assert result.returncode == 1
     assert f"port {ports['AME_REPLICATOR_PORT']} (AME_REPLICATOR_PORT) is in use" in result.stderr
     assert not listening(ports["AME_AWS_PORT"])
+
+
+def test_run_dr_starts_without_tracebacks_keeps_health_checks_off_screen_and_stops_everything() -> None:
+    # GIVEN `make run-dr` on free ports
+    from devstack.regions import TWO_REGION_PORTS
+
+    ports = {name: free_port() for name in TWO_REGION_PORTS}
+    with foreground_stack(ports, module="devstack.regions") as stack:
+        started = wait_for_banner(stack, timeout=90, banner="ame-platform, two regions")
+        children = stack.children()
+        # WHEN the router has checked both regions a few times, then Ctrl-C
+        time.sleep(3)
+        stack.send_signal(signal.SIGINT)
+        output, errors = stack.communicate(timeout=60)
+    # THEN start-up printed no traceback (the early health probes used to hang up on `chalice local`),
+    # no health-check request line reached the screen, and the banner gives the switch's command
+    printed = started + output + errors
+    assert "Traceback" not in printed and "BrokenPipe" not in printed
+    assert "GET /v1/health" not in printed
+    assert "python -m devstack.switch us-east-1 out" in printed
+    assert stack.returncode == 0 and "stopping: SIGINT received" in errors
+    assert_nothing_left(children, ports)
 
 
 def test_the_banners_example_pastes_as_is() -> None:
