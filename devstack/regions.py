@@ -157,10 +157,12 @@ class TwoRegionStack:
             self.group.provision(self.region_env(region))
         replicator = self.group.spawn("replicator", self._replicator_argv(), env, quiet=self.config.quiet)
         for region in (PRIMARY, SECONDARY):
-            self.start_region(region)
+            self.start_region(region, ("api",))
         router = self.group.spawn("router", self._router_argv(), env, quiet=self.config.quiet)
         wait_until(f"{self.replicator_url}/status", 15, replicator)
         wait_until(f"{self.public_url}/v1/health", 15, router)
+        for region in (PRIMARY, SECONDARY):  # last: each sweeper asks the public endpoint who serves
+            self.start_region(region, ("worker",))
 
     def exited(self) -> list[str]:
         return self.group.exited()
@@ -245,10 +247,15 @@ ame-platform, two regions (Ctrl-C stops everything)
 
 Take the primary out of service (the SSM switch its /v1/health reads), watch the router fail over
 after {threshold} failed checks, then put it back:
-  .venv/bin/python -m devstack.switch {primary} out
+  {on_endpoint}.venv/bin/python -m devstack.switch {primary} out
   curl -s {public}/__router/status
-  .venv/bin/python -m devstack.switch {primary} in
+  {on_endpoint}.venv/bin/python -m devstack.switch {primary} in
 """
+
+
+def on_endpoint(aws_port: int) -> str:
+    """What the switch command needs in front to reach this endpoint: it reads AME_AWS_PORT, else 8100."""
+    return "" if aws_port == TWO_REGION_PORTS["AME_AWS_PORT"] else f"AME_AWS_PORT={aws_port} "
 
 
 def main() -> None:
@@ -272,6 +279,7 @@ def main() -> None:
             aws=stack.aws_url,
             logs=config.log_dir,
             threshold=config.failure_threshold,
+            on_endpoint=on_endpoint(config.aws_port),
         ),
     )
     raise SystemExit(status)

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 
 from chalicelib.polling import wait_for
 from devstack.stack import free_port
@@ -292,24 +293,32 @@ def test_run_dr_names_its_busy_port_too() -> None:
     assert not listening(ports["AME_AWS_PORT"])
 
 
-def test_run_dr_starts_without_tracebacks_keeps_health_checks_off_screen_and_stops_everything() -> None:
-    # GIVEN `make run-dr` on free ports
+def test_run_dr_starts_cleanly_and_its_banners_switch_command_fails_the_primary_over() -> None:
+    # GIVEN `make run-dr` on free ports (the local AWS endpoint moved off 8100 too)
     from devstack.regions import TWO_REGION_PORTS
 
     ports = {name: free_port() for name in TWO_REGION_PORTS}
     with foreground_stack(ports, module="devstack.regions") as stack:
-        started = wait_for_banner(stack, timeout=90, banner="ame-platform, two regions")
+        started = wait_for_banner(stack, timeout=90, banner="/__router/status")
         children = stack.children()
-        # WHEN the router has checked both regions a few times, then Ctrl-C
-        time.sleep(3)
+        # WHEN the banner's command to take the primary out is pasted, from the repository's root
+        switch_out = next(line.strip() for line in started.splitlines() if "devstack.switch us-east-1 out" in line)
+        flipped = subprocess.run(["bash", "-c", switch_out], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        status = f"http://127.0.0.1:{ports['AME_API_PORT']}/__router/status"
+        failed_over = wait_for(lambda: requests.get(status, timeout=5).json()["active"] == "us-west-2", 30)
         stack.send_signal(signal.SIGINT)
         output, errors = stack.communicate(timeout=60)
-    # THEN start-up printed no traceback (the early health probes used to hang up on `chalice local`),
-    # no health-check request line reached the screen, and the banner gives the switch's command
+    # THEN it named this endpoint, the router failed over, and start-up printed no traceback (the early
+    # health probes used to hang up on `chalice local`) nor any warning (the sweepers asked the router
+    # who serves before it was up); Ctrl-C stopped everything
+    assert f"AME_AWS_PORT={ports['AME_AWS_PORT']} .venv/bin/python -m devstack.switch us-east-1 out" == switch_out
+    assert flipped.returncode == 0 and failed_over, flipped.stdout + flipped.stderr
     printed = started + output + errors
-    assert "Traceback" not in printed and "BrokenPipe" not in printed
-    assert "GET /v1/health" not in printed
-    assert "python -m devstack.switch us-east-1 out" in printed
+    assert (
+        "Traceback" not in printed
+        and "BrokenPipe" not in printed
+        and '"level": "WARNING", "logger": "urllib3' not in printed
+    )
     assert stack.returncode == 0 and "stopping: SIGINT received" in errors
     assert_nothing_left(children, ports)
 
