@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 PARTNER_URL_VARIABLES = {
     "parametrizer": "AME_PARAMETRIZER_URL",
@@ -50,7 +51,17 @@ def region_from(env: Mapping[str, str]) -> str:
 
 
 class ConfigurationError(RuntimeError):
-    """A required setting is missing or unreadable."""
+    """A required setting is missing or unreadable; the message names variables, never their values."""
+
+
+Number = TypeVar("Number", int, float)
+
+
+def _number(env: Mapping[str, str], name: str, default: str, kind: Callable[[str], Number]) -> Number:
+    try:
+        return kind(env.get(name, default))
+    except ValueError:
+        raise ConfigurationError(f"{name} is not {'an integer' if kind is int else 'a number'}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,30 +92,27 @@ class Settings:
         missing = [var for var in PARTNER_URL_VARIABLES.values() if not env.get(var)]
         if missing:
             raise ConfigurationError(f"missing {', '.join(missing)} (the partners' base URLs)")
-        try:
-            return cls(
-                region=region_from(env),
-                role=env.get("AME_ROLE", "primary"),
-                aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
-                orders_table=env.get("AME_ORDERS_TABLE", ORDERS_TABLE),
-                idempotency_table=env.get("AME_IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE),
-                credit_table=env.get("AME_CREDIT_TABLE", CREDIT_TABLE),
-                policy_ttl_seconds=float(env.get("AME_POLICY_TTL_SECONDS", "300")),
-                envelope_requests_queue=env.get("AME_ENVELOPE_REQUESTS_QUEUE", ENVELOPE_REQUESTS_QUEUE),
-                # FIFO: SQS drops a resend with the same deduplication id for five minutes, so a worker
-                # killed between sending and recording what it sent does not notify anyone twice.
-                envelope_results_queue=env.get("AME_ENVELOPE_RESULTS_QUEUE", ENVELOPE_RESULTS_QUEUE),
-                notifications_queue=env.get("AME_NOTIFICATIONS_QUEUE", NOTIFICATIONS_QUEUE),
-                max_receive_count=int(env.get("AME_MAX_RECEIVE_COUNT", "5")),
-                partner_urls={name: env[var] for name, var in PARTNER_URL_VARIABLES.items()},
-                partner_connect_timeout=float(env.get("AME_PARTNER_CONNECT_TIMEOUT", "1.0")),
-                partner_read_timeout=float(env.get("AME_PARTNER_READ_TIMEOUT", "2.0")),
-                partner_retries=int(env.get("AME_PARTNER_RETRIES", "1")),
-                idempotency_ttl=timedelta(hours=float(env.get("AME_IDEMPOTENCY_TTL_HOURS", "24"))),
-                worker_threads=int(env.get("AME_WORKER_THREADS", "16")),
-                sweep_after=timedelta(seconds=float(env.get("AME_SWEEP_AFTER_SECONDS", "300"))),
-                out_of_service_parameter=env.get("AME_OUT_OF_SERVICE_PARAMETER") or None,
-                public_url=env.get("AME_PUBLIC_URL") or None,
-            )
-        except ValueError as exc:
-            raise ConfigurationError(f"unreadable setting: {exc}") from exc
+        return cls(
+            region=region_from(env),
+            role=env.get("AME_ROLE", "primary"),
+            aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            orders_table=env.get("AME_ORDERS_TABLE", ORDERS_TABLE),
+            idempotency_table=env.get("AME_IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE),
+            credit_table=env.get("AME_CREDIT_TABLE", CREDIT_TABLE),
+            policy_ttl_seconds=_number(env, "AME_POLICY_TTL_SECONDS", "300", float),
+            envelope_requests_queue=env.get("AME_ENVELOPE_REQUESTS_QUEUE", ENVELOPE_REQUESTS_QUEUE),
+            # FIFO: SQS drops a resend with the same deduplication id for five minutes, so a worker
+            # killed between sending and recording what it sent does not notify anyone twice.
+            envelope_results_queue=env.get("AME_ENVELOPE_RESULTS_QUEUE", ENVELOPE_RESULTS_QUEUE),
+            notifications_queue=env.get("AME_NOTIFICATIONS_QUEUE", NOTIFICATIONS_QUEUE),
+            max_receive_count=_number(env, "AME_MAX_RECEIVE_COUNT", "5", int),
+            partner_urls={name: env[var] for name, var in PARTNER_URL_VARIABLES.items()},
+            partner_connect_timeout=_number(env, "AME_PARTNER_CONNECT_TIMEOUT", "1.0", float),
+            partner_read_timeout=_number(env, "AME_PARTNER_READ_TIMEOUT", "2.0", float),
+            partner_retries=_number(env, "AME_PARTNER_RETRIES", "1", int),
+            idempotency_ttl=timedelta(hours=_number(env, "AME_IDEMPOTENCY_TTL_HOURS", "24", float)),
+            worker_threads=_number(env, "AME_WORKER_THREADS", "16", int),
+            sweep_after=timedelta(seconds=_number(env, "AME_SWEEP_AFTER_SECONDS", "300", float)),
+            out_of_service_parameter=env.get("AME_OUT_OF_SERVICE_PARAMETER") or None,
+            public_url=env.get("AME_PUBLIC_URL") or None,
+        )

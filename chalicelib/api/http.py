@@ -80,7 +80,7 @@ def _answer(view: Callable[P, Response], *args: P.args, **kwargs: P.kwargs) -> R
             log.warning("request failed: %s", exc.message, extra={"code": exc.code})
         return error_response(status, exc.code, exc.message, exc.field)
     except ConfigurationError as exc:
-        log.error("service misconfigured: %s", exc)  # one line: the cause is the setting, not a stack
+        _report_misconfiguration(str(exc))
         return error_response(503, "SERVICE_UNAVAILABLE", f"the service is not configured: {exc} ({LOCAL_FIX})")
     except Exception as exc:
         if _from_aws_client(exc):
@@ -88,6 +88,13 @@ def _answer(view: Callable[P, Response], *args: P.args, **kwargs: P.kwargs) -> R
             return error_response(503, "STORAGE_UNAVAILABLE", "storage is unavailable; retry later")
         log.exception("unexpected error")
         return error_response(500, "INTERNAL_ERROR", "unexpected error; the request was not completed")
+
+
+@functools.cache
+def _report_misconfiguration(problem: str) -> None:
+    """One line, at the first request that finds it: the cause is a setting, not a stack, and every
+    request after it would repeat the same line."""
+    log.error("service misconfigured: %s (%s)", problem, LOCAL_FIX)
 
 
 def _from_aws_client(exc: Exception) -> bool:

@@ -202,25 +202,55 @@ def test_a_body_at_the_limit_is_read(client: Client) -> None:
     assert post(client, None, raw=raw).status_code == 202
 
 
-def test_without_configuration_every_route_says_what_is_missing_on_one_log_line(
-    chalice_module: ModuleType, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    # GIVEN `chalice local` started without the local stage: no partner URL in the environment
+@pytest.fixture
+def unconfigured(chalice_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
+    """The app as a bare `chalice local` runs it: no partner URL in the environment, no container built,
+    and the process has not reported the missing settings yet."""
+    from chalicelib.api import http
     from chalicelib.settings import PARTNER_URL_VARIABLES
 
     for variable in PARTNER_URL_VARIABLES.values():
         monkeypatch.delenv(variable, raising=False)
     bootstrap.use_container(None)
-    # WHEN any route is called
-    with caplog.at_level("ERROR", logger="ame.api"), Client(chalice_module.app) as c:
-        response = c.http.get("/v1/health")
-    # THEN the 503 names every missing variable and how to run it locally
-    assert response.status_code == 503
-    error = response.json_body["error"]
-    assert error["code"] == "SERVICE_UNAVAILABLE"
-    assert all(variable in error["message"] for variable in PARTNER_URL_VARIABLES.values())
-    assert "chalice local --stage local" in error["message"]
-    # AND the log says it once, at error level, without a traceback
+    http._report_misconfiguration.cache_clear()
+    with Client(chalice_module.app) as c:
+        yield c
+    bootstrap.use_container(None)
+
+
+def test_without_configuration_every_route_says_what_is_missing_on_one_log_line(
+    unconfigured: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN `chalice local` started without the local stage: no partner URL in the environment
+    from chalicelib.settings import PARTNER_URL_VARIABLES
+
+    # WHEN routes are called
+    with caplog.at_level("ERROR", logger="ame.api"):
+        responses = [unconfigured.http.get("/v1/health"), unconfigured.http.get("/v1/orders/ord_x")]
+    # THEN every 503 names every missing variable and how to run it locally
+    for response in responses:
+        assert response.status_code == 503
+        error = response.json_body["error"]
+        assert error["code"] == "SERVICE_UNAVAILABLE"
+        assert all(variable in error["message"] for variable in PARTNER_URL_VARIABLES.values())
+        assert "chalice local --stage local" in error["message"]
+    # AND the log says it once, at the first request, at error level, with the fix and without a traceback
     records = [r for r in caplog.records if r.name == "ame.api"]
     assert [(r.levelname, r.exc_info) for r in records] == [("ERROR", None)]
     assert "AME_PARAMETRIZER_URL" in records[0].getMessage()
+    assert "chalice local --stage local" in records[0].getMessage()
+
+
+def test_an_unreadable_setting_is_named_without_its_value(
+    unconfigured: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN every partner URL, and a number that is not one
+    from chalicelib.settings import PARTNER_URL_VARIABLES
+
+    for variable in PARTNER_URL_VARIABLES.values():
+        monkeypatch.setenv(variable, "http://partners.invalid")
+    monkeypatch.setenv("AME_WORKER_THREADS", "sixteen-secret")
+    # WHEN a route is called THEN the 503 names the variable, and never echoes what it holds
+    error = unconfigured.http.get("/v1/health").json_body["error"]
+    assert error["code"] == "SERVICE_UNAVAILABLE" and "AME_WORKER_THREADS is not an integer" in error["message"]
+    assert "sixteen-secret" not in error["message"]
