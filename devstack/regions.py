@@ -41,11 +41,16 @@ TWO_REGION_PORTS = {
 
 @dataclass
 class TwoRegionConfig:
-    router_port: int = 8000
-    aws_port: int = 8100
-    partners_port: int = 8101
-    replicator_port: int = 8102
-    api_ports: dict[str, int] = field(default_factory=lambda: {PRIMARY: 8010, SECONDARY: 8020})
+    router_port: int = TWO_REGION_PORTS["AME_API_PORT"]
+    aws_port: int = TWO_REGION_PORTS["AME_AWS_PORT"]
+    partners_port: int = TWO_REGION_PORTS["AME_PARTNERS_PORT"]
+    replicator_port: int = TWO_REGION_PORTS["AME_REPLICATOR_PORT"]
+    api_ports: dict[str, int] = field(
+        default_factory=lambda: {
+            PRIMARY: TWO_REGION_PORTS["AME_PRIMARY_API_PORT"],
+            SECONDARY: TWO_REGION_PORTS["AME_DR_API_PORT"],
+        }
+    )
     check_interval: float = 1.0
     failure_threshold: int = 3
     sweep_after_seconds: float = 30.0
@@ -58,15 +63,7 @@ class TwoRegionConfig:
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> TwoRegionConfig:
-        ports = {PRIMARY: free_port(), SECONDARY: free_port()}
-        return cls(
-            router_port=free_port(),
-            aws_port=free_port(),
-            partners_port=free_port(),
-            replicator_port=free_port(),
-            api_ports=ports,
-            **overrides,
-        )
+        return cls.from_ports({variable: free_port() for variable in TWO_REGION_PORTS}, **overrides)
 
     @classmethod
     def from_ports(cls, ports: dict[str, int], **overrides: Any) -> TwoRegionConfig:

@@ -199,8 +199,8 @@ LOCAL_PORTS = {"AME_API_PORT": 8000, "AME_AWS_PORT": 8100, "AME_PARTNERS_PORT": 
 class RuntimeConfig:
     """What every process of the local runtime shares: the AWS endpoint, the partners, queues, logs."""
 
-    aws_port: int = 8100
-    partners_port: int = 8101
+    aws_port: int = LOCAL_PORTS["AME_AWS_PORT"]
+    partners_port: int = LOCAL_PORTS["AME_PARTNERS_PORT"]
     region: str = "us-east-1"
     role: str = "primary"
     visibility_timeout: int = 10
@@ -213,7 +213,7 @@ class RuntimeConfig:
 class StackConfig(RuntimeConfig):
     """One region: the runtime and the port its API listens on."""
 
-    api_port: int = 8000
+    api_port: int = LOCAL_PORTS["AME_API_PORT"]
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> StackConfig:

@@ -14,15 +14,17 @@ import sys
 from chalicelib.commands.target import CommandTarget, run_on_target
 from chalicelib.settings import region_switch_parameter
 
-STATES = {"out": "true", "in": "false"}
+STATES = ("in", "out")
 
 
 def flip(region: str, state: str, target: CommandTarget) -> str:
     import boto3
 
-    name, value = region_switch_parameter(region), STATES[state]
+    from chalicelib.adapters.ssm_switch import set_out_of_service
+
+    name = region_switch_parameter(region)
     ssm = boto3.client("ssm", region_name=region, endpoint_url=target.endpoint_url)
-    ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+    value = set_out_of_service(ssm, name, out_of_service=state == "out")
     meaning = "out of service: its /v1/health answers 503" if state == "out" else "in service again"
     return f"switch: {name} = {value} on {target.endpoint_url}: {region} is {meaning}"
 
@@ -30,7 +32,7 @@ def flip(region: str, state: str, target: CommandTarget) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("region", help="e.g. us-east-1 (make run-dr's primary) or us-west-2 (its DR region)")
-    parser.add_argument("state", choices=sorted(STATES))
+    parser.add_argument("state", choices=STATES)
     args = parser.parse_args(argv)
     local = argparse.Namespace(target="local", region=args.region)
     return run_on_target(local, lambda target: flip(args.region, args.state, target), refused="switch")

@@ -50,3 +50,10 @@ class SsmRegionSwitch(RegionSwitch):
             log.warning("region switch unreadable; keeping the last value", extra={"error": type(exc).__name__})
             return default
         return str(value).strip().lower() not in OUT_OF_SERVICE_VALUES
+
+
+def set_out_of_service(client: Any, parameter: str, out_of_service: bool) -> str:
+    """Writes the switch `SsmRegionSwitch` reads (a DR drill, an operator, `devstack.switch`); returns the value."""
+    value = "true" if out_of_service else "false"
+    client.put_parameter(Name=parameter, Value=value, Type="String", Overwrite=True)
+    return value

@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.adapters.ssm_switch import set_out_of_service
 from chalicelib.settings import REGION_HEADER, region_switch_parameter
 from drill.canary import ORDER_AMOUNT, CanarySubjects, decision_body
 from drill.targets.base import Names, Regions, Target
@@ -235,12 +236,7 @@ class AwsTarget(Target):
         ]
 
     def set_switch(self, region: str, out_of_service: bool) -> None:
-        self._ssm[region].put_parameter(
-            Name=region_switch_parameter(region),
-            Value="true" if out_of_service else "false",
-            Type="String",
-            Overwrite=True,
-        )
+        set_out_of_service(self._ssm[region], region_switch_parameter(region), out_of_service)
 
     def inject_fault(self, region: str) -> None:
         self.set_switch(region, out_of_service=True)
