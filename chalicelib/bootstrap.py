@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.credit.policy_provider import PolicyProvider
 from chalicelib.credit.ports import CreditStore
 from chalicelib.credit.services import CreditService
+from chalicelib.keys import AppKeys
 from chalicelib.logs import configure_logging
 from chalicelib.orders.ports import AlwaysInService, Partners, RegionSwitch
 from chalicelib.orders.services import OrderService
-from chalicelib.settings import CREDIT_TABLE, Settings, region_from
+from chalicelib.settings import CREDIT_TABLE, ConfigurationError, Settings, region_from
 
 if TYPE_CHECKING:
     import requests
@@ -35,6 +36,8 @@ class Container:
     credit: CreditService
     region_switch: RegionSwitch
     """Read by `/v1/health` (and the orders sweeper): whether this region should serve."""
+    keys: AppKeys
+    """Per-purpose keys from the application secret (cursor signing, audit subject hashes)."""
 
 
 def build_container(settings: Settings) -> Container:
@@ -48,12 +51,28 @@ def build_container(settings: Settings) -> Container:
     )
     session = http.new_session(http_settings)
     region_switch = _region_switch(settings)
+    keys = _app_keys(settings)
     return Container(
         settings=settings,
         orders=_order_service(settings, session, http_settings, region_switch),
         credit=_credit_service(settings, session, http_settings),
         region_switch=region_switch,
+        keys=keys,
     )
+
+
+def _app_keys(settings: Settings) -> AppKeys:
+    """From SSM in AWS (the secret never sits in the function's configuration), else the variable."""
+    secret = settings.app_secret
+    if settings.app_secret_parameter:
+        ssm = _aws_client("ssm", settings)
+        secret = ssm.get_parameter(Name=settings.app_secret_parameter, WithDecryption=True)["Parameter"]["Value"]
+    if not secret:
+        raise ConfigurationError("missing AME_APP_SECRET or AME_APP_SECRET_PARAMETER (the application secret)")
+    try:
+        return AppKeys.from_secret(secret.encode())
+    except ValueError as exc:
+        raise ConfigurationError(f"AME_APP_SECRET: {exc}") from None
 
 
 def _partner(name: str, settings: Settings, session: requests.Session, http_settings: HttpSettings) -> PartnerClient:

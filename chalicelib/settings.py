@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -86,6 +87,10 @@ class Settings:
     sweep_after: timedelta
     out_of_service_parameter: str | None
     public_url: str | None
+    app_secret: str | None
+    """Locally, the application secret itself (`AME_APP_SECRET`); in AWS it stays in SSM instead."""
+    app_secret_parameter: str | None
+    """The SSM SecureString holding the application secret (`AME_APP_SECRET_PARAMETER`), read once per process."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -115,4 +120,50 @@ class Settings:
             sweep_after=timedelta(seconds=_number(env, "AME_SWEEP_AFTER_SECONDS", "300", float)),
             out_of_service_parameter=env.get("AME_OUT_OF_SERVICE_PARAMETER") or None,
             public_url=env.get("AME_PUBLIC_URL") or None,
+            app_secret=env.get("AME_APP_SECRET") or None,
+            app_secret_parameter=env.get("AME_APP_SECRET_PARAMETER") or None,
         )
+
+
+RESOURCE_SERVER = "ame-platform"
+"""The Cognito resource server's identifier: tokens carry scopes as `ame-platform/orders.read`."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdentitySettings:
+    """Whom the API trusts; read only by the API (the queue worker has no callers to verify)."""
+
+    issuers: tuple[str, ...]
+    """Trusted token issuers (each region's Cognito user pool, or the local one).
+
+    Each serves its JWKS at `<issuer>/.well-known/jwks.json`."""
+    area_clients: Mapping[str, str]
+    """The area registry: OAuth client id -> the area whose system it is."""
+    resource_server: str
+    leeway_seconds: int
+    jwks_ttl_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> IdentitySettings:
+        issuers = tuple(url.strip().rstrip("/") for url in env.get("AME_TOKEN_ISSUERS", "").split(",") if url.strip())
+        if not issuers:
+            raise ConfigurationError("missing AME_TOKEN_ISSUERS (the token issuers the API trusts)")
+        return cls(
+            issuers=issuers,
+            area_clients=_area_clients(env.get("AME_AREA_CLIENTS", "")),
+            resource_server=env.get("AME_RESOURCE_SERVER", RESOURCE_SERVER),
+            leeway_seconds=_number(env, "AME_TOKEN_LEEWAY_SECONDS", "30", int),
+            jwks_ttl_seconds=_number(env, "AME_JWKS_TTL_SECONDS", "3600", int),
+        )
+
+
+def _area_clients(raw: str) -> Mapping[str, str]:
+    try:
+        registry = json.loads(raw) if raw.strip() else None
+    except ValueError:
+        registry = None
+    if not isinstance(registry, dict) or not registry:
+        raise ConfigurationError('AME_AREA_CLIENTS is missing or not a JSON object {"<client id>": "<area id>"}')
+    if not all(isinstance(k, str) and isinstance(v, str) and k and v for k, v in registry.items()):
+        raise ConfigurationError("AME_AREA_CLIENTS must map client ids to area ids, both non-empty strings")
+    return dict(registry)

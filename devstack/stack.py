@@ -127,6 +127,11 @@ class StopSignals:
 STOP = StopSignals()
 
 
+LOCAL_APP_SECRET = "local-stack-only-never-used-in-aws-0123456789"  # noqa: S105 (a placeholder, as above)
+"""The local stack's application secret (cursor signing, audit subject hashes): a fixed placeholder like
+the endpoint's `local` credentials, so audit records stay comparable between runs; AWS reads its own from SSM."""
+
+
 def ports_from_env(defaults: Mapping[str, int], env: Mapping[str, str] = os.environ) -> dict[str, int]:
     """Each local port from its variable (e.g. AME_AWS_PORT), else its default."""
     ports = {}
@@ -249,6 +254,7 @@ class ProcessGroup:
                 "AWS_SECRET_ACCESS_KEY": "local",
                 "AME_ROLE": self.config.role,
                 "AME_MAX_RECEIVE_COUNT": str(self.config.max_receive_count),
+                "AME_APP_SECRET": LOCAL_APP_SECRET,
                 "PYTHONPATH": str(ROOT),
                 "PYTHONUNBUFFERED": "1",
             }

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.settings import PARTNER_URL_VARIABLES, Settings
 from devstack.simulator import make_server
-from devstack.stack import BIN, free_port, wait_until
+from devstack.stack import BIN, LOCAL_APP_SECRET, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -63,6 +63,7 @@ def settings(aws_endpoint: str, partners_url: str) -> Settings:
             "AME_NOTIFICATIONS_QUEUE": f"notifications-{suffix}",
             "AME_MAX_RECEIVE_COUNT": "2",
             "AME_PARTNER_READ_TIMEOUT": "0.5",
+            "AME_APP_SECRET": LOCAL_APP_SECRET,
         }
     )
     return Settings.from_env(env)

@@ -9,6 +9,7 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.credit.policy_provider import PolicyProvider
 from chalicelib.credit.services import CreditService
+from chalicelib.keys import AppKeys
 from chalicelib.orders.services import OrderService
 from chalicelib.quorum.model import OperatorAccess
 from chalicelib.settings import PARTNER_URL_VARIABLES, Settings
@@ -40,6 +41,7 @@ def container() -> Iterator[bootstrap.Container]:
         ),
         credit=CreditService(store=store, bureau=FakeBureau(), policies=PolicyProvider(store), clock=clock),
         region_switch=region_switch,
+        keys=AppKeys.from_secret(b"unit-test-secret-of-at-least-32-bytes"),
     )
     bootstrap.use_container(c)
     yield c
