@@ -7,10 +7,12 @@ from typing import Any
 from chalice.app import Chalice, Rate
 
 from chalicelib.api import credit, orders, platform
+from chalicelib.api.gatekeeper import gatekeeper
 from chalicelib.events import orders as order_events
 from chalicelib.settings import ENVELOPE_REQUESTS_QUEUE
 
 app = Chalice(app_name="ame-platform")
+app.register_middleware(gatekeeper, "http")  # token, scope and route checks before any route (api/gatekeeper.py)
 app.register_blueprint(platform.routes)  # GET /v1/health
 app.register_blueprint(orders.routes)  # /v1/orders
 app.register_blueprint(credit.routes)  # /v1/customers, /v1/credit

@@ -21,12 +21,13 @@ from chalicelib.keys import AppKeys
 from chalicelib.logs import configure_logging
 from chalicelib.orders.ports import AlwaysInService, Partners, RegionSwitch
 from chalicelib.orders.services import OrderService
-from chalicelib.settings import CREDIT_TABLE, ConfigurationError, Settings, region_from
+from chalicelib.settings import CREDIT_TABLE, ConfigurationError, IdentitySettings, Settings, region_from
 
 if TYPE_CHECKING:
     import requests
 
     from chalicelib.adapters.http_partners import HttpSettings, PartnerClient
+    from chalicelib.identity.tokens import TokenVerifier
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,27 @@ def container() -> Container:
                 configure_logging(os.environ.get("AME_LOG_LEVEL", "INFO"))
                 _container = build_container(Settings.from_env(os.environ))
     return _container
+
+
+_verifier: TokenVerifier | None = None
+
+
+def token_verifier() -> TokenVerifier:
+    """Built at the first request that needs a token (the queue worker never does)."""
+    global _verifier
+    if _verifier is None:
+        with _lock:
+            if _verifier is None:
+                from chalicelib.identity.tokens import TokenVerifier
+
+                _verifier = TokenVerifier(IdentitySettings.from_env(os.environ))
+    return _verifier
+
+
+def use_token_verifier(replacement: TokenVerifier | None) -> None:
+    """Tests install a verifier bound to their own issuer here; None reads the environment again."""
+    global _verifier
+    _verifier = replacement
 
 
 def use_container(replacement: Container | None) -> None:

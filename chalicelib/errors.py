@@ -71,3 +71,15 @@ class ServiceUnavailable(DomainError):
     """One of our own dependencies failed; nothing was accepted."""
 
     code = "SERVICE_UNAVAILABLE"
+
+
+class Unauthenticated(DomainError):
+    """No valid bearer token: who is calling is unknown."""
+
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this (the code says why: a scope, another area)."""
+
+    code = "FORBIDDEN"

@@ -11,15 +11,18 @@ from typing import Any, ParamSpec
 
 from chalice.app import Request, Response
 
+from chalicelib.api.gateway import WWW_AUTHENTICATE
 from chalicelib.errors import (
     Conflict,
     DomainError,
+    Forbidden,
     InvalidDocumentError,
     NotFound,
     PartnerUnavailable,
     PayloadTooLarge,
     Rejected,
     ServiceUnavailable,
+    Unauthenticated,
     ValidationFailed,
 )
 from chalicelib.settings import REGION_HEADER, ConfigurationError, region_from
@@ -35,6 +38,8 @@ JSON = {"Content-Type": "application/json"}
 STATUS_BY_KIND: dict[type[DomainError], int] = {
     ValidationFailed: 400,
     InvalidDocumentError: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
     PayloadTooLarge: 413,
@@ -78,7 +83,10 @@ def _answer(view: Callable[P, Response], *args: P.args, **kwargs: P.kwargs) -> R
         status = status_for(exc)
         if status >= 500:
             log.warning("request failed: %s", exc.message, extra={"code": exc.code})
-        return error_response(status, exc.code, exc.message, exc.field)
+        response = error_response(status, exc.code, exc.message, exc.field)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+        return response
     except ConfigurationError as exc:
         _report_misconfiguration(str(exc))
         return error_response(503, "SERVICE_UNAVAILABLE", f"the service is not configured: {exc} ({LOCAL_FIX})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.api.gatekeeper import current_caller
 from chalicelib.api.http import api_errors, json_response, read_json
 from chalicelib.bootstrap import container
 from chalicelib.orders.requests import parse_create_order, parse_order_key
@@ -16,7 +17,7 @@ routes = Blueprint(__name__)
 @api_errors
 def create_order() -> Response:
     request = routes.current_request
-    accepted = container().orders.create(parse_create_order(read_json(request), request.headers))
+    accepted = container().orders.create(parse_create_order(read_json(request), request.headers), current_caller())
     body = {"order_key": accepted.order_key, "status": "PROCESSING"}
     return json_response(body, 202, {"Location": f"/v1/orders/{accepted.order_key}"})
 
@@ -24,4 +25,4 @@ def create_order() -> Response:
 @routes.route("/v1/orders/{order_key}", methods=["GET"])
 @api_errors
 def get_order(order_key: str) -> Response:
-    return json_response(order_to_wire(container().orders.get(parse_order_key(order_key))))
+    return json_response(order_to_wire(container().orders.get(parse_order_key(order_key), current_caller())))

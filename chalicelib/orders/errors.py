@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.errors import Conflict, NotFound, Rejected, ServiceUnavailable
+from chalicelib.errors import Conflict, Forbidden, NotFound, Rejected, ServiceUnavailable
 
 
 class OrderRejected(Rejected):
@@ -13,6 +13,12 @@ class OrderNotFound(NotFound):
     """No order with that key."""
 
     code = "ORDER_NOT_FOUND"
+
+
+class ForbiddenArea(Forbidden):
+    """An area's system may create orders only for its own area."""
+
+    code = "FORBIDDEN_AREA"
 
 
 class IdempotencyConflict(Conflict):

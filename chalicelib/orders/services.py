@@ -14,7 +14,9 @@ from typing import TypeVar
 
 from chalicelib.clock import Clock, utc_now
 from chalicelib.errors import PartnerUnavailable
+from chalicelib.identity.model import Caller
 from chalicelib.orders.errors import (
+    ForbiddenArea,
     IdempotencyConflict,
     IdempotencyKeyTaken,
     OrderNotFound,
@@ -89,9 +91,16 @@ class OrderService:
     clock: Clock = utc_now
     new_order_key: Callable[[], str] = new_order_key
 
-    def create(self, command: CreateOrder) -> Accepted:
-        """Validates against the parametrizer and domains, stores the draft, queues it."""
-        request, key = command.request, command.idempotency_key
+    def create(self, command: CreateOrder, caller: Caller) -> Accepted:
+        """Validates against the parametrizer and domains, stores the draft, queues it.
+
+        An area's system orders only for its own area. Its idempotency keys are its own too: the
+        same key from another area is another key, so a key can neither replay nor reveal another
+        area's order."""
+        request = command.request
+        if request.area_id != caller.area_id:
+            raise ForbiddenArea("this client may create orders only for its own area", field="area_id")
+        key = f"{caller.area_id}/{command.idempotency_key}" if command.idempotency_key else None
         claim = IdempotencyRecord(key, fingerprint(request), self.new_order_key()) if key else None
         replay = self._replay(claim)
         if replay is not None:
@@ -110,7 +119,14 @@ class OrderService:
         log.info("order accepted", extra={"order_key": order_key})
         return Accepted(order_key, replayed=False)
 
-    def get(self, order_key: str) -> Order:
+    def get(self, order_key: str, caller: Caller) -> Order:
+        """Another area's order answers exactly as a missing one, so keys cannot be probed."""
+        order = self.repository.get(order_key)
+        if order is None or order.request.area_id != caller.area_id:
+            raise OrderNotFound(f"order '{order_key}' not found")
+        return order
+
+    def _load(self, order_key: str) -> Order:
         order = self.repository.get(order_key)
         if order is None:
             raise OrderNotFound(f"order '{order_key}' not found")
@@ -123,7 +139,7 @@ class OrderService:
         result and each signer's notification are sent only if not already recorded as sent.
         On the last attempt a failure marks the order FAILED before the message goes to the DLQ.
         """
-        order = self.get(command.order_key)
+        order = self._load(command.order_key)
         if not order.status.decided:
             try:
                 verdict = decide(order.request, self.partners, self.executor, self.clock())

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from chalicelib import bootstrap
+from chalicelib.identity.model import Caller, Scope
 from chalicelib.orders.model import OrderStatus
 from chalicelib.settings import Settings
 from devstack import demo_data as demo
@@ -36,7 +37,7 @@ def accept(container: bootstrap.Container, *documents: str) -> str:
     from chalicelib.orders.requests import parse_order_request
 
     command = services.CreateOrder(parse_order_request(demo.order_body(*documents)))
-    return container.orders.create(command).order_key
+    return container.orders.create(command, Caller("demo-client", command.request.area_id, frozenset(Scope))).order_key
 
 
 def queue(sqs: Any, name: str) -> tuple[str, str]:

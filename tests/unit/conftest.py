@@ -16,12 +16,18 @@ from chalicelib.settings import PARTNER_URL_VARIABLES, Settings
 from tests.unit import fakes
 from tests.unit.builders import cnpj, cpf, grant, group, rep, rule
 from tests.unit.credit.fakes import FakeBureau, FakeCreditStore
+from tests.unit.tokens import TestIssuer, test_issuer
 
 CO = cnpj(1)
 
 
+@pytest.fixture(scope="session")
+def issuer() -> TestIssuer:
+    return test_issuer()
+
+
 @pytest.fixture
-def container() -> Iterator[bootstrap.Container]:
+def container(issuer: TestIssuer) -> Iterator[bootstrap.Container]:
     """Every port faked, installed as the process container for the duration of a test."""
     env = dict.fromkeys(PARTNER_URL_VARIABLES.values(), "http://partners.invalid")
     g = grant([rep(1, "D")], [rule("ONE", group("D"))])
@@ -44,5 +50,7 @@ def container() -> Iterator[bootstrap.Container]:
         keys=AppKeys.from_secret(b"unit-test-secret-of-at-least-32-bytes"),
     )
     bootstrap.use_container(c)
+    bootstrap.use_token_verifier(issuer.verifier())
     yield c
     bootstrap.use_container(None)
+    bootstrap.use_token_verifier(None)

@@ -14,17 +14,18 @@ from chalice.test import Client
 from chalicelib import bootstrap
 from tests.unit.builders import cnpj
 from tests.unit.test_services import body
+from tests.unit.tokens import SignedClient, signed
 
 CO = cnpj(1)
 
 
 @pytest.fixture
-def client(chalice_module: ModuleType, container: bootstrap.Container) -> Iterator[Client]:
-    with Client(chalice_module.app) as c:
+def client(chalice_module: ModuleType, container: bootstrap.Container) -> Iterator[SignedClient]:
+    with signed(chalice_module) as c:
         yield c
 
 
-def post(client: Client, payload: Any, key: str | None = None, raw: str | None = None) -> Any:
+def post(client: SignedClient, payload: Any, key: str | None = None, raw: str | None = None) -> Any:
     headers = {"Content-Type": "application/json"}
     if key:
         headers["Idempotency-Key"] = key
@@ -48,7 +49,7 @@ def sqs_event(*bodies: str, receive_count: int = 1) -> dict[str, Any]:
     }
 
 
-def test_post_answers_202_with_location_then_get_shows_processing(client: Client) -> None:
+def test_post_answers_202_with_location_then_get_shows_processing(client: SignedClient) -> None:
     response = post(client, body())
     assert response.status_code == 202
     key = response.json_body["order_key"]
@@ -65,12 +66,12 @@ def test_post_answers_202_with_location_then_get_shows_processing(client: Client
         ("[]", 400, "VALIDATION_ERROR", None),
         (json.dumps(body(amount=12.5)), 400, "VALIDATION_ERROR", "amount"),
         (json.dumps(body(requester={"document": "11.111.111/1111-11"})), 400, "INVALID_DOCUMENT", "requester.document"),
-        (json.dumps(body(area_id="GHOST")), 422, "AREA_NOT_FOUND", "area_id"),
+        (json.dumps(body(area_id="GHOST")), 403, "FORBIDDEN_AREA", "area_id"),
         (json.dumps(body(power_code="NOPE")), 422, "UNKNOWN_POWER", "power_code"),
     ],
 )
 def test_bad_input_gets_a_4xx_error_with_code_message_and_field(
-    client: Client, raw: str, status: int, code: str, field: str | None
+    client: SignedClient, raw: str, status: int, code: str, field: str | None
 ) -> None:
     response = post(client, None, raw=raw)
     assert response.status_code == status
@@ -79,7 +80,7 @@ def test_bad_input_gets_a_4xx_error_with_code_message_and_field(
     assert error.get("field") == field
 
 
-def test_idempotency_key_replays_and_conflicts(client: Client) -> None:
+def test_idempotency_key_replays_and_conflicts(client: SignedClient) -> None:
     first = post(client, body(), key="abc")
     again = post(client, body(), key="abc")
     other = post(client, body(amount="2.00"), key="abc")
@@ -87,12 +88,12 @@ def test_idempotency_key_replays_and_conflicts(client: Client) -> None:
     assert other.status_code == 409 and other.json_body["error"]["code"] == "IDEMPOTENCY_CONFLICT"
 
 
-def test_malformed_idempotency_key_is_a_validation_error(client: Client) -> None:
+def test_malformed_idempotency_key_is_a_validation_error(client: SignedClient) -> None:
     response = post(client, body(), key="x" * 129)
     assert response.status_code == 400 and response.json_body["error"]["field"] == "Idempotency-Key"
 
 
-def test_partner_and_queue_outages_are_503(client: Client, container: bootstrap.Container) -> None:
+def test_partner_and_queue_outages_are_503(client: SignedClient, container: bootstrap.Container) -> None:
     container.orders.queue.down = True  # type: ignore[attr-defined]
     queue_down = post(client, body())
     assert (queue_down.status_code, queue_down.json_body["error"]["code"]) == (503, "QUEUE_UNAVAILABLE")
@@ -101,14 +102,14 @@ def test_partner_and_queue_outages_are_503(client: Client, container: bootstrap.
     assert (response.status_code, response.json_body["error"]["code"]) == (503, "PARTNER_UNAVAILABLE")
 
 
-def test_unknown_or_malformed_order_keys_are_404(client: Client) -> None:
+def test_unknown_or_malformed_order_keys_are_404(client: SignedClient) -> None:
     for key in ("ord_" + "0" * 32, "not-a-key", "ord_" + "x" * 300):
         response = client.http.get(f"/v1/orders/{key}")
         assert response.status_code == 404
         assert response.json_body["error"]["code"] == "ORDER_NOT_FOUND"
 
 
-def test_unexpected_errors_are_500_without_a_stack_trace(client: Client, container: bootstrap.Container) -> None:
+def test_unexpected_errors_are_500_without_a_stack_trace(client: SignedClient, container: bootstrap.Container) -> None:
     def explode(order_key: str) -> None:
         raise KeyError("secret internals")
 
@@ -120,23 +121,25 @@ def test_unexpected_errors_are_500_without_a_stack_trace(client: Client, contain
     }
 
 
-def test_health_reports_region_and_role(client: Client) -> None:
+def test_health_reports_region_and_role(client: SignedClient) -> None:
     assert client.http.get("/v1/health").json_body == {"status": "ok", "region": "sa-east-1", "role": "dr"}
 
 
-def test_every_answer_names_the_region_that_served_it(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_answer_names_the_region_that_served_it(client: SignedClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", "us-west-2")  # what Lambda sets in the region it runs in
     assert client.http.get("/v1/health").headers["X-Ame-Region"] == "us-west-2"
     assert client.http.get("/v1/orders/nope").headers["X-Ame-Region"] == "us-west-2"
 
 
-def test_health_fails_while_the_region_is_held_out_of_service(client: Client, container: bootstrap.Container) -> None:
+def test_health_fails_while_the_region_is_held_out_of_service(
+    client: SignedClient, container: bootstrap.Container
+) -> None:
     container.region_switch.serving = False  # type: ignore[attr-defined]
     response = client.http.get("/v1/health")
     assert response.status_code == 503 and response.json_body["status"] == "out_of_service"
 
 
-def test_the_scheduled_sweeper_runs_through_the_container(client: Client, container: bootstrap.Container) -> None:
+def test_the_scheduled_sweeper_runs_through_the_container(client: SignedClient, container: bootstrap.Container) -> None:
     event = client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=["arn:aws:events:rule/sweep"]
     )
@@ -149,7 +152,7 @@ def test_the_scheduled_sweeper_runs_through_the_container(client: Client, contai
 def test_sqs_handler_reports_only_the_failed_records(
     chalice_module: ModuleType, container: bootstrap.Container
 ) -> None:
-    with Client(chalice_module.app) as c:
+    with signed(chalice_module) as c:
         order_key = post(c, body()).json_body["order_key"]
         event = sqs_event(json.dumps({"order_key": order_key}), "not json", json.dumps({"order_key": "ord_missing"}))
         response = chalice_module.assemble_envelopes(event, None)
@@ -162,7 +165,7 @@ def test_sqs_handler_marks_failed_on_the_last_receive(
     chalice_module: ModuleType, container: bootstrap.Container
 ) -> None:
     container.orders.partners.powers.failures = 10  # type: ignore[attr-defined]
-    with Client(chalice_module.app) as c:
+    with signed(chalice_module) as c:
         order_key = post(c, body()).json_body["order_key"]
         message = json.dumps({"order_key": order_key})
         first = chalice_module.assemble_envelopes(sqs_event(message, receive_count=1), None)
@@ -173,7 +176,7 @@ def test_sqs_handler_marks_failed_on_the_last_receive(
     assert (order["status"], order["reason"]) == ("FAILED", "PARTNER_UNAVAILABLE")
 
 
-def test_storage_outage_is_503_not_500(client: Client, container: bootstrap.Container) -> None:
+def test_storage_outage_is_503_not_500(client: SignedClient, container: bootstrap.Container) -> None:
     from pynamodb.exceptions import GetError
 
     def unavailable(order_key: str) -> None:
@@ -184,7 +187,7 @@ def test_storage_outage_is_503_not_500(client: Client, container: bootstrap.Cont
     assert (response.status_code, response.json_body["error"]["code"]) == (503, "STORAGE_UNAVAILABLE")
 
 
-def test_an_over_limit_body_is_413_payload_too_large(client: Client) -> None:
+def test_an_over_limit_body_is_413_payload_too_large(client: SignedClient) -> None:
     # GIVEN a body one byte over the 64 KiB the API reads
     from chalicelib.api.http import MAX_BODY_BYTES
 
@@ -195,7 +198,7 @@ def test_an_over_limit_body_is_413_payload_too_large(client: Client) -> None:
     assert str(MAX_BODY_BYTES) in response.json_body["error"]["message"]
 
 
-def test_a_body_at_the_limit_is_read(client: Client) -> None:
+def test_a_body_at_the_limit_is_read(client: SignedClient) -> None:
     from chalicelib.api.http import MAX_BODY_BYTES
 
     raw = json.dumps(body()).ljust(MAX_BODY_BYTES)  # trailing blanks are valid JSON
@@ -203,7 +206,7 @@ def test_a_body_at_the_limit_is_read(client: Client) -> None:
 
 
 @pytest.fixture
-def unconfigured(chalice_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
+def unconfigured(chalice_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[SignedClient]:
     """The app as a bare `chalice local` runs it: no partner URL in the environment, no container built,
     and the process has not reported the missing settings yet."""
     from chalicelib.api import http
@@ -213,7 +216,7 @@ def unconfigured(chalice_module: ModuleType, monkeypatch: pytest.MonkeyPatch) ->
         monkeypatch.delenv(variable, raising=False)
     bootstrap.use_container(None)
     http._report_misconfiguration.cache_clear()
-    with Client(chalice_module.app) as c:
+    with signed(chalice_module) as c:
         yield c
     bootstrap.use_container(None)
 
@@ -221,24 +224,28 @@ def unconfigured(chalice_module: ModuleType, monkeypatch: pytest.MonkeyPatch) ->
 def test_without_configuration_every_route_says_what_is_missing_on_one_log_line(
     unconfigured: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # GIVEN `chalice local` started without the local stage: no partner URL in the environment
+    # GIVEN `chalice local` started without the local stage: no partner URL, no token issuer
     from chalicelib.settings import PARTNER_URL_VARIABLES
 
-    # WHEN routes are called
+    # WHEN routes are called, each twice
     with caplog.at_level("ERROR", logger="ame.api"):
-        responses = [unconfigured.http.get("/v1/health"), unconfigured.http.get("/v1/orders/ord_x")]
-    # THEN every 503 names every missing variable and how to run it locally
-    for response in responses:
+        health = [unconfigured.http.get("/v1/health") for _ in range(2)]
+        orders = [unconfigured.http.get("/v1/orders/ord_x") for _ in range(2)]
+    # THEN every 503 names what is missing and how to run it locally: the partners for the public
+    # health route, the token issuers first for a route that needs a caller
+    for response in health + orders:
         assert response.status_code == 503
         error = response.json_body["error"]
         assert error["code"] == "SERVICE_UNAVAILABLE"
-        assert all(variable in error["message"] for variable in PARTNER_URL_VARIABLES.values())
         assert "chalice local --stage local" in error["message"]
-    # AND the log says it once, at the first request, at error level, with the fix and without a traceback
+    assert all(variable in health[0].json_body["error"]["message"] for variable in PARTNER_URL_VARIABLES.values())
+    assert "AME_TOKEN_ISSUERS" in orders[0].json_body["error"]["message"]
+    # AND the log says each problem once, at the first request, at error level, with the fix, no traceback
     records = [r for r in caplog.records if r.name == "ame.api"]
-    assert [(r.levelname, r.exc_info) for r in records] == [("ERROR", None)]
+    assert [(r.levelname, r.exc_info) for r in records] == [("ERROR", None), ("ERROR", None)]
     assert "AME_PARAMETRIZER_URL" in records[0].getMessage()
-    assert "chalice local --stage local" in records[0].getMessage()
+    assert "AME_TOKEN_ISSUERS" in records[1].getMessage()
+    assert all("chalice local --stage local" in r.getMessage() for r in records)
 
 
 def test_an_unreadable_setting_is_named_without_its_value(

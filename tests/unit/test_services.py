@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import PartnerUnavailable
+from chalicelib.identity.model import Caller, Scope
 from chalicelib.orders import services
-from chalicelib.orders.errors import IdempotencyConflict, OrderNotFound, OrderRejected, QueueUnavailable
+from chalicelib.orders.errors import ForbiddenArea, IdempotencyConflict, OrderNotFound, OrderRejected, QueueUnavailable
 from chalicelib.orders.model import IdempotencyRecord, Order, OrderStatus
 from chalicelib.orders.requests import parse_order_request
 from chalicelib.orders.wire import verdict_to_wire
@@ -56,11 +57,20 @@ class World:
             new_order_key=lambda: next(keys),
         )
 
-    def create(self, raw: dict[str, Any], key: str | None = None) -> services.Accepted:
-        return self.service.create(services.CreateOrder(parse_order_request(raw), key))
+    def create(self, raw: dict[str, Any], key: str | None = None, caller: Caller | None = None) -> services.Accepted:
+        """As the area the body names, unless `caller` says otherwise."""
+        caller = caller or area_system(raw["area_id"])
+        return self.service.create(services.CreateOrder(parse_order_request(raw), key), caller)
+
+    def get(self, order_key: str, area_id: str = "AREA-CREDIT") -> Order:
+        return self.service.get(order_key, area_system(area_id))
 
     def assemble(self, order_key: str, attempt: int = 1, max_attempts: int = 3) -> Order:
         return self.service.assemble(services.AssembleEnvelope(order_key, attempt, max_attempts))
+
+
+def area_system(area_id: str) -> Caller:
+    return Caller(f"client-of-{area_id}", area_id, frozenset(Scope))
 
 
 def two_directors() -> World:
@@ -134,10 +144,38 @@ def test_same_idempotency_key_with_a_different_body_conflicts() -> None:
 def test_losing_an_idempotency_race_returns_the_winner() -> None:
     world = World()
     winner = services.fingerprint(parse_order_request(body()))
-    world.repository.claim_race = IdempotencyRecord("k-1", winner, "ord_" + "f" * 32)
+    world.repository.claim_race = IdempotencyRecord("AREA-CREDIT/k-1", winner, "ord_" + "f" * 32)
     accepted = world.create(body(), key="k-1")
     assert (accepted.order_key, accepted.replayed) == ("ord_" + "f" * 32, True)
     assert world.queue.sent == []
+
+
+def test_an_area_system_creates_orders_only_for_its_own_area() -> None:
+    world = World()
+    with pytest.raises(ForbiddenArea) as refused:
+        world.create(body(area_id="AREA-CREDIT"), caller=area_system("AREA-CONSORTIUM"))
+    assert (refused.value.code, refused.value.field) == ("FORBIDDEN_AREA", "area_id")
+    assert world.repository.orders == {} and world.queue.sent == []
+
+
+def test_another_areas_order_is_not_found_exactly_like_a_missing_one() -> None:
+    world = World()
+    key = world.create(body()).order_key
+    assert world.get(key).order_key == key
+    with pytest.raises(OrderNotFound) as other_area:
+        world.get(key, area_id="AREA-CONSORTIUM")
+    with pytest.raises(OrderNotFound) as missing:
+        world.get("ord_" + "0" * 32, area_id="AREA-CONSORTIUM")
+    assert other_area.value.code == missing.value.code == "ORDER_NOT_FOUND"
+
+
+def test_idempotency_keys_belong_to_one_area() -> None:
+    """The same key from another area neither replays nor conflicts with the first area's order."""
+    world = World(parametrizer=fakes.FakeParametrizer({"AREA-CREDIT": fakes.area(), "AREA-CONSORTIUM": fakes.area()}))
+    first = world.create(body(), key="k-1")
+    other = world.create(body(area_id="AREA-CONSORTIUM", amount="2000.00"), key="k-1")
+    assert not other.replayed and other.order_key != first.order_key
+    assert world.create(body(), key="k-1").order_key == first.order_key
 
 
 def test_queue_outage_fails_the_draft_and_frees_the_key_for_a_retry() -> None:

@@ -9,24 +9,24 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from chalice.test import Client
 
 from chalicelib import bootstrap
 from chalicelib.credit.model import BureauScore
 from tests.unit.builders import cpf
+from tests.unit.tokens import SignedClient, signed
 
 CPF = cpf(3)
 
 
 @pytest.fixture
-def client(chalice_module: ModuleType, container: bootstrap.Container) -> Iterator[Client]:
+def client(chalice_module: ModuleType, container: bootstrap.Container) -> Iterator[SignedClient]:
     today = container.credit.clock().date()  # the decision's own clock decides whether the score is fresh
     container.credit.bureau.scores[CPF] = BureauScore(870, today - timedelta(days=1))  # type: ignore[attr-defined]
-    with Client(chalice_module.app) as c:
+    with signed(chalice_module) as c:
         yield c
 
 
-def send(client: Client, method: str, path: str, body: Any) -> Any:
+def send(client: SignedClient, method: str, path: str, body: Any) -> Any:
     call = getattr(client.http, method)
     return call(path, headers={"Content-Type": "application/json"}, body=json.dumps(body))
 
@@ -36,13 +36,13 @@ def decision_body(**overrides: Any) -> dict[str, Any]:
     return {**body, **overrides}
 
 
-def test_profile_round_trip(client: Client) -> None:
+def test_profile_round_trip(client: SignedClient) -> None:
     response = send(client, "put", f"/v1/customers/{CPF}", {"monthly_income": "8000.00", "existing_debts": "0"})
     assert response.status_code == 200 and response.json_body["existing_debts"] == "0.00"
     assert client.http.get(f"/v1/customers/{CPF}").json_body["monthly_income"] == "8000.00"
 
 
-def test_decision_is_created_then_readable_and_listed(client: Client) -> None:
+def test_decision_is_created_then_readable_and_listed(client: SignedClient) -> None:
     send(client, "put", f"/v1/customers/{CPF}", {"monthly_income": "8000.00", "existing_debts": "1200.00"})
     created = send(client, "post", "/v1/credit/decisions", decision_body())
     assert created.status_code == 201
@@ -80,14 +80,14 @@ def test_decision_is_created_then_readable_and_listed(client: Client) -> None:
     ],
 )
 def test_bad_decision_requests_name_the_field(
-    client: Client, body: dict[str, Any], status: int, code: str, field: str
+    client: SignedClient, body: dict[str, Any], status: int, code: str, field: str
 ) -> None:
     response = send(client, "post", "/v1/credit/decisions", body)
     assert response.status_code == status
     assert (response.json_body["error"]["code"], response.json_body["error"]["field"]) == (code, field)
 
 
-def test_unknown_things_are_404_and_bad_paths_400(client: Client) -> None:
+def test_unknown_things_are_404_and_bad_paths_400(client: SignedClient) -> None:
     assert client.http.get(f"/v1/customers/{CPF}").json_body["error"]["code"] == "CUSTOMER_NOT_FOUND"
     assert client.http.get("/v1/credit/decisions/dec_" + "0" * 32).status_code == 404
     assert client.http.get("/v1/credit/decisions/nope").status_code == 404
@@ -95,7 +95,7 @@ def test_unknown_things_are_404_and_bad_paths_400(client: Client) -> None:
     assert client.http.get(f"/v1/customers/{CPF}/decisions?limit=0").json_body["error"]["field"] == "limit"
 
 
-def test_active_policy_is_published_with_its_hash(client: Client) -> None:
+def test_active_policy_is_published_with_its_hash(client: SignedClient) -> None:
     policy = client.http.get("/v1/credit/policies/active").json_body
     assert policy["id"] == "retail-personal-credit" and policy["hash"].startswith("sha256:")
     assert policy["document"]["bands"][0]["band"] == "A"
