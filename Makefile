@@ -94,4 +94,4 @@ LOCAL_AWS    ?= http://127.0.0.1:8100
 chalice-local:
 	@$(BIN)/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' $(LOCAL_AWS)/moto-api/ 2>/dev/null \
 		|| { echo "chalice-local: nothing answers at $(LOCAL_AWS) (the local AWS endpoint): start make run in another terminal first"; exit 1; }
-	(cd app && PYTHONUNBUFFERED=1 ../$(BIN)/chalice local --stage local --port $(CHALICE_PORT)) 2>&1 | $(BIN)/python -m devstack.mask
+	(cd app && PYTHONUNBUFFERED=1 PYTHONPATH=.. ../$(BIN)/python -m devstack.chalice_local local --stage local --port $(CHALICE_PORT)) 2>&1 | $(BIN)/python -m devstack.mask

@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -290,8 +289,8 @@ class ProcessGroup:
 
     def start_api(self, name: str, port: int, env: dict[str, str], quiet: bool | None = None) -> None:
         """`chalice local` on `port`, answering before this returns; `quiet` keeps its lines in its log only."""
-        chalice = shutil.which("chalice", path=str(BIN)) or "chalice"
-        argv = [chalice, "local", "--host", "127.0.0.1", "--port", str(port), "--no-autoreload"]
+        local = [sys.executable, "-m", "devstack.chalice_local", "local"]  # chalice local, API Gateway's 404s
+        argv = [*local, "--host", "127.0.0.1", "--port", str(port), "--no-autoreload"]
         api = self.spawn(name, argv, env, cwd=ROOT / "app", quiet=self.config.quiet if quiet is None else quiet)
         wait_until(f"http://127.0.0.1:{port}/v1/health", 30, api)
 
