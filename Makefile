@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt app/requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: setup run run-dr test stage-times lint unit integration e2e drill bench-quorum bench-credit backtest replay-dlq package infra-plan clean
+.PHONY: setup run run-dr test stage-times lint unit integration e2e drill bench-quorum bench-credit bench-auth backtest replay-dlq package infra-plan clean
 
 TIMES  := .devstack/stage-times.tsv
 # $(call timed,STAGE,COMMAND): runs COMMAND and records its seconds in $(TIMES) for the summary `make test` ends with.
@@ -60,6 +60,10 @@ bench-quorum: setup
 
 bench-credit: setup
 	$(BIN)/python -m bench.bench_credit
+
+# What verifying a bearer token and its scope adds per request, in-process (p50/p95).
+bench-auth: setup
+	$(BIN)/python -m bench.bench_auth
 
 # make backtest CANDIDATE=docs/examples/candidate-policy.json INPUT=docs/examples/applications.jsonl
 CANDIDATE ?= docs/examples/candidate-policy.json
