@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.credit.cursors import DecisionCursors
 from chalicelib.credit.policy_provider import PolicyProvider
 from chalicelib.credit.ports import CreditStore
 from chalicelib.credit.services import CreditService
@@ -56,7 +57,7 @@ def build_container(settings: Settings) -> Container:
     return Container(
         settings=settings,
         orders=_order_service(settings, session, http_settings, region_switch),
-        credit=_credit_service(settings, session, http_settings),
+        credit=_credit_service(settings, session, http_settings, keys),
         region_switch=region_switch,
         keys=keys,
     )
@@ -115,7 +116,9 @@ def _order_service(
     )
 
 
-def _credit_service(settings: Settings, session: requests.Session, http_settings: HttpSettings) -> CreditService:
+def _credit_service(
+    settings: Settings, session: requests.Session, http_settings: HttpSettings, keys: AppKeys
+) -> CreditService:
     from chalicelib.adapters.credit_dynamodb import PynamoCreditStore, credit_table
     from chalicelib.adapters.http_bureau import HttpCreditBureau
 
@@ -124,6 +127,7 @@ def _credit_service(settings: Settings, session: requests.Session, http_settings
         store=store,
         bureau=HttpCreditBureau(_partner("bureau", settings, session, http_settings)),
         policies=PolicyProvider(store, settings.policy_ttl_seconds),
+        cursors=DecisionCursors.with_key(keys.cursor),
     )
 
 

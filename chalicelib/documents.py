@@ -7,7 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-_NON_DIGITS = re.compile(r"[.\-/\s]")
+_SEPARATORS = re.compile(r"[.\-/ ]")
+"""What a formatted document may hold besides its digits (ASCII only: a no-break or ideographic space
+is not a separator we print, and accepting it would only widen what reaches the check)."""
+_DIGITS = re.compile(r"[0-9]+")
+"""ASCII digits only: str.isdigit() and int() also take superscripts, fullwidth and Arabic-Indic digits, which
+would make a second spelling of one person's number (or a 500 where int() refuses what isdigit() took)."""
 
 
 class InvalidDocument(ValueError):
@@ -32,9 +37,9 @@ class _TaxId:
     def parse(cls, raw: str) -> Self:
         if not isinstance(raw, str):
             raise InvalidDocument(f"{cls.KIND} must be a string")
-        digits = _NON_DIGITS.sub("", raw)
-        if len(digits) != cls.LENGTH or not digits.isdigit():
-            raise InvalidDocument(f"{cls.KIND} must have {cls.LENGTH} digits")
+        digits = _SEPARATORS.sub("", raw)
+        if len(digits) != cls.LENGTH or not _DIGITS.fullmatch(digits):
+            raise InvalidDocument(f"{cls.KIND} must have {cls.LENGTH} digits (0-9)")
         if digits == digits[0] * cls.LENGTH:
             raise InvalidDocument(f"{cls.KIND} cannot be a repeated digit")
         if digits[-2:] != cls._check_digits(digits[:-2]):
@@ -85,7 +90,7 @@ Document = Cpf | Cnpj
 
 def parse_document(raw: str) -> Document:
     """A CPF or a CNPJ, told apart by digit count."""
-    digits = _NON_DIGITS.sub("", raw) if isinstance(raw, str) else ""
+    digits = _SEPARATORS.sub("", raw) if isinstance(raw, str) else ""
     if len(digits) == 11:
         return Cpf.parse(raw)
     if len(digits) == 14:

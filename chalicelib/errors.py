@@ -26,6 +26,12 @@ class ValidationFailed(DomainError):
     code = "VALIDATION_ERROR"
 
 
+class InvalidCursor(ValidationFailed):
+    """A pagination cursor this API did not issue for this query (forged, edited, truncated, another's)."""
+
+    code = "INVALID_CURSOR"
+
+
 class PayloadTooLarge(DomainError):
     """The request body is over the size the API reads."""
 

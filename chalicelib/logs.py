@@ -1,7 +1,11 @@
 """Structured JSON logs with personal data masked before anything is written.
 
 Masking is a filter on every handler, so a careless `log.info(f"... {cpf}")` anywhere is
-still caught: CPF, CNPJ (masked or bare), e-mail addresses and phone numbers.
+still caught: CPF, CNPJ (formatted or bare, also glued to letters, '_' or '#' as in
+`cpf_52998224725` or `CUSTOMER#52998224725`), e-mail addresses and phone numbers. A run of
+11 or 14 digits is a document unless it touches another digit (then it is part of a longer
+number). Our own machine identifiers are left whole: order keys, decision ids and UUIDs
+(request ids) may hold such a run by chance, and a mangled key cannot be looked up.
 """
 
 from __future__ import annotations
@@ -12,19 +16,30 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-_PATTERNS = (
-    (re.compile(r"(?<![\w.])\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}(?![\w])"), "[CNPJ]"),
-    (re.compile(r"(?<![\w.])\d{3}\.?\d{3}\.?\d{3}-?\d{2}(?![\w])"), "[CPF]"),
-    (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "[EMAIL]"),
-    (re.compile(r"(?<![\w])(?:\+\d{1,3}[\s-]?)?\(?\d{2,3}\)?[\s-]?\d{4,5}[\s-]?\d{4}(?![\w])"), "[PHONE]"),
+_MASKS = re.compile(
+    "|".join(
+        (
+            r"(?P<KEEP>(?<![0-9A-Za-z])(?:(?:ord|dec)_[0-9a-f]{32}"
+            r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?![0-9A-Za-z]))",
+            r"(?P<EMAIL>(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+)",
+            r"(?P<CNPJ>(?<!\d)\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}(?!\d))",
+            r"(?P<CPF>(?<!\d)\d{3}\.?\d{3}\.?\d{3}-?\d{2}(?!\d))",
+            r"(?P<PHONE>(?<![\w])(?:\+\d{1,3}[\s-]?)?\(?\d{2,3}\)?[\s-]?\d{4,5}[\s-]?\d{4}(?![\w]))",
+        )
+    )
 )
+"""One pass, leftmost match first, so what a kept identifier or an e-mail address holds is not masked
+again piecemeal (`joao52998224725@x.com` is one [EMAIL], not `joao[CPF]@x.com`)."""
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
+def _replacement(match: re.Match[str]) -> str:
+    kind = match.lastgroup
+    return match.group() if kind == "KEEP" else f"[{kind}]"
+
+
 def mask(text: str) -> str:
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+    return _MASKS.sub(_replacement, text)
 
 
 class MaskingFilter(logging.Filter):

@@ -9,11 +9,13 @@ from typing import Any
 from chalicelib.errors import ValidationFailed
 
 CENT = Decimal("0.01")
-_MONEY = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+_MONEY = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
+"""ASCII digits, matched in full: \\d and Decimal() also take fullwidth or Arabic-Indic digits, and `$`
+lets a trailing newline through."""
 
 
 def parse_money(value: Any, field: str, *, allow_zero: bool = False) -> Decimal:
-    if not isinstance(value, str) or not _MONEY.match(value):
+    if not isinstance(value, str) or not _MONEY.fullmatch(value):
         raise ValidationFailed(
             f'{field} must be a decimal string with up to 2 places and 12 integer digits, e.g. "1500.00"',
             field=field,

@@ -13,8 +13,6 @@ GSIs: by-type (entity, last_updated) "by type, latest first"; by-status (status,
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -25,10 +23,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.adapters.dynamodb import bind_model
-from chalicelib.credit.model import BureauScore, CreditDecision, CustomerProfile, DecisionPage
+from chalicelib.credit.model import BureauScore, CreditDecision, CustomerProfile, DecisionPosition, DecisionSlice
 from chalicelib.credit.ports import CreditStore
 from chalicelib.credit.wire import decision_from_wire, decision_to_wire
-from chalicelib.errors import ValidationFailed
 
 
 class ByType(GlobalSecondaryIndex["CreditItem"]):
@@ -141,16 +138,17 @@ class PynamoCreditStore(CreditStore):
         item = self._get(_decision(decision_id), DECISION_SK)
         return decision_from_wire(item.data) if item else None
 
-    def customer_decisions(self, cpf: str, limit: int, cursor: str | None) -> DecisionPage:
+    def customer_decisions(self, cpf: str, limit: int, after: DecisionPosition | None) -> DecisionSlice:
         results = self._m.by_customer.query(
             _customer(cpf),
             scan_index_forward=False,
             limit=limit,
             page_size=limit,
-            last_evaluated_key=_decode_cursor(cursor),
+            last_evaluated_key=_start_key(cpf, after) if after else None,
         )
         items = tuple(decision_from_wire(item.data) for item in results)
-        return DecisionPage(items, _encode_cursor(results.last_evaluated_key))
+        last = results.last_evaluated_key
+        return DecisionSlice(items, _position(last) if last else None)
 
     def all_decisions(self) -> Iterator[CreditDecision]:
         for item in self._m.by_type.query("DECISION", scan_index_forward=False):
@@ -167,17 +165,20 @@ class PynamoCreditStore(CreditStore):
         self._m("POLICY", "ACTIVE", entity="POLICY_ACTIVE", last_updated=now, data=data).save()
 
 
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+_CREATED_AT = UTCDateTimeAttribute()
 
 
-def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    if cursor is None:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError:
-        raise ValidationFailed("cursor is not one this API issued", field="cursor") from None
-    if not isinstance(key, dict):
-        raise ValidationFailed("cursor is not one this API issued", field="cursor")
-    return key
+def _position(last_evaluated_key: dict[str, dict[str, str]]) -> DecisionPosition:
+    """The by-customer index's LastEvaluatedKey, minus what the query already knows (the customer)."""
+    decision_id = last_evaluated_key["pk"]["S"].removeprefix(_decision(""))
+    return DecisionPosition(_CREATED_AT.deserialize(last_evaluated_key["created_at"]["S"]), decision_id)
+
+
+def _start_key(cpf: str, after: DecisionPosition) -> dict[str, dict[str, str]]:
+    """The ExclusiveStartKey that resumes the customer's listing after `after` (table and index keys)."""
+    return {
+        "pk": {"S": _decision(after.decision_id)},
+        "sk": {"S": DECISION_SK},
+        "customer": {"S": _customer(cpf)},
+        "created_at": {"S": _CREATED_AT.serialize(after.created_at)},
+    }

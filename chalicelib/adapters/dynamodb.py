@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import (
@@ -120,16 +120,19 @@ class PynamoOrderRepository(OrderRepository):
         if idempotency is None:
             item.save(condition=self._orders.order_key.does_not_exist())
             return
+        now = datetime.now(UTC)
         claim = self._keys(
             idempotency.key,
             fingerprint=idempotency.fingerprint,
             order_key=idempotency.order_key,
-            expires_at=self._ttl,
+            expires_at=now + self._ttl,
         )
+        # An expired claim is free although DynamoDB may keep the item for days after its TTL.
+        free = self._keys.key.does_not_exist() | (self._keys.expires_at <= now)
         try:
             with TransactWrite(connection=self._connection) as transaction:
                 transaction.save(item, condition=self._orders.order_key.does_not_exist())
-                transaction.save(claim, condition=self._keys.key.does_not_exist())
+                transaction.save(claim, condition=free)
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons if exc.cause_response_code == "TransactionCanceledException" else []
             if len(reasons) == 2 and reasons[1] is not None and reasons[1].code == "ConditionalCheckFailed":
@@ -147,8 +150,8 @@ class PynamoOrderRepository(OrderRepository):
             item = self._keys.get(key, consistent_read=True)
         except DoesNotExist:
             return None
-        if item.expires_at is not None and item.expires_at <= datetime.now(item.expires_at.tzinfo):
-            return None  # DynamoDB deletes expired items lazily; an expired key is free again
+        if _expired(item.expires_at):
+            return None  # DynamoDB deletes expired items up to days late; an expired key is free again
         return IdempotencyRecord(item.key, item.fingerprint, item.order_key)
 
     def release_idempotency(self, key: str) -> None:
@@ -231,6 +234,11 @@ class PynamoOrderRepository(OrderRepository):
             result_published=bool(item.result_published),
             notified=frozenset(item.notified or ()),
         )
+
+
+def _expired(expires_at: datetime | None) -> bool:
+    """The same rule as the claim's condition: TTLs are whole seconds, expired at that second."""
+    return expires_at is not None and expires_at <= datetime.now(UTC)
 
 
 def ensure_table(model: type[Model]) -> None:

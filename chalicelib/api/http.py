@@ -126,3 +126,5 @@ def read_json(request: Request | None) -> Any:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ValidationFailed("request body is not valid JSON") from None
+    except RecursionError:  # thousands of '[' fit in a small body; the parser recurses once per level
+        raise ValidationFailed("request body is nested too deeply to be a request of this API") from None

@@ -84,6 +84,22 @@ def new_decision_id() -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class DecisionPosition:
+    """Where a listing of one customer's decisions stopped: the last decision it returned."""
+
+    created_at: datetime
+    decision_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionSlice:
+    """A customer's decisions as the store reads them, newest first; `resume_after` is None at the end."""
+
+    items: tuple[CreditDecision, ...]
+    resume_after: DecisionPosition | None
+
+
+@dataclass(frozen=True, slots=True)
 class DecisionPage:
     """A customer's decisions, newest first; `next_cursor` is opaque and None on the last page."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
-from chalicelib.credit.model import BureauScore, CreditDecision, CustomerProfile, DecisionPage
+from chalicelib.credit.model import BureauScore, CreditDecision, CustomerProfile, DecisionPosition, DecisionSlice
 
 
 class CreditBureau(ABC):
@@ -36,8 +36,8 @@ class CreditStore(ABC):
     def get_decision(self, decision_id: str) -> CreditDecision | None: ...
 
     @abstractmethod
-    def customer_decisions(self, cpf: str, limit: int, cursor: str | None) -> DecisionPage:
-        """Newest first; the cursor is opaque and None on the last page."""
+    def customer_decisions(self, cpf: str, limit: int, after: DecisionPosition | None) -> DecisionSlice:
+        """Up to `limit` decisions, newest first, after `after` (from the start when None)."""
 
     @abstractmethod
     def all_decisions(self) -> Iterator[CreditDecision]:

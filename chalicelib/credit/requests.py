@@ -16,8 +16,10 @@ from chalicelib.payloads import json_object, parse_cpf, reject_unknown
 MAX_CREDIT_AMOUNT = Decimal("100000000.00")
 MAX_TERM_MONTHS = 480
 MAX_PAGE = 100
-_PRODUCT = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
-_DECISION_ID = re.compile(r"^dec_[0-9a-f]{32}$")
+_PRODUCT = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
+_DECISION_ID = re.compile(r"dec_[0-9a-f]{32}")
+_LIMIT = re.compile(r"[0-9]{1,3}")
+"""ASCII digits only (str.isdigit() also takes '²', which int() then refuses); patterns here are fullmatched."""
 
 
 def parse_profile(raw_cpf: str, body: Any) -> PutProfile:
@@ -35,7 +37,7 @@ def parse_list_decisions(raw_cpf: str, query: Mapping[str, str]) -> ListDecision
 
 def parse_decision_id(raw: str) -> str:
     """An id we could never have issued is simply not found (and never reaches the table)."""
-    if not _DECISION_ID.match(raw):
+    if not _DECISION_ID.fullmatch(raw):
         raise DecisionNotFound(f"decision '{raw[:40]}' not found")
     return raw
 
@@ -51,7 +53,7 @@ def parse_decision_request(body: Any) -> DecideCredit:
     if isinstance(term, bool) or not isinstance(term, int) or not 1 <= term <= MAX_TERM_MONTHS:
         raise ValidationFailed(f"term_months must be a whole number from 1 to {MAX_TERM_MONTHS}", field="term_months")
     product = data.get("product")
-    if not isinstance(product, str) or not _PRODUCT.match(product):
+    if not isinstance(product, str) or not _PRODUCT.fullmatch(product):
         raise ValidationFailed("product must be an UPPER_SNAKE_CASE code, e.g. PERSONAL_LOAN", field="product")
 
     def optional(name: str) -> Decimal | None:
@@ -63,6 +65,6 @@ def parse_decision_request(body: Any) -> DecideCredit:
 def parse_limit(limit: str | None) -> int:
     if limit is None:
         return 20
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
+    if not _LIMIT.fullmatch(limit) or not 1 <= int(limit) <= MAX_PAGE:
         raise ValidationFailed(f"limit must be a whole number from 1 to {MAX_PAGE}", field="limit")
     return int(limit)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from chalicelib.clock import Clock, utc_now
+from chalicelib.credit.cursors import DecisionCursors
 from chalicelib.credit.errors import CreditRejected, CustomerNotFound, DecisionNotFound
 from chalicelib.credit.model import (
     Application,
@@ -61,6 +62,8 @@ class CreditService:
     policies: PolicyProvider
     clock: Clock = utc_now
     new_decision_id: Callable[[], str] = new_decision_id
+    cursors: DecisionCursors = field(kw_only=True)
+    """Signs the listing's cursors with the application's cursor key (bootstrap passes it)."""
 
     def put_profile(self, command: PutProfile) -> CustomerProfile:
         profile = CustomerProfile(command.cpf.digits, command.monthly_income, command.existing_debts, self.clock())
@@ -111,7 +114,10 @@ class CreditService:
         return decision
 
     def list_decisions(self, query: ListDecisions) -> DecisionPage:
-        return self.store.customer_decisions(query.cpf.digits, query.limit, query.cursor)
+        """A page of the customer's decisions; a cursor only continues the listing it was issued for."""
+        cpf = query.cpf.digits
+        found = self.store.customer_decisions(cpf, query.limit, self.cursors.resume(cpf, query.cursor))
+        return DecisionPage(found.items, self.cursors.issue(cpf, found.resume_after))
 
     def active_policy(self) -> Policy:
         return self.policies.active().policy

@@ -16,11 +16,12 @@ from chalicelib.payloads import json_object, reject_unknown
 from chalicelib.quorum.model import PartyType, Role
 
 MAX_GUARANTORS = 20
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 _CODE_FIELDS = ("area_id", "product", "power_code", "platform", "signature_method")
 _ALLOWED_FIELDS = frozenset({*_CODE_FIELDS, "amount", "requester", "guarantors"})
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
-_ORDER_KEY = re.compile(r"^ord_[0-9a-f]{32}$")
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
+_ORDER_KEY = re.compile(r"ord_[0-9a-f]{32}")
+"""Patterns here are fullmatched: `$` would let a trailing newline through."""
 
 
 def parse_create_order(body: Any, headers: Mapping[str, str]) -> CreateOrder:
@@ -31,14 +32,14 @@ def parse_idempotency_key(headers: Mapping[str, str]) -> str | None:
     key = headers.get("idempotency-key")
     if key is None:
         return None
-    if not _IDEMPOTENCY_KEY.match(key):
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
         raise ValidationFailed("Idempotency-Key must be 1-128 visible ASCII characters", field="Idempotency-Key")
     return key
 
 
 def parse_order_key(raw: str) -> str:
     """A key we could never have issued is simply not found (and never reaches the table)."""
-    if not _ORDER_KEY.match(raw):
+    if not _ORDER_KEY.fullmatch(raw):
         raise OrderNotFound(f"order '{raw[:40]}' not found")
     return raw
 
@@ -67,7 +68,7 @@ def parse_order_request(body: Any) -> OrderRequest:
 
 def _code(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
-    if not isinstance(value, str) or not _CODE.match(value):
+    if not isinstance(value, str) or not _CODE.fullmatch(value):
         raise ValidationFailed(f"{name} is required: 1-64 letters, digits, '_', '-' or '.'", field=name)
     return value
 

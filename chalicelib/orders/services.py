@@ -108,12 +108,8 @@ class OrderService:
         check_with_partners(request, self.partners, self.executor)
         now = self.clock()
         order_key = claim.order_key if claim else self.new_order_key()
-        try:
-            self.repository.add(Order(order_key, request, OrderStatus.PROCESSING, now, now, key), claim)
-        except IdempotencyKeyTaken:
-            replay = self._replay(claim)
-            if replay is None:
-                raise
+        replay = self._add_draft(Order(order_key, request, OrderStatus.PROCESSING, now, now, key), claim)
+        if replay is not None:
             return replay
         self._enqueue_draft(order_key, claim)
         log.info("order accepted", extra={"order_key": order_key})
@@ -172,6 +168,22 @@ class OrderService:
         if stuck:
             log.warning("re-queued orders stuck in PROCESSING", extra={"count": len(stuck)})
         return SweepResult(active=True, requeued=tuple(stuck))
+
+    def _add_draft(self, draft: Order, claim: IdempotencyRecord | None) -> Accepted | None:
+        """Stores the draft under its claim, or answers as the request that holds the key did.
+
+        A key found taken with nobody holding it when we look was let go in between (its holder
+        failed to queue and released it, or its TTL passed): it is claimed again, once.
+        """
+        for _ in range(2):
+            try:
+                self.repository.add(draft, claim)
+                return None
+            except IdempotencyKeyTaken:
+                replay = self._replay(claim)
+                if replay is not None:
+                    return replay
+        raise IdempotencyConflict("this Idempotency-Key is being claimed by another request right now; retry")
 
     def _replay(self, claim: IdempotencyRecord | None) -> Accepted | None:
         if claim is None:

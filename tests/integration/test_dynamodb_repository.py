@@ -8,10 +8,13 @@ from decimal import Decimal
 
 import pytest
 
+from chalicelib import bootstrap
 from chalicelib.adapters.dynamodb import PynamoOrderRepository, bind_models, create_tables
+from chalicelib.identity.model import Caller, Scope
 from chalicelib.orders.errors import IdempotencyKeyTaken
 from chalicelib.orders.model import IdempotencyRecord, Order, OrderStatus
 from chalicelib.orders.requests import parse_order_request
+from chalicelib.orders.services import CreateOrder
 from chalicelib.quorum.model import (
     Contact,
     DisabledReason,
@@ -23,7 +26,8 @@ from chalicelib.quorum.model import (
     Role,
 )
 from chalicelib.settings import Settings
-from devstack.demo_data import ACME, HELENA, order_body
+from devstack.aws import ensure_resources
+from devstack.demo_data import ACME, AREA, HELENA, order_body
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -91,6 +95,41 @@ def test_expired_idempotency_keys_count_as_free(settings: Settings) -> None:
     repository = PynamoOrderRepository(models, timedelta(seconds=-1))
     repository.add(draft(), IdempotencyRecord("k1", "fp", draft().order_key))
     assert repository.find_idempotency("k1") is None
+
+
+def test_a_key_reused_after_its_ttl_before_dynamodb_deleted_it_is_a_new_key(
+    repository: PynamoOrderRepository, settings: Settings
+) -> None:
+    """DynamoDB deletes expired items up to days late: until then the item is there, but the key is free."""
+    models = bind_models(settings.orders_table, settings.idempotency_table, settings.region, settings.aws_endpoint_url)
+    expired = datetime.now(UTC) - timedelta(hours=1)
+    models.idempotency("k1", fingerprint="old", order_key="ord_" + "e" * 32, expires_at=expired).save()
+    assert repository.find_idempotency("k1") is None
+    claim = IdempotencyRecord("k1", "fp", draft().order_key)
+    repository.add(draft(), claim)
+    assert repository.find_idempotency("k1") == claim
+    stored = models.idempotency.get("k1", consistent_read=True)
+    assert stored.expires_at > datetime.now(UTC) + timedelta(hours=23)  # a fresh TTL, not the old one
+    second = draft("ord_" + "c" * 32)
+    with pytest.raises(IdempotencyKeyTaken):  # and the new claim is live: nobody takes it over
+        repository.add(second, IdempotencyRecord("k1", "fp2", second.order_key))
+
+
+def test_an_expired_key_reused_through_the_service_creates_a_new_order(settings: Settings) -> None:
+    ensure_resources(settings, visibility_timeout=30)
+    container = bootstrap.build_container(settings)
+    models = bind_models(settings.orders_table, settings.idempotency_table, settings.region, settings.aws_endpoint_url)
+    models.idempotency(
+        f"{AREA}/reused-key",
+        fingerprint="old",
+        order_key="ord_" + "e" * 32,
+        expires_at=datetime.now(UTC) - timedelta(days=2),
+    ).save()
+    command = CreateOrder(parse_order_request(order_body(ACME.cnpj, HELENA.cpf)), "reused-key")
+    caller = Caller("demo-client", command.request.area_id, frozenset(Scope))
+    accepted = container.orders.create(command, caller)
+    assert not accepted.replayed and accepted.order_key != "ord_" + "e" * 32
+    assert container.orders.create(command, caller) == replace(accepted, replayed=True)
 
 
 def test_a_decision_is_recorded_once(repository: PynamoOrderRepository) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from chalicelib import bootstrap
+from chalicelib.credit.cursors import DecisionCursors
 from chalicelib.credit.policy_provider import PolicyProvider
 from chalicelib.credit.services import CreditService
 from chalicelib.keys import AppKeys
@@ -33,6 +34,7 @@ def container(issuer: TestIssuer) -> Iterator[bootstrap.Container]:
     g = grant([rep(1, "D")], [rule("ONE", group("D"))])
     store = FakeCreditStore()
     clock = fakes.FixedClock()
+    keys = AppKeys.from_secret(b"unit-test-secret-of-at-least-32-bytes")
     region_switch = fakes.FakeSwitch()
     c = bootstrap.Container(
         settings=Settings.from_env({**env, "AWS_REGION": "sa-east-1", "AME_ROLE": "dr", "AME_MAX_RECEIVE_COUNT": "2"}),
@@ -45,9 +47,15 @@ def container(issuer: TestIssuer) -> Iterator[bootstrap.Container]:
             region_switch=region_switch,
             clock=clock,
         ),
-        credit=CreditService(store=store, bureau=FakeBureau(), policies=PolicyProvider(store), clock=clock),
+        credit=CreditService(
+            store=store,
+            bureau=FakeBureau(),
+            policies=PolicyProvider(store),
+            clock=clock,
+            cursors=DecisionCursors.with_key(keys.cursor),
+        ),
         region_switch=region_switch,
-        keys=AppKeys.from_secret(b"unit-test-secret-of-at-least-32-bytes"),
+        keys=keys,
     )
     bootstrap.use_container(c)
     bootstrap.use_token_verifier(issuer.verifier())

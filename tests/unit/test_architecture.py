@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE = [
+    "chalicelib/cursors.py",
     "chalicelib/documents.py",
     "chalicelib/errors.py",
     "chalicelib/money.py",

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
-from chalicelib.credit.model import BureauScore, CreditDecision, CustomerProfile, DecisionPage
+from chalicelib.credit.model import BureauScore, CreditDecision, CustomerProfile, DecisionPosition, DecisionSlice
 from chalicelib.credit.ports import CreditBureau, CreditStore
 from chalicelib.errors import PartnerUnavailable
 
@@ -45,11 +46,14 @@ class FakeCreditStore(CreditStore):
     def get_decision(self, decision_id: str) -> CreditDecision | None:
         return next((d for d in self.decisions if d.decision_id == decision_id), None)
 
-    def customer_decisions(self, cpf: str, limit: int, cursor: str | None) -> DecisionPage:
-        mine = [d for d in reversed(self.decisions) if d.cpf == cpf]
-        start = int(cursor or 0)
-        page = tuple(mine[start : start + limit])
-        return DecisionPage(page, str(start + limit) if start + limit < len(mine) else None)
+    def customer_decisions(self, cpf: str, limit: int, after: DecisionPosition | None) -> DecisionSlice:
+        """Like the by-customer index: newest first, resuming strictly after the (created_at, id) given."""
+        mine = sorted((d for d in self.decisions if d.cpf == cpf), key=_position, reverse=True)
+        if after is not None:
+            mine = [d for d in mine if _position(d) < (after.created_at, after.decision_id)]
+        page = tuple(mine[:limit])
+        more = len(mine) > limit
+        return DecisionSlice(page, DecisionPosition(page[-1].created_at, page[-1].decision_id) if more else None)
 
     def all_decisions(self) -> Iterator[CreditDecision]:
         return iter(reversed(self.decisions))
@@ -62,3 +66,7 @@ class FakeCreditStore(CreditStore):
 
     def publish_policy(self, text: str, policy_id: str, version: str, content_hash: str) -> None:
         self.policy_text = text
+
+
+def _position(decision: CreditDecision) -> tuple[datetime, str]:
+    return decision.created_at, decision.decision_id

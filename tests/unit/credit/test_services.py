@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from chalicelib.credit import services
+from chalicelib.credit.cursors import DecisionCursors
 from chalicelib.credit.errors import CreditRejected, CustomerNotFound, DecisionNotFound, PolicyUnavailable
 from chalicelib.credit.model import BureauScore, ScoreSource
 from chalicelib.credit.policy import default_policy
@@ -20,6 +21,7 @@ from tests.unit.credit.fakes import FakeBureau, FakeCreditStore
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 CPF = Cpf(cpf(1))
+KEY = b"k" * 32
 
 
 def clock() -> datetime:
@@ -33,7 +35,9 @@ class World:
         self.store: Any = store or FakeCreditStore()
         self.policies = PolicyProvider(self.store)
         ids = iter(f"dec_{n:032x}" for n in range(1, 100))
-        self.service = services.CreditService(self.store, self.bureau, self.policies, clock, lambda: next(ids))
+        self.service = services.CreditService(
+            self.store, self.bureau, self.policies, clock, lambda: next(ids), cursors=DecisionCursors.with_key(KEY)
+        )
 
     def decide(self, **overrides: Any) -> dict[str, Any]:
         values: dict[str, Any] = {
