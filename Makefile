@@ -77,6 +77,15 @@ TARGET ?= local
 replay-dlq: setup
 	$(BIN)/python -m chalicelib.commands.replay_dlq --target $(TARGET) $(ARGS)
 
+# make audit-report CPF=70000000230 [TARGET=local|aws] [SINCE=YYYY-MM-DD] [UNTIL=YYYY-MM-DD] [ARGS=--json]: who
+# accessed that person's data (CPF or CNPJ) and when. TARGET=aws reads the audit bucket (AME_AUDIT_BUCKET) with
+# the secret AME_APP_SECRET_PARAMETER names. The recipe is not echoed: make's log does not repeat the document.
+.PHONY: audit-report
+audit-report: setup
+	@test -n "$(CPF)" || { echo "audit-report: give the data subject's document, e.g. make audit-report CPF=70000000230" >&2; exit 2; }
+	@$(BIN)/python -m chalicelib.commands.audit_report "$(CPF)" --target $(TARGET) \
+		$(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(ARGS)
+
 # Build the Lambda deployment package and SAM/Terraform-free template the Pulumi program consumes.
 package: setup
 	find chalicelib -name __pycache__ -prune -exec rm -rf {} +
@@ -91,11 +100,13 @@ clean:
 	rm -rf build .devstack .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # make chalice-local [CHALICE_PORT=8001]: `chalice local --stage local` beside `make run` (whose endpoint and
-# partners it uses), its request lines (paths carry CPFs) through the PII mask. Needs `make run` running.
+# partners it uses), its request lines (paths carry CPFs) through the PII mask, its audit records appended to
+# .devstack/audit/audit.jsonl as make run's are. Needs `make run` running.
 CHALICE_PORT ?= 8001
 LOCAL_AWS    ?= http://127.0.0.1:8100
 .PHONY: chalice-local
 chalice-local:
 	@$(BIN)/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' $(LOCAL_AWS)/moto-api/ 2>/dev/null \
 		|| { echo "chalice-local: nothing answers at $(LOCAL_AWS) (the local AWS endpoint): start make run in another terminal first"; exit 1; }
-	(cd app && PYTHONUNBUFFERED=1 PYTHONPATH=.. ../$(BIN)/python -m devstack.chalice_local local --stage local --port $(CHALICE_PORT)) 2>&1 | $(BIN)/python -m devstack.mask
+	(cd app && PYTHONUNBUFFERED=1 PYTHONPATH=.. ../$(BIN)/python -m devstack.chalice_local local --stage local --port $(CHALICE_PORT)) 2>&1 \
+		| $(BIN)/python -m devstack.mask --audit .devstack/audit/audit.jsonl

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import requests
 
     from chalicelib.adapters.http_partners import HttpSettings, PartnerClient
+    from chalicelib.audit.ports import AuditTrail
     from chalicelib.identity.tokens import TokenVerifier
 
 
@@ -188,6 +189,27 @@ def use_token_verifier(replacement: TokenVerifier | None) -> None:
     """Tests install a verifier bound to their own issuer here; None reads the environment again."""
     global _verifier
     _verifier = replacement
+
+
+_audit_trail: AuditTrail | None = None
+
+
+def audit_trail() -> AuditTrail:
+    """Where the gatekeeper records each personal-data request: a line on stdout (`ame.audit`), which a
+    log subscription carries to the audit bucket in AWS and the local stack copies to `.devstack/audit/`.
+    Needs no settings, so a request the container cannot serve (503) is still recorded."""
+    global _audit_trail
+    if _audit_trail is None:
+        from chalicelib.adapters.audit_log import StdoutAuditTrail
+
+        _audit_trail = StdoutAuditTrail()
+    return _audit_trail
+
+
+def use_audit_trail(replacement: AuditTrail | None) -> None:
+    """Tests install a fake trail here; None builds the stdout one again."""
+    global _audit_trail
+    _audit_trail = replacement
 
 
 def use_container(replacement: Container | None) -> None:

@@ -26,6 +26,7 @@ import requests
 from chalicelib.logs import mask
 from chalicelib.polling import wait_for
 from chalicelib.settings import PARTNER_URL_VARIABLES
+from devstack.mask import AuditCopy
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -54,10 +55,13 @@ class Terminal:
         self.stream.flush()
 
 
-def _masked_copy(source: IO[bytes], sinks: list[Sink]) -> None:
+def _masked_copy(source: IO[bytes], sinks: list[Sink], audit: AuditCopy | None = None) -> None:
     """Drains a child's output for as long as it prints: a sink that fails (a closed log while stopping,
-    a terminal that went away) is dropped, never the draining, or the child would block on a full pipe."""
+    a terminal that went away) is dropped, never the draining, or the child would block on a full pipe.
+    An API's audit records are copied to `audit` as printed, before the mask (they hold no clear identifier)."""
     for line in iter(source.readline, b""):
+        if audit is not None:
+            audit.offer(line)
         masked = mask(line.decode("utf-8", errors="replace")).encode()
         for sink in list(sinks):
             try:
@@ -211,6 +215,13 @@ class RuntimeConfig:
     max_receive_count: int = 5
     log_dir: Path = ROOT / ".devstack" / "logs"
     quiet: bool = True
+    audit_dir: Path | None = None
+    """Where the APIs' audit records are copied (`audit.jsonl`); None: `audit/` beside `log_dir`."""
+
+    @property
+    def audit_file(self) -> Path:
+        """`.devstack/audit/audit.jsonl` for `make run` and `make run-dr`: what `make audit-report` reads."""
+        return (self.audit_dir or self.log_dir.parent / "audit") / "audit.jsonl"
 
 
 @dataclass
@@ -232,6 +243,7 @@ class ProcessGroup:
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         self._logs: list[IO[bytes]] = []
         self.terminal = Terminal(sys.stdout.buffer)
+        self.audit = AuditCopy(config.audit_file)
 
     @property
     def aws_url(self) -> str:
@@ -291,7 +303,8 @@ class ProcessGroup:
         """`chalice local` on `port`, answering before this returns; `quiet` keeps its lines in its log only."""
         local = [sys.executable, "-m", "devstack.chalice_local", "local"]  # chalice local, API Gateway's 404s
         argv = [*local, "--host", "127.0.0.1", "--port", str(port), "--no-autoreload"]
-        api = self.spawn(name, argv, env, cwd=ROOT / "app", quiet=self.config.quiet if quiet is None else quiet)
+        quiet = self.config.quiet if quiet is None else quiet
+        api = self.spawn(name, argv, env, cwd=ROOT / "app", quiet=quiet, audit=True)
         wait_until(f"http://127.0.0.1:{port}/v1/health", 30, api)
 
     def start_worker(self, name: str, env: dict[str, str]) -> None:
@@ -307,12 +320,19 @@ class ProcessGroup:
         wait_until(f"{self.partners_url}/areas/health-probe", 15, sim)
 
     def spawn(
-        self, name: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT, quiet: bool = True
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: Path = ROOT,
+        quiet: bool = True,
+        audit: bool = False,
     ) -> subprocess.Popen[bytes]:
         """Every line a child prints passes through the PII mask before it reaches a file or the terminal.
 
         Our own loggers mask already; this catches what third-party code prints itself, such as
-        the request lines of `chalice local` (whose paths may carry a CPF).
+        the request lines of `chalice local` (whose paths may carry a CPF). An API child (`audit`) also
+        has its audit records copied to `config.audit_file`, the local stand-in for the audit bucket.
         """
         log = open(self.config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
         self._logs.append(log)
@@ -323,7 +343,8 @@ class ProcessGroup:
             self.processes.append((name, process))
         assert process.stdout is not None
         sinks: list[Sink] = [log] if quiet else [log, self.terminal]
-        threading.Thread(target=_masked_copy, args=(process.stdout, sinks), daemon=True).start()
+        copy = self.audit if audit else None
+        threading.Thread(target=_masked_copy, args=(process.stdout, sinks, copy), daemon=True).start()
         return process
 
     def kill(self, name: str) -> None:
@@ -400,6 +421,7 @@ ame-platform is running (Ctrl-C stops everything)
   local AWS        {aws}   (moto server: DynamoDB + SQS)
   partners         {partners}   (simulator with demo data)
   logs             {logs}
+  audit records    {audit}   (make audit-report CPF=...)
 
 Try it (paste as is; README.md has every verdict and error):
   key=$(curl -s -X POST {api}/v1/orders -H 'Content-Type: application/json' \\
@@ -484,7 +506,12 @@ def main() -> None:
     status = run_in_foreground(
         stack,
         lambda: BANNER.format(
-            api=stack.api_url, aws=stack.aws_url, partners=stack.partners_url, logs=config.log_dir, body=body
+            api=stack.api_url,
+            aws=stack.aws_url,
+            partners=stack.partners_url,
+            logs=config.log_dir,
+            audit=config.audit_file,
+            body=body,
         ),
     )
     raise SystemExit(status)

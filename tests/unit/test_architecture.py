@@ -18,6 +18,7 @@ PURE = [
     "chalicelib/quorum",
     "chalicelib/orders",
     "chalicelib/credit",
+    "chalicelib/audit",
 ]
 FORBIDDEN = {"boto3", "botocore", "pynamodb", "chalice", "requests", "urllib3", "moto"}
 
@@ -66,7 +67,7 @@ def test_chalicelib_is_linked_into_the_chalice_project() -> None:
     assert link.is_symlink() and link.resolve() == (ROOT / "chalicelib").resolve()
 
 
-AREAS = ("orders", "credit")
+AREAS = ("orders", "credit", "audit")
 SKELETON = ("model", "ports", "services", "errors", "requests", "wire")
 
 
