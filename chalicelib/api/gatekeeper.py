@@ -9,19 +9,23 @@ error shape, never saying which check failed beyond the status (the reason goes 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
 from chalice.app import Request, Response
 
-from chalicelib.api.catalog import route_spec
+from chalicelib.api.catalog import RouteSpec, route_spec
 from chalicelib.api.gateway import FORBIDDEN, ROUTE_NOT_FOUND, UNAUTHENTICATED, UNSUPPORTED_MEDIA_TYPE, GatewayAnswer
 from chalicelib.api.http import api_errors, json_response
-from chalicelib.bootstrap import token_verifier
+from chalicelib.audit.services import audit_request
+from chalicelib.bootstrap import audit_trail, container, token_verifier
+from chalicelib.clock import utc_now
 from chalicelib.errors import Forbidden, Unauthenticated
 from chalicelib.identity.model import Caller
 from chalicelib.identity.tokens import TokenRejected
+from chalicelib.settings import ConfigurationError, region_from
 
 log = logging.getLogger("ame.api")
 
@@ -38,14 +42,25 @@ def current_caller() -> Caller:
     return caller
 
 
-@api_errors
 def gatekeeper(request: Request, get_response: ResponseFor) -> Response:
+    spec = route_spec(request.method, request.path)
+    callers: list[Caller] = []
+    response = admit(request, get_response, callers)
+    if spec is not None and spec.personal_data:
+        record_access(spec, callers[0] if callers else None, request, response)
+    return response
+
+
+@api_errors
+def admit(request: Request, get_response: ResponseFor, callers: list[Caller]) -> Response:
+    """The checks and the route, every failure in the app's error shape; `callers` receives who called."""
     spec = route_spec(request.method, request.path)
     if spec is None:
         return answer(ROUTE_NOT_FOUND)
     if spec.scope is None:
         return in_house_style(get_response(request))
     caller = authenticate(request)
+    callers.append(caller)
     if not caller.may(spec.scope):
         log.info("scope refused", extra={"client_id": caller.client_id, "operation": spec.operation_id})
         raise Forbidden(FORBIDDEN.message)
@@ -54,6 +69,17 @@ def gatekeeper(request: Request, get_response: ResponseFor) -> Response:
         return in_house_style(get_response(request))
     finally:
         _caller.reset(token)
+
+
+def record_access(spec: RouteSpec, caller: Caller | None, request: Request, response: Response) -> None:
+    """One audit record per personal-data request, refused ones included. A request the service could
+    not serve for want of configuration (503) touched no data and has no key to hash with: skipped."""
+    try:
+        key = container().keys.audit_subject
+    except ConfigurationError:
+        return
+    request_id = request.context.get("requestId") or getattr(request.lambda_context, "aws_request_id", None)
+    audit_request(audit_trail(), key, spec, caller, request, response, request_id, utc_now(), region_from(os.environ))
 
 
 def authenticate(request: Request) -> Caller:

@@ -16,9 +16,11 @@ from chalice.test import Client
 from chalicelib import bootstrap
 from chalicelib.api.catalog import ROUTES
 from chalicelib.api.gatekeeper import current_caller
+from chalicelib.audit.subjects import subject_hash
 from chalicelib.errors import Unauthenticated
 from chalicelib.identity.model import Scope
 from chalicelib.identity.tokens import MIN_REFRESH_INTERVAL_SECONDS, TokenRejected
+from tests.unit.audit.fakes import FakeAuditTrail
 from tests.unit.builders import cpf
 from tests.unit.test_services import body
 from tests.unit.tokens import TestIssuer, signed
@@ -219,3 +221,37 @@ def test_every_route_the_app_serves_is_in_the_catalog(chalice_module: ModuleType
     served = {(method, path) for path, methods in chalice_module.app.routes.items() for method in methods}
     catalogued = {(spec.method, spec.path) for spec in ROUTES}
     assert served <= catalogued, f"routes missing from chalicelib/api/catalog.py: {sorted(served - catalogued)}"
+
+
+@pytest.fixture
+def trail() -> Iterator[FakeAuditTrail]:
+    fake = FakeAuditTrail()
+    bootstrap.use_audit_trail(fake)
+    yield fake
+    bootstrap.use_audit_trail(None)
+
+
+def test_every_personal_data_request_leaves_one_record_and_others_none(
+    chalice_module: ModuleType, container: bootstrap.Container, trail: FakeAuditTrail, issuer: TestIssuer
+) -> None:
+    key = container.keys.audit_subject
+    with signed(chalice_module) as credit, signed(chalice_module, "client-consortium") as consortium:
+        order_key = credit.http.post("/v1/orders", body=json.dumps(body())).json_body["order_key"]
+        credit.http.get(f"/v1/orders/{order_key}")
+        consortium.http.get(f"/v1/orders/{order_key}")
+        credit.http.get("/v1/health")
+        credit.unsigned.get(f"/v1/customers/{cpf(3)}")
+    created, read, probed, anonymous = trail.records
+    requester = subject_hash(body()["requester"]["document"], key)
+    assert (created.operation, created.outcome, created.client_id, created.area_id) == (
+        "createOrder",
+        "allowed",
+        "client-credit",
+        "AREA-CREDIT",
+    )
+    assert requester in created.subjects and created.resource == order_key
+    assert (read.operation, read.status, read.resource) == ("getOrder", 200, order_key)
+    assert (probed.area_id, probed.status, probed.outcome, probed.subjects) == ("AREA-CONSORTIUM", 404, "failed", ())
+    assert (anonymous.client_id, anonymous.status, anonymous.outcome) == (None, 401, "denied")
+    assert anonymous.subjects == (subject_hash(cpf(3), key),)
+    assert all(cpf(3) not in line and body()["requester"]["document"] not in line for line in trail.lines)
