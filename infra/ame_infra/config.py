@@ -18,7 +18,7 @@ ROLES = ("primary", "dr")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 
 
-COGNITO_DOMAIN_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+COGNITO_DOMAIN_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 COGNITO_RESERVED_WORDS = ("aws", "amazon", "cognito")
 MIN_APP_SECRET_BYTES = 32
 """`chalicelib.keys.MIN_SECRET_BYTES`: the app refuses a shorter secret at its first request."""
@@ -45,7 +45,7 @@ def parse_areas(raw: Any) -> tuple[AreaClient, ...]:
         if not isinstance(entry, dict) or set(entry) != {"area_id", "scopes"}:
             raise StackConfigError(f"ame-platform:areas entries are {{area_id, scopes}}, not {entry!r}")
         area_id, scopes = entry["area_id"], entry["scopes"]
-        if not isinstance(area_id, str) or not AREA_ID_PATTERN.match(area_id):
+        if not isinstance(area_id, str) or not AREA_ID_PATTERN.fullmatch(area_id):
             raise StackConfigError(f"ame-platform:areas: {area_id!r} is not an area id orders accept")
         if not isinstance(scopes, list) or not scopes or not all(isinstance(s, str) for s in scopes):
             raise StackConfigError(f"ame-platform:areas: {area_id} needs a non-empty list of scopes")
@@ -173,7 +173,7 @@ class StackSettings:
 
     def _validate_identity(self) -> None:
         prefix = self.auth_domain_prefix
-        if not COGNITO_DOMAIN_PATTERN.match(prefix) or any(word in prefix for word in COGNITO_RESERVED_WORDS):
+        if not COGNITO_DOMAIN_PATTERN.fullmatch(prefix) or any(word in prefix for word in COGNITO_RESERVED_WORDS):
             raise StackConfigError(
                 f"authDomainPrefix {prefix!r}: lowercase letters, digits and hyphens, without aws/amazon/cognito"
             )

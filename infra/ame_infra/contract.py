@@ -183,8 +183,8 @@ SCOPES = {
 """`chalicelib.identity.model.Scope`'s values, in its order (a test keeps them equal), with the
 description Cognito shows for each."""
 
-AREA_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
-"""An area id as orders accept it in `area_id` (`chalicelib.orders.requests`)."""
+AREA_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+"""An area id as orders accept it in `area_id` (`chalicelib.orders.requests`); use with `fullmatch`."""
 
 
 def full_scope(scope: str) -> str:

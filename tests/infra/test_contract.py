@@ -145,8 +145,13 @@ def test_the_identity_environment_is_what_the_app_reads() -> None:
     assert identity.resource_server == "ame-platform"
 
 
-def test_area_ids_in_stack_config_are_those_orders_accept() -> None:
-    assert contract.AREA_ID_PATTERN.pattern == requests._CODE.pattern
+@pytest.mark.parametrize(
+    "area_id",
+    ["AREA-CREDIT", "a.b_c-1", "A" * 64, "A" * 65, "-AREA", "AREA X", "AREA\n", "ÁREA", "", "AREA/1"],
+)
+def test_area_ids_in_stack_config_are_those_orders_accept(area_id: str) -> None:
+    orders_accept = requests._CODE.fullmatch(area_id) is not None
+    assert (contract.AREA_ID_PATTERN.fullmatch(area_id) is not None) == orders_accept
 
 
 def test_the_stack_refuses_an_app_secret_the_app_would_refuse() -> None:
