@@ -12,6 +12,19 @@ import pulumi_aws as aws
 
 from ame_infra import iam
 from ame_infra.chalice_package import ChalicePackage
+from ame_infra.contract import (
+    FORBIDDEN,
+    INTERNAL_ERROR,
+    PAYLOAD_TOO_LARGE,
+    REJECTED,
+    REQUEST_BLOCKED,
+    ROUTE_NOT_FOUND,
+    THROTTLED,
+    UNAUTHENTICATED,
+    UNSUPPORTED_MEDIA_TYPE,
+    WWW_AUTHENTICATE,
+    GatewayAnswer,
+)
 
 STAGE = "api"
 ACCESS_LOG_FORMAT = json.dumps(
@@ -31,28 +44,43 @@ ACCESS_LOG_FORMAT = json.dumps(
 """`$context.resourcePath` is the template; `$context.path` would write `/v1/customers/<cpf>` to the log."""
 
 
-def _gateway_response(code: str, status: int | None = None) -> dict[str, Any]:
-    """API Gateway's own errors in the app's shape: {"error": {"code", "message"}}."""
-    response: dict[str, Any] = {
-        "responseTemplates": {
-            "application/json": '{"error": {"code": "' + code + '", "message": $context.error.messageString}}'
-        }
-    }
-    if status is not None:
-        response["statusCode"] = str(status)
+JSON_CONTENT_TYPE = {"gatewayresponse.header.Content-Type": "'application/json'"}
+
+
+def _gateway_response(
+    answer: GatewayAnswer, keep_status: bool = False, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """API Gateway's own answers in the app's shape, a fixed text: no `$context.error.*` internals.
+
+    `keep_status` is for DEFAULT_4XX/5XX, which cover several statuses and keep each one."""
+    text = answer.body_text()
+    if "$" in text or "#" in text:
+        raise ValueError(f"{answer.code}: a response template is VTL; its fixed text may not use $ or #")
+    parameters = {**JSON_CONTENT_TYPE, **{f"gatewayresponse.header.{k}": f"'{v}'" for k, v in (headers or {}).items()}}
+    response: dict[str, Any] = {"responseParameters": parameters, "responseTemplates": {"application/json": text}}
+    if not keep_status:
+        response["statusCode"] = str(answer.status)
     return response
 
 
 GATEWAY_RESPONSES = {
-    "DEFAULT_4XX": _gateway_response("BAD_REQUEST"),
-    "DEFAULT_5XX": _gateway_response("INTERNAL_ERROR"),
-    "MISSING_AUTHENTICATION_TOKEN": _gateway_response("ROUTE_NOT_FOUND", 404),
-    "RESOURCE_NOT_FOUND": _gateway_response("ROUTE_NOT_FOUND", 404),
-    "UNSUPPORTED_MEDIA_TYPE": _gateway_response("UNSUPPORTED_MEDIA_TYPE", 415),
-    "REQUEST_TOO_LARGE": _gateway_response("REQUEST_TOO_LARGE", 413),
-    "THROTTLED": _gateway_response("THROTTLED", 429),
-    "WAF_FILTERED": _gateway_response("REQUEST_BLOCKED", 403),
+    "DEFAULT_4XX": _gateway_response(REJECTED, keep_status=True),
+    "DEFAULT_5XX": _gateway_response(INTERNAL_ERROR, keep_status=True),
+    # API Gateway's answer to a path or method no route serves is 403 "Missing Authentication Token".
+    "MISSING_AUTHENTICATION_TOKEN": _gateway_response(ROUTE_NOT_FOUND),
+    "RESOURCE_NOT_FOUND": _gateway_response(ROUTE_NOT_FOUND),
+    "UNSUPPORTED_MEDIA_TYPE": _gateway_response(UNSUPPORTED_MEDIA_TYPE),
+    "REQUEST_TOO_LARGE": _gateway_response(PAYLOAD_TOO_LARGE),
+    "THROTTLED": _gateway_response(THROTTLED),
+    "QUOTA_EXCEEDED": _gateway_response(THROTTLED),
+    # No API Gateway authorizer today (the app verifies tokens, docs/deployment.md); should one be
+    # added, its refusals already answer as the app's do.
+    "UNAUTHORIZED": _gateway_response(UNAUTHENTICATED, headers={"WWW-Authenticate": WWW_AUTHENTICATE}),
+    "ACCESS_DENIED": _gateway_response(FORBIDDEN),
+    "WAF_FILTERED": _gateway_response(REQUEST_BLOCKED),
 }
+"""Declared in the OpenAPI body (`x-amazon-apigateway-gateway-responses`), not as `aws.apigateway.Response`
+resources: the body is imported in `overwrite` mode, which resets anything the body does not hold."""
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesSQLiRuleSet",

@@ -19,6 +19,8 @@ class BucketSpec:
     glacier_after_days: int
     glacier_class: str = "GLACIER"
     noncurrent_versions_kept_days: int = 365
+    object_locked: bool = False
+    """S3 Object Lock, COMPLIANCE mode, default retention from `ReplicatedBucketsArgs.object_lock_days`."""
 
 
 BUCKETS = (
@@ -26,15 +28,28 @@ BUCKETS = (
     BucketSpec("lake-raw", 30, 90),
     BucketSpec("lake-processed", 30, 180),
     BucketSpec("lake-curated", 60, 365),
-    BucketSpec("audit", 90, 365, noncurrent_versions_kept_days=3650),
+    # Glacier Instant Retrieval: a data subject's report (`make audit-report`) reads years back at once.
+    BucketSpec("audit", 90, 365, glacier_class="GLACIER_IR", noncurrent_versions_kept_days=3650, object_locked=True),
 )
+AUDIT = next(spec for spec in BUCKETS if spec.purpose == "audit")
 RTC_MINUTES = 15
+
+
+def bucket_name(prefix: str, purpose: str, region: str) -> str:
+    """`<bucketPrefix>-<purpose>-<region>`: the DR stack finds the buckets prod keeps in its region by name."""
+    return f"{prefix}-{purpose}-{region}"
 
 
 @dataclass(frozen=True)
 class VersionedBucket:
     bucket: aws.s3.Bucket
     versioning: aws.s3.BucketVersioning
+    lock: aws.s3.BucketObjectLockConfiguration | None = None
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """What replication waits for: versioning, and Object Lock where the bucket has it."""
+        return [self.versioning, *([self.lock] if self.lock else [])]
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,7 @@ class ReplicatedBucketsArgs:
     prefix: str
     primary: RegionalSide
     dr: RegionalSide
+    object_lock_days: int
     specs: tuple[BucketSpec, ...] = BUCKETS
 
 
@@ -69,7 +85,7 @@ class ReplicatedBuckets(pulumi.ComponentResource):
         self.register_outputs({"names": self.names})
 
     def _bucket(self, spec: BucketSpec, args: ReplicatedBucketsArgs, side: RegionalSide) -> VersionedBucket:
-        name = f"{args.prefix}-{spec.purpose}-{side.region}"
+        name = bucket_name(args.prefix, spec.purpose, side.region)
         opts = pulumi.ResourceOptions(parent=self, provider=side.provider)
         bucket = aws.s3.Bucket(
             name, bucket=name, opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=True))
@@ -103,6 +119,17 @@ class ReplicatedBuckets(pulumi.ComponentResource):
             ],
             opts=opts,
         )
+        lock = None
+        if spec.object_locked:
+            # Works on the existing, versioned bucket too (no replacement). COMPLIANCE: no one, the
+            # account root included, shortens the retention or deletes a version before it ends.
+            lock = aws.s3.BucketObjectLockConfiguration(
+                name,
+                bucket=bucket.id,
+                object_lock_enabled="Enabled",
+                rule={"default_retention": {"mode": "COMPLIANCE", "days": args.object_lock_days}},
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[versioning])),
+            )
         aws.s3.BucketLifecycleConfiguration(
             name,
             bucket=bucket.id,
@@ -141,7 +168,7 @@ class ReplicatedBuckets(pulumi.ComponentResource):
             ),
             opts=opts,
         )
-        return VersionedBucket(bucket, versioning)
+        return VersionedBucket(bucket, versioning, lock)
 
     def _replication_role(
         self, name: str, args: ReplicatedBucketsArgs, pairs: dict[str, tuple[VersionedBucket, VersionedBucket]]
@@ -150,22 +177,27 @@ class ReplicatedBuckets(pulumi.ComponentResource):
         role = aws.iam.Role(f"{name}-replication", assume_role_policy=iam.assume_role("s3.amazonaws.com"), opts=opts)
         sources = [source.bucket for source, _ in pairs.values()]
         targets = [target.bucket for _, target in pairs.values()]
+        locked = [pulumi.Output.concat(pairs[s.purpose][0].bucket.arn, "/*") for s in args.specs if s.object_locked]
+        statements = [
+            iam.allow(["s3:GetReplicationConfiguration", "s3:ListBucket"], [b.arn for b in sources]),
+            iam.allow(
+                ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+                [pulumi.Output.concat(b.arn, "/*") for b in sources],
+            ),
+            iam.allow(
+                ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                [pulumi.Output.concat(b.arn, "/*") for b in targets],
+            ),
+            iam.allow(["kms:Decrypt"], [args.primary.key_arn]),
+            iam.allow(["kms:Encrypt", "kms:GenerateDataKey"], [args.dr.key_arn]),
+        ]
+        if locked:
+            # Replicas of locked objects keep their retention; S3 reads it with the role's rights.
+            statements.append(iam.allow(["s3:GetObjectLegalHold", "s3:GetObjectRetention"], locked))
         aws.iam.RolePolicy(
             f"{name}-replication",
             role=role.id,
-            policy=iam.document(
-                iam.allow(["s3:GetReplicationConfiguration", "s3:ListBucket"], [b.arn for b in sources]),
-                iam.allow(
-                    ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
-                    [pulumi.Output.concat(b.arn, "/*") for b in sources],
-                ),
-                iam.allow(
-                    ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
-                    [pulumi.Output.concat(b.arn, "/*") for b in targets],
-                ),
-                iam.allow(["kms:Decrypt"], [args.primary.key_arn]),
-                iam.allow(["kms:Encrypt", "kms:GenerateDataKey"], [args.dr.key_arn]),
-            ),
+            policy=iam.document(*statements),
             opts=opts,
         )
         return role
@@ -199,8 +231,9 @@ class ReplicatedBuckets(pulumi.ComponentResource):
                     },
                 }
             ],
-            # S3 refuses a replication configuration until versioning is on at both ends.
+            # S3 refuses a replication configuration until versioning (and, for locked objects, Object
+            # Lock) is on at both ends.
             opts=pulumi.ResourceOptions(
-                parent=self, provider=args.primary.provider, depends_on=[source.versioning, target.versioning]
+                parent=self, provider=args.primary.provider, depends_on=[*source.ready, *target.ready]
             ),
         )

@@ -3,21 +3,62 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
-from ame_infra.contract import PARTNERS
+from ame_infra.contract import AREA_ID_PATTERN, PARTNERS, SCOPES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROLES = ("primary", "dr")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 
 
+COGNITO_DOMAIN_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+COGNITO_RESERVED_WORDS = ("aws", "amazon", "cognito")
+MIN_APP_SECRET_BYTES = 32
+"""`chalicelib.keys.MIN_SECRET_BYTES`: the app refuses a shorter secret at its first request."""
+
+
 class StackConfigError(ValueError):
     """A stack setting is missing or contradicts another."""
+
+
+@dataclass(frozen=True)
+class AreaClient:
+    """One consuming area: its system gets one Cognito app client per region with these scopes."""
+
+    area_id: str
+    scopes: tuple[str, ...]
+
+
+def parse_areas(raw: Any) -> tuple[AreaClient, ...]:
+    """`ame-platform:areas`: a list of `{area_id, scopes}`; scopes without the resource-server prefix."""
+    if not isinstance(raw, list) or not raw:
+        raise StackConfigError("ame-platform:areas must list the consuming areas: [{area_id, scopes}, ...]")
+    areas = []
+    for entry in raw:
+        if not isinstance(entry, dict) or set(entry) != {"area_id", "scopes"}:
+            raise StackConfigError(f"ame-platform:areas entries are {{area_id, scopes}}, not {entry!r}")
+        area_id, scopes = entry["area_id"], entry["scopes"]
+        if not isinstance(area_id, str) or not AREA_ID_PATTERN.fullmatch(area_id):
+            raise StackConfigError(f"ame-platform:areas: {area_id!r} is not an area id orders accept")
+        if not isinstance(scopes, list) or not scopes or not all(isinstance(s, str) for s in scopes):
+            raise StackConfigError(f"ame-platform:areas: {area_id} needs a non-empty list of scopes")
+        unknown = sorted(set(scopes) - set(SCOPES))
+        if unknown:
+            raise StackConfigError(
+                f"ame-platform:areas: {area_id} asks for unknown scopes {unknown}; known: {list(SCOPES)}"
+            )
+        areas.append(AreaClient(area_id, tuple(s for s in SCOPES if s in scopes)))
+    ids = [a.area_id for a in areas]
+    if len(set(ids)) != len(ids):
+        raise StackConfigError("ame-platform:areas names an area twice")
+    return tuple(areas)
 
 
 @dataclass(frozen=True)
@@ -44,10 +85,28 @@ class StackSettings:
     replication_latency_ms: int = 2000
     max_receive_count: int = 5
     tags: dict[str, str] = field(default_factory=dict)
+    areas: tuple[AreaClient, ...] = ()
+    auth_domain_prefix: str = ""
+    """Cognito's hosted domain `<prefix>.auth.<region>.amazoncognito.com` (serves `/oauth2/token`)."""
+    peer_token_issuer: str | None = None
+    """The peer region's user pool issuer (its stack's `token_issuer` output), trusted too."""
+    peer_area_client_ids: Mapping[str, str] = field(default_factory=dict)
+    """The peer stack's `area_client_ids` output (area id -> client id), added to the area registry."""
+    app_secret: pulumi.Output[str] | None = None
+    audit_retention_days: int = 1825
+    """S3 Object Lock (COMPLIANCE) on every audit record: nobody, root included, deletes it sooner."""
 
     @property
     def is_primary(self) -> bool:
         return self.role == "primary"
+
+    @property
+    def required_app_secret(self) -> pulumi.Output[str]:
+        if self.app_secret is None:
+            raise StackConfigError(
+                "ame-platform:appSecret is required: pulumi config set --secret ame-platform:appSecret"
+            )
+        return self.app_secret
 
     @property
     def primary_region(self) -> str:
@@ -82,6 +141,13 @@ class StackSettings:
             latency_p95_ms=config.get_int("latencyP95Ms") or 200,
             replication_latency_ms=config.get_int("replicationLatencyMs") or 2000,
             tags={"project": "ame-platform", "stack": pulumi.get_stack(), "role": config.require("role")},
+            areas=parse_areas(config.require_object("areas")),
+            auth_domain_prefix=config.get("authDomainPrefix") or f"{config.require('bucketPrefix')}-{region}",
+            peer_token_issuer=config.get("peerTokenIssuer"),
+            peer_area_client_ids=_string_map(config.get_object("peerAreaClientIds") or {}, "peerAreaClientIds"),
+            # Read in clear only to check its length; from here on it travels as a secret Output.
+            app_secret=pulumi.Output.secret(_checked_app_secret(config.require("appSecret"))),
+            audit_retention_days=config.get_int("auditRetentionDays") or 1825,
         )
         settings.validate()
         return settings
@@ -101,3 +167,42 @@ class StackSettings:
         for name, url in self.partner_urls.items():
             if not url.startswith("https://"):
                 raise StackConfigError(f"partner URL for {name} must use https: {url!r}")
+        self._validate_identity()
+        if not 1 <= self.audit_retention_days <= 3650:
+            raise StackConfigError("auditRetentionDays: 1-3650 (the audit bucket keeps old versions 3650 days)")
+
+    def _validate_identity(self) -> None:
+        prefix = self.auth_domain_prefix
+        if not COGNITO_DOMAIN_PATTERN.fullmatch(prefix) or any(word in prefix for word in COGNITO_RESERVED_WORDS):
+            raise StackConfigError(
+                f"authDomainPrefix {prefix!r}: lowercase letters, digits and hyphens, without aws/amazon/cognito"
+            )
+        issuer = self.peer_token_issuer
+        if issuer is not None and not re.fullmatch(
+            rf"https://cognito-idp\.{re.escape(self.peer_region)}\.amazonaws\.com/{re.escape(self.peer_region)}_\w+",
+            issuer,
+        ):
+            raise StackConfigError(
+                f"peerTokenIssuer must be the {self.peer_region} user pool's issuer "
+                f"(https://cognito-idp.{self.peer_region}.amazonaws.com/<pool id>), not {issuer!r}"
+            )
+        known = {area.area_id for area in self.areas}
+        strangers = sorted(set(self.peer_area_client_ids) - known)
+        if strangers:
+            raise StackConfigError(f"peerAreaClientIds names areas this stack does not list in areas: {strangers}")
+        if self.peer_area_client_ids and issuer is None:
+            raise StackConfigError("peerAreaClientIds without peerTokenIssuer: their tokens could not be verified")
+
+
+def _checked_app_secret(secret: str) -> str:
+    if len(secret.encode()) < MIN_APP_SECRET_BYTES:
+        raise StackConfigError(f"ame-platform:appSecret needs at least {MIN_APP_SECRET_BYTES} bytes")
+    return secret
+
+
+def _string_map(raw: Any, name: str) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k and v for k, v in raw.items()
+    ):
+        raise StackConfigError(f"ame-platform:{name} must be a JSON object of non-empty strings")
+    return dict(raw)

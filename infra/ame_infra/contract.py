@@ -6,6 +6,9 @@ directory; `tests/infra/test_contract.py` fails when either side drifts from the
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 PARTNERS = {
@@ -102,6 +105,10 @@ class FunctionAccess:
     queries_indexes_of: tuple[str, ...] = ()
     sends_to: tuple[QueueSpec, ...] = ()
     reads_region_switch: bool = False
+    reads_app_secret: bool = True
+    """Every entry point builds the container, which derives its keys from the application secret."""
+    verifies_callers: bool = False
+    """Gets the identity settings (issuers, area registry): only the REST API has callers."""
 
 
 ACCESS_BY_HANDLER = {
@@ -116,6 +123,7 @@ ACCESS_BY_HANDLER = {
         queries_indexes_of=(CREDIT.key,),
         sends_to=(ENVELOPE_REQUESTS,),
         reads_region_switch=True,  # /v1/health answers 503 while the region is held out of service
+        verifies_callers=True,
     ),
     # The scheduled sweeper: finds orders stuck in PROCESSING (index query) and re-queues them here.
     "app.sweep_stuck_orders": FunctionAccess(
@@ -137,6 +145,11 @@ def region_switch_parameter(region: str) -> str:
     return f"/ame-platform/{region}/out-of-service"
 
 
+def app_secret_parameter(region: str) -> str:
+    """The SSM SecureString holding the application secret (the same value in both regions)."""
+    return f"/ame-platform/{region}/app-secret"
+
+
 def lambda_environment(
     role: str, region: str, api_domain: str, max_receive_count: int, partner_urls: dict[str, str]
 ) -> dict[str, str]:
@@ -149,4 +162,80 @@ def lambda_environment(
         **{queue.env_var: queue.name for queue in QUEUES},
         "AME_MAX_RECEIVE_COUNT": str(max_receive_count),
         **{PARTNERS[name]: url for name, url in sorted(partner_urls.items())},
+        # The name only: the function reads the value from SSM (never its own configuration).
+        "AME_APP_SECRET_PARAMETER": app_secret_parameter(region),
     }
+
+
+# --- identity: whom the API trusts (chalicelib.settings.IdentitySettings, chalicelib.identity.model) ---
+
+RESOURCE_SERVER = "ame-platform"
+"""The Cognito resource server's identifier; tokens carry `ame-platform/<scope>`."""
+
+SCOPES = {
+    "orders.write": "Create signature-quorum orders for the caller's own area",
+    "orders.read": "Read the caller's own area's orders",
+    "credit.decide": "Request credit decisions",
+    "credit.customers.read": "Read customer credit profiles and their decisions",
+    "credit.customers.write": "Create or change customer credit profiles",
+    "credit.policies.read": "Read the credit policies in force",
+}
+"""`chalicelib.identity.model.Scope`'s values, in its order (a test keeps them equal), with the
+description Cognito shows for each."""
+
+AREA_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+"""An area id as orders accept it in `area_id` (`chalicelib.orders.requests`); use with `fullmatch`."""
+
+
+def full_scope(scope: str) -> str:
+    return f"{RESOURCE_SERVER}/{scope}"
+
+
+IDENTITY_VARIABLES = ("AME_TOKEN_ISSUERS", "AME_AREA_CLIENTS", "AME_RESOURCE_SERVER")
+
+
+def identity_environment(issuers: Sequence[str], area_clients: Mapping[str, str]) -> dict[str, str]:
+    """What `chalicelib.settings.IdentitySettings.from_env` reads; set on the API function only."""
+    return {
+        "AME_TOKEN_ISSUERS": ",".join(issuers),
+        "AME_AREA_CLIENTS": json.dumps(dict(sorted(area_clients.items()))),
+        "AME_RESOURCE_SERVER": RESOURCE_SERVER,
+    }
+
+
+# --- the answers API Gateway gives before a route runs (chalicelib.api.gateway) ---------------
+# The five answers and the header are `chalicelib.api.gateway`'s, written out because the Pulumi
+# program cannot import the app; tests/infra/test_contract.py fails when one differs by a byte.
+
+
+@dataclass(frozen=True)
+class GatewayAnswer:
+    status: int
+    code: str
+    message: str
+
+    def body_text(self) -> str:
+        """The exact JSON text `chalicelib.api.gateway.GatewayAnswer.body_text` gives."""
+        return json.dumps({"error": {"code": self.code, "message": self.message}}, separators=(",", ":"))
+
+
+ROUTE_NOT_FOUND = GatewayAnswer(404, "ROUTE_NOT_FOUND", "no route matches this method and path; see /v1/openapi.json")
+UNSUPPORTED_MEDIA_TYPE = GatewayAnswer(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as Content-Type: application/json")
+UNAUTHENTICATED = GatewayAnswer(401, "UNAUTHENTICATED", "a valid bearer token is required")
+FORBIDDEN = GatewayAnswer(403, "FORBIDDEN", "the token does not grant this operation")
+THROTTLED = GatewayAnswer(429, "THROTTLED", "too many requests; retry later")
+WWW_AUTHENTICATE = 'Bearer realm="ame-platform"'
+
+# API Gateway's own refusals the app never gives, in the same shape and without internals.
+REJECTED = GatewayAnswer(400, "BAD_REQUEST", "the request was rejected before it reached the API")
+INTERNAL_ERROR = GatewayAnswer(500, "INTERNAL_ERROR", "unexpected error; the request was not completed")
+PAYLOAD_TOO_LARGE = GatewayAnswer(413, "PAYLOAD_TOO_LARGE", "the request body is too large")
+REQUEST_BLOCKED = GatewayAnswer(403, "REQUEST_BLOCKED", "the request was blocked by the web application firewall")
+
+# --- the audit trail ------------------------------------------------------------------------
+
+AUDIT_FILTER_PATTERN = '{ $.kind = "audit" }'
+"""CloudWatch Logs JSON filter: the API's one-line audit records (`"kind": "audit"` at the top level)."""
+AUDIT_PREFIX = "audit/"
+"""Where Firehose writes the records in the audit bucket: `audit/<yyyy>/<MM>/<dd>/...`, JSON lines."""
+AUDIT_ERROR_PREFIX = "audit-errors/"

@@ -10,7 +10,13 @@ import pulumi_aws as aws
 
 from ame_infra import iam
 from ame_infra.chalice_package import ChalicePackage, PackagedFunction
-from ame_infra.contract import ACCESS_BY_HANDLER, TABLES, FunctionAccess, region_switch_parameter
+from ame_infra.contract import (
+    ACCESS_BY_HANDLER,
+    TABLES,
+    FunctionAccess,
+    app_secret_parameter,
+    region_switch_parameter,
+)
 from ame_infra.queues import DeployedQueue
 
 KMS_FOR_ENCRYPTED_QUEUES = ("kms:Decrypt", "kms:GenerateDataKey")
@@ -31,12 +37,17 @@ class AppFunctionsArgs:
     queues: dict[str, DeployedQueue]
     key_arn: pulumi.Input[str]
     log_retention_days: int
+    app_secret: pulumi.Input[str]
+    """A secret Output (`ame-platform:appSecret`); stored as an SSM SecureString under `key_arn`."""
+    caller_environment: dict[str, pulumi.Input[str]]
+    """The identity settings, for the functions that verify callers (contract.identity_environment)."""
 
 
 @dataclass(frozen=True)
 class DeployedFunction:
     packaged: PackagedFunction
     function: aws.lambda_.Function
+    log_group: aws.cloudwatch.LogGroup
 
 
 class AppFunctions(pulumi.ComponentResource):
@@ -53,6 +64,17 @@ class AppFunctions(pulumi.ComponentResource):
             description="'true' takes this region out of service: /v1/health answers 503 and Route 53 fails over.",
             # Operators and DR drills flip it; a routine `pulumi up` must not flip it back mid-incident.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["insecure_value"]),
+        )
+        # The application secret (cursor signing, audit subject hashes): read once per process from SSM,
+        # so it never sits in a function's configuration. Both stacks must hold the same value.
+        self.app_secret = aws.ssm.Parameter(
+            f"{name}-app-secret",
+            name=app_secret_parameter(args.region),
+            type="SecureString",
+            key_id=args.key_arn,
+            value=args.app_secret,
+            description="ame-platform application secret; the same value in both regions (docs/deployment.md).",
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.by_logical_id = {f.logical_id: self._function(f, code, args) for f in args.package.functions}
         self.register_outputs({lid: d.function.name for lid, d in self.by_logical_id.items()})
@@ -88,9 +110,11 @@ class AppFunctions(pulumi.ComponentResource):
             memory_size=packaged.memory_mb,
             timeout=packaged.timeout_seconds,
             architectures=[packaged.architecture],
-            environment={"variables": args.environment},
+            environment={
+                "variables": {**args.environment, **(args.caller_environment if access.verifies_callers else {})}
+            },
             logging_config={"log_format": "Text", "log_group": log_group.name},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, policy, self.app_secret]),
         )
         if consumed is not None and packaged.sqs_source is not None:
             aws.lambda_.EventSourceMapping(
@@ -105,7 +129,7 @@ class AppFunctions(pulumi.ComponentResource):
             )
         if packaged.schedule is not None:
             self._schedule(name, packaged.schedule, function)
-        return DeployedFunction(packaged, function)
+        return DeployedFunction(packaged, function, log_group)
 
     def _schedule(self, name: str, expression: str, function: aws.lambda_.Function) -> None:
         child = pulumi.ResourceOptions(parent=self)
@@ -159,8 +183,20 @@ def statements_for(
     if sends or consumed is not None:
         statements.append(iam.allow(KMS_FOR_ENCRYPTED_QUEUES, [args.key_arn]))
     if access.reads_region_switch:
-        parameter = pulumi.Output.concat(
-            "arn:aws:ssm:", args.region, ":", args.account_id, ":parameter", region_switch_parameter(args.region)
+        statements.append(iam.allow(["ssm:GetParameter"], [parameter_arn(args, region_switch_parameter(args.region))]))
+    if access.reads_app_secret:
+        secret = parameter_arn(args, app_secret_parameter(args.region))
+        statements.append(iam.allow(["ssm:GetParameter"], [secret]))
+        # SSM decrypts a SecureString with the caller's rights, naming the parameter in the context.
+        statements.append(
+            iam.allow(
+                ["kms:Decrypt"],
+                [args.key_arn],
+                {"StringEquals": {"kms:EncryptionContext:PARAMETER_ARN": secret}},
+            )
         )
-        statements.append(iam.allow(["ssm:GetParameter"], [parameter]))
     return statements
+
+
+def parameter_arn(args: AppFunctionsArgs, name: str) -> pulumi.Output[str]:
+    return pulumi.Output.concat("arn:aws:ssm:", args.region, ":", args.account_id, ":parameter", name)

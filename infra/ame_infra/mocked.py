@@ -7,6 +7,7 @@ outputs (ARNs, URLs, ids) and keeps the inputs the program sent, exactly what a 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import runpy
 from dataclasses import dataclass, field
@@ -25,6 +26,10 @@ INFRA_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = INFRA_DIR.parent
 PROVIDER_TYPE = "pulumi:providers:aws"
 CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
+KMS_KEY = "aws:kms/getKey:getKey"
+MOCK_APP_SECRET = "mocked-application-secret-of-at-least-32-bytes"  # noqa: S105 - a stand-in, no credential
+"""Stands in for `ame-platform:appSecret`, which the stack files hold only as ciphertext."""
+SECRET_CONFIG = (f"{PROJECT}:appSecret",)
 
 
 @dataclass(frozen=True)
@@ -41,10 +46,18 @@ class DeclaredResource:
         return not self.custom
 
 
+@dataclass(frozen=True)
+class StackOutput:
+    value: Any
+    secret: bool
+
+
 @dataclass
 class Inventory:
     stack: str
     resources: list[DeclaredResource] = field(default_factory=list)
+    exports: dict[str, StackOutput] = field(default_factory=dict)
+    """`pulumi stack output`: each value as resolved, and whether Pulumi would keep it secret."""
 
     @property
     def cloud_resources(self) -> list[DeclaredResource]:
@@ -75,12 +88,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
         else:
             region = self.provider_regions.get(provider_name or "")
         self.resources.append(DeclaredResource(args.typ, args.name, region, inputs, bool(args.custom), provider_name))
-        return f"{args.name}-id", {**inputs, **_plausible_outputs(args.typ, args.name, region or "us-east-1", inputs)}
+        outputs = {**inputs, **_plausible_outputs(args.typ, args.name, region or "us-east-1", inputs)}
+        return outputs.pop("id"), outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         if args.token == CALLER_IDENTITY:
             arn = f"arn:aws:iam::{ACCOUNT_ID}:user/deployer"
             return {"accountId": ACCOUNT_ID, "arn": arn, "id": ACCOUNT_ID, "userId": "AIDAMOCKED"}, []
+        if args.token == KMS_KEY:
+            region = self.provider_regions.get(args.provider.split("::")[-2] if args.provider else "", "us-east-1")
+            alias = str(args.args["keyId"]).removeprefix("alias/")
+            key_id = f"{alias}-{region}-key-id"
+            return {"arn": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{key_id}", "id": key_id, "keyId": key_id}, []
         raise NotImplementedError(f"the program calls {args.token}; teach RecordingMocks what it returns")
 
 
@@ -109,6 +128,17 @@ def _plausible_outputs(kind: str, name: str, region: str, inputs: dict[str, Any]
         outputs["arn"] = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{physical}"
     elif kind == "aws:cloudwatch/logGroup:LogGroup":
         outputs["arn"] = f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{physical}"
+    elif kind == "aws:cognito/userPool:UserPool":
+        outputs["id"] = f"{region}_Mocked{name.title().replace('-', '')}"
+        outputs["arn"] = f"arn:aws:cognito-idp:{region}:{ACCOUNT_ID}:userpool/{outputs['id']}"
+        outputs["endpoint"] = f"cognito-idp.{region}.amazonaws.com/{outputs['id']}"
+    elif kind == "aws:cognito/userPoolClient:UserPoolClient":
+        outputs["id"] = hashlib.sha256(name.encode()).hexdigest()[:26]  # Cognito's ids: 26 characters
+        outputs["clientSecret"] = f"mocked-client-secret-{name}"
+    elif kind == "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":
+        outputs["arn"] = f"arn:aws:firehose:{region}:{ACCOUNT_ID}:deliverystream/{physical}"
+    elif kind == "aws:iam/role:Role":
+        outputs["arn"] = f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
     return outputs
 
 
@@ -118,8 +148,9 @@ def stack_config(stack: str, package_dir: Path | None = None) -> dict[str, str]:
     config: dict[str, str] = {}
     for key, value in document["config"].items():
         if isinstance(value, dict) and "secure" in value:
-            continue  # ciphertext only the CLI can decrypt; secrets are optional settings
+            continue  # ciphertext only the CLI can decrypt; the required ones get stand-ins below
         config[key] = value if isinstance(value, str) else json.dumps(value)
+    config.setdefault(f"{PROJECT}:appSecret", MOCK_APP_SECRET)
     if package_dir is not None:
         config[f"{PROJECT}:chalicePackageDir"] = str(package_dir)
     return config
@@ -130,10 +161,21 @@ def run_stack(stack: str, package_dir: Path | None = None, extra_config: dict[st
     mocks = RecordingMocks()
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
-    pulumi.runtime.set_all_config({**stack_config(stack, package_dir), **(extra_config or {})})
+    pulumi.runtime.set_all_config({**stack_config(stack, package_dir), **(extra_config or {})}, list(SECRET_CONFIG))
 
     def program() -> None:
         runpy.run_path(str(INFRA_DIR / "__main__.py"), run_name="__main__")
 
     _sync_await(run_pulumi_func(program))
-    return Inventory(stack=stack, resources=list(mocks.resources))
+    return Inventory(stack=stack, resources=list(mocks.resources), exports=_exports())
+
+
+def _exports() -> dict[str, StackOutput]:
+    """The root stack's outputs, resolved: what `pulumi stack output` would print (secrets included)."""
+    root = runtime_settings.get_root_resource()
+    outputs: dict[str, Any] = getattr(root, "outputs", {})
+    resolved = {}
+    for name, value in outputs.items():
+        output = pulumi.Output.from_input(value)
+        resolved[name] = StackOutput(_sync_await(output.future()), bool(_sync_await(output.is_secret())))
+    return resolved

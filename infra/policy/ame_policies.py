@@ -24,6 +24,19 @@ Props = Mapping[str, Any]
 Check = Callable[[Props], Iterable[str]]
 MANAGED_GROUPS_REQUIRED = {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesSQLiRuleSet"}
 PII_IN_ACCESS_LOGS = ("$context.path", "$context.requestOverride", "$context.authorizer")
+RESOURCE_SERVER = "ame-platform"
+MAX_ACCESS_TOKEN_MINUTES = 60
+AUDIT_FILTER_PATTERN = '{ $.kind = "audit" }'
+GATEWAY_RESPONSES_REQUIRED = (
+    "DEFAULT_4XX",
+    "DEFAULT_5XX",
+    "MISSING_AUTHENTICATION_TOKEN",
+    "UNSUPPORTED_MEDIA_TYPE",
+    "THROTTLED",
+    "UNAUTHORIZED",
+    "ACCESS_DENIED",
+)
+TOKEN_UNIT_MINUTES = {"seconds": 1 / 60, "minutes": 1, "hours": 60, "days": 24 * 60}
 
 
 def table_is_protected(props: Props) -> Iterable[str]:
@@ -158,6 +171,90 @@ def web_acl_rules(props: Props) -> Iterable[str]:
         yield f"web ACL lacks managed rule group {missing}"
 
 
+def user_pool_admits_no_one(props: Props) -> Iterable[str]:
+    if (props.get("adminCreateUserConfig") or {}).get("allowAdminCreateUserOnly") is not True:
+        yield "user pool must not allow self sign-up (adminCreateUserConfig.allowAdminCreateUserOnly)"
+    if props.get("deletionProtection") != "ACTIVE":
+        yield "user pool needs deletion protection: deleting it deletes every area's credentials"
+
+
+def client_is_a_machine_client(props: Props) -> Iterable[str]:
+    if props.get("allowedOauthFlows") != ["client_credentials"]:
+        yield f"app client must allow the client_credentials flow only, not {props.get('allowedOauthFlows')}"
+    if props.get("generateSecret") is not True:
+        yield "app client needs a secret (client credentials authenticate with it)"
+    for url_list in ("callbackUrls", "logoutUrls"):
+        if props.get(url_list):
+            yield f"app client has {url_list}: a machine client redirects nowhere"
+    user_flows = [f for f in props.get("explicitAuthFlows") or [] if f != "ALLOW_REFRESH_TOKEN_AUTH"]
+    if user_flows or "explicitAuthFlows" not in props:
+        yield f"app client must enable no user sign-in flow (explicitAuthFlows: {user_flows or 'Cognito defaults'})"
+    scopes = props.get("allowedOauthScopes")
+    if isinstance(scopes, list):
+        if not scopes:
+            yield "app client grants no scope"
+        for scope in scopes:
+            if not (isinstance(scope, str) and scope.startswith(f"{RESOURCE_SERVER}/")):
+                yield f"app client scope {scope!r} is not one of the {RESOURCE_SERVER} resource server's"
+    unit = (props.get("tokenValidityUnits") or {}).get("accessToken", "hours")
+    validity = props.get("accessTokenValidity")
+    if validity is None or validity * TOKEN_UNIT_MINUTES.get(unit, 60) > MAX_ACCESS_TOKEN_MINUTES:
+        yield f"access tokens must expire within {MAX_ACCESS_TOKEN_MINUTES} minutes"
+
+
+def secret_parameters_are_secure(props: Props) -> Iterable[str]:
+    if "insecureValue" in props:
+        return  # a plain value on purpose (the region switch), stored as such
+    if props.get("type") != "SecureString":
+        yield "SSM parameter with a secret value must be a SecureString"
+    elif not props.get("keyId"):
+        yield "SecureString must be encrypted with a customer-managed key"
+
+
+def object_lock_in_compliance_mode(props: Props) -> Iterable[str]:
+    retention = (props.get("rule") or {}).get("defaultRetention") or {}
+    if retention.get("mode") != "COMPLIANCE":
+        yield "Object Lock must default to COMPLIANCE mode (governance mode can be bypassed)"
+    if not (retention.get("days") or retention.get("years")):
+        yield "Object Lock needs a default retention period"
+
+
+def audit_stream_writes_the_locked_bucket(props: Props) -> Iterable[str]:
+    if props.get("destination") != "extended_s3":
+        yield "audit Firehose stream must deliver to S3 (extended_s3)"
+        return
+    s3 = props.get("extendedS3Configuration") or {}
+    bucket = s3.get("bucketArn")
+    if isinstance(bucket, str) and "-audit-" not in bucket:
+        yield f"Firehose writes to {bucket}, not an audit bucket"
+    if not s3.get("kmsKeyArn"):
+        yield "Firehose must write SSE-KMS objects with a customer-managed key"
+    if not str(s3.get("prefix", "")).startswith("audit/") or not s3.get("errorOutputPrefix"):
+        yield "Firehose writes records under audit/ and failures under their own prefix"
+    sse = props.get("serverSideEncryption") or {}
+    if not (sse.get("enabled") and sse.get("keyType") == "CUSTOMER_MANAGED_CMK"):
+        yield "Firehose must encrypt buffered records with a customer-managed key"
+
+
+def gateway_responses_in_the_app_shape(props: Props) -> Iterable[str]:
+    body = props.get("body")
+    if not isinstance(body, str):
+        return  # unknown until the function's ARN is
+    responses = json.loads(body).get("x-amazon-apigateway-gateway-responses") or {}
+    for missing in (r for r in GATEWAY_RESPONSES_REQUIRED if r not in responses):
+        yield f"gateway response {missing} is API Gateway's own, not the app's error shape"
+    for kind, response in sorted(responses.items()):
+        template = (response.get("responseTemplates") or {}).get("application/json")
+        try:
+            error = json.loads(template)["error"] if isinstance(template, str) else None
+        except (ValueError, KeyError, TypeError):
+            error = None
+        if not (isinstance(error, dict) and {"code", "message"} <= set(error)):
+            yield f'gateway response {kind} must answer {{"error": {{"code", "message"}}}} as fixed JSON'
+        elif "$context" in str(template):
+            yield f"gateway response {kind} echoes API Gateway internals"
+
+
 RESOURCE_CHECKS: dict[str, tuple[str, str, Check]] = {
     "dynamodb-table-protected": (
         "aws:dynamodb/table:Table",
@@ -217,6 +314,36 @@ RESOURCE_CHECKS: dict[str, tuple[str, str, Check]] = {
     ),
     "kms-rotation": ("aws:kms/key:Key", "Customer-managed keys rotate.", key_rotates),
     "waf-rules": ("aws:wafv2/webAcl:WebAcl", "Web ACL: rate limit, common and SQLi rules.", web_acl_rules),
+    "cognito-pool-closed": (
+        "aws:cognito/userPool:UserPool",
+        "User pools: no self sign-up, deletion protection.",
+        user_pool_admits_no_one,
+    ),
+    "cognito-machine-clients": (
+        "aws:cognito/userPoolClient:UserPoolClient",
+        "App clients: client credentials only, a secret, resource-server scopes, tokens of at most an hour.",
+        client_is_a_machine_client,
+    ),
+    "ssm-secrets-secure": (
+        "aws:ssm/parameter:Parameter",
+        "Secret parameters are SecureStrings under a CMK.",
+        secret_parameters_are_secure,
+    ),
+    "s3-object-lock-compliance": (
+        "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+        "Object Lock defaults to COMPLIANCE with a retention.",
+        object_lock_in_compliance_mode,
+    ),
+    "firehose-audit-delivery": (
+        "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+        "Firehose delivers to the audit bucket under audit/, SSE-KMS, encrypted while buffered.",
+        audit_stream_writes_the_locked_bucket,
+    ),
+    "api-gateway-responses": (
+        "aws:apigateway/restApi:RestApi",
+        "API Gateway's own answers are fixed JSON in the app's error shape.",
+        gateway_responses_in_the_app_shape,
+    ),
 }
 
 
@@ -285,6 +412,24 @@ def every_stage_behind_waf(resources: list[Resource]) -> Iterable[str]:
         yield f"{stages} API stages but only {associations} web ACL associations"
 
 
+def audit_buckets_locked(resources: list[Resource]) -> Iterable[str]:
+    """Each bucket's settings are resources named like the bucket; audit buckets need Object Lock."""
+    locked = {name for kind, name, _ in resources if kind.endswith("BucketObjectLockConfiguration")}
+    for kind, name, props in resources:
+        if kind == "aws:s3/bucket:Bucket" and "-audit-" in str(props.get("bucket", name)) and name not in locked:
+            yield f"audit bucket {name} has no Object Lock configuration"
+
+
+def api_logs_feed_the_audit_trail(resources: list[Resource]) -> Iterable[str]:
+    if not any(kind == "aws:apigateway/stage:Stage" for kind, _, _ in resources):
+        return
+    filters = [props for kind, _, props in resources if kind.endswith("logSubscriptionFilter:LogSubscriptionFilter")]
+    if not any(f.get("filterPattern") == AUDIT_FILTER_PATTERN for f in filters):
+        yield f"the API's audit records reach no subscription filter {AUDIT_FILTER_PATTERN!r}"
+    if not any(kind.endswith("FirehoseDeliveryStream") for kind, _, _ in resources):
+        yield "no Firehose stream carries the audit records to the audit bucket"
+
+
 STACK_CHECKS: dict[str, tuple[str, Callable[[list[Resource]], Iterable[str]]]] = {
     "queues-alarmed": ("Every DLQ alarms on any message; every queue on backlog age.", every_queue_and_dlq_alarmed),
     "dr-owns-no-data": (
@@ -296,6 +441,11 @@ STACK_CHECKS: dict[str, tuple[str, Callable[[list[Resource]], Iterable[str]]]] =
         every_bucket_fully_configured,
     ),
     "stages-behind-waf": ("Every API stage has a web ACL.", every_stage_behind_waf),
+    "audit-buckets-locked": ("Every audit bucket has S3 Object Lock.", audit_buckets_locked),
+    "audit-trail-wired": (
+        "A stack serving the API subscribes its audit records to a Firehose stream.",
+        api_logs_feed_the_audit_trail,
+    ),
 }
 
 

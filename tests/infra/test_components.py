@@ -12,9 +12,10 @@ import pytest
 from pulumi.runtime import settings as runtime_settings
 
 from ame_infra.chalice_package import ChalicePackage, PackageError, load_package
-from ame_infra.config import StackConfigError, StackSettings
+from ame_infra.config import AreaClient, StackConfigError, StackSettings, parse_areas
 from ame_infra.contract import QUEUES, TABLES
 from ame_infra.failover import Failover, FailoverArgs
+from ame_infra.identity import AreaIdentity, AreaIdentityArgs
 from ame_infra.mocked import Inventory, RecordingMocks, run_stack
 from ame_infra.plan import render
 from ame_infra.queues import MessageQueues, MessageQueuesArgs
@@ -108,7 +109,10 @@ VALID = StackSettings(
     bucket_prefix="bank-ame",
     partner_urls={"powers": "https://p.example.com"},
     chalice_package_dir=Path("build/chalice"),
+    areas=(AreaClient("AREA-CREDIT", ("orders.read",)),),
+    auth_domain_prefix="bank-ame-us-east-1",
 )
+PEER_ISSUER = "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_Peer"
 
 
 @pytest.mark.parametrize(
@@ -119,6 +123,13 @@ VALID = StackSettings(
         ({"certificate_arn": "arn:aws:acm:us-west-2:1:certificate/x"}, "ACM certificate in us-east-1"),
         ({"bucket_prefix": "Bank_AME"}, "bucketPrefix"),
         ({"partner_urls": {"powers": "http://p"}}, "https"),
+        ({"auth_domain_prefix": "bank-cognito-auth"}, "authDomainPrefix"),
+        ({"auth_domain_prefix": "Bank_Auth"}, "authDomainPrefix"),
+        ({"peer_token_issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Own"}, "us-west-2 user pool"),
+        ({"peer_token_issuer": "https://evil.example.com/us-west-2_X"}, "peerTokenIssuer"),
+        ({"peer_token_issuer": PEER_ISSUER, "peer_area_client_ids": {"AREA-NOPE": "c1"}}, "AREA-NOPE"),
+        ({"peer_area_client_ids": {"AREA-CREDIT": "c1"}}, "without peerTokenIssuer"),
+        ({"audit_retention_days": 0}, "auditRetentionDays"),
     ],
 )
 def test_settings_refuse_contradictions(change: dict[str, object], message: str) -> None:
@@ -135,3 +146,62 @@ def test_the_plan_prints_type_name_region_then_the_total(dr: Inventory) -> None:
     assert len(rows) == len(inventory.cloud_resources) and all(len(row) == 3 for row in rows)
     assert ["aws:route53/record:Record", "ame-failover", "us-west-2"] in rows
     assert not [row for row in rows if row[0].startswith("pulumi:")]
+
+
+def test_areas_config_keeps_known_scopes_in_the_apps_order() -> None:
+    areas = parse_areas([{"area_id": "AREA-X", "scopes": ["orders.read", "orders.write"]}])
+    assert areas == (AreaClient("AREA-X", ("orders.write", "orders.read")),)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ([], "must list"),
+        ([{"area_id": "AREA-X"}], "entries are"),
+        ([{"area_id": "AREA X", "scopes": ["orders.read"]}], "not an area id"),
+        ([{"area_id": "AREA-X", "scopes": []}], "non-empty list"),
+        ([{"area_id": "AREA-X", "scopes": ["ame-platform/orders.read"]}], "unknown scopes"),
+        ([{"area_id": "AREA-X", "scopes": ["orders.admin"]}], "unknown scopes"),
+        ([{"area_id": "A", "scopes": ["orders.read"]}, {"area_id": "A", "scopes": ["orders.write"]}], "twice"),
+    ],
+)
+def test_areas_config_refuses_what_cognito_or_the_app_would_not_take(raw: object, message: str) -> None:
+    with pytest.raises(StackConfigError, match=message):
+        parse_areas(raw)
+
+
+def test_a_short_app_secret_fails_the_deployment(package_dir: Path) -> None:
+    with pytest.raises(StackConfigError, match="at least 32 bytes"):
+        run_stack("prod", package_dir, {"ame-platform:appSecret": "short"})
+
+
+@pulumi.runtime.test
+def test_the_api_trusts_the_peer_pool_and_its_clients_when_told(mocks: RecordingMocks) -> pulumi.Output[None]:
+    identity = AreaIdentity(
+        "id",
+        AreaIdentityArgs(
+            region="us-east-1",
+            areas=(AreaClient("AREA-CREDIT", ("orders.read",)), AreaClient("AREA-CONSORTIUM", ("orders.write",))),
+            domain_prefix="bank-ame-us-east-1",
+            peer_token_issuer=PEER_ISSUER,
+            peer_area_client_ids={"AREA-CREDIT": "peerclient1"},
+        ),
+    )
+
+    def check(values: list[Any]) -> None:
+        issuers, registry, own_credit, own_consortium, token_url = values
+        assert issuers == f"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_MockedId,{PEER_ISSUER}"
+        assert json.loads(registry) == {
+            own_credit: "AREA-CREDIT",
+            own_consortium: "AREA-CONSORTIUM",
+            "peerclient1": "AREA-CREDIT",
+        }
+        assert token_url == "https://bank-ame-us-east-1.auth.us-east-1.amazoncognito.com/oauth2/token"
+
+    return pulumi.Output.all(
+        identity.environment["AME_TOKEN_ISSUERS"],
+        identity.environment["AME_AREA_CLIENTS"],
+        identity.client_ids["AREA-CREDIT"],
+        identity.client_ids["AREA-CONSORTIUM"],
+        identity.token_url,
+    ).apply(check)

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from typing import Any
 
 import pytest
 from pynamodb.attributes import TTLAttribute
 
+from ame_infra import config as infra_config
+from ame_infra import contract
 from ame_infra.chalice_package import ChalicePackage
 from ame_infra.contract import ACCESS_BY_HANDLER, CREDIT, IDEMPOTENCY, ORDERS, PARTNERS, QUEUES, TableSpec
 from ame_infra.contract import region_switch_parameter as infra_switch
+from chalicelib import keys, settings
 from chalicelib.adapters.credit_dynamodb import credit_table
 from chalicelib.adapters.dynamodb import IdempotencyModel, OrderModel
+from chalicelib.api import gateway
+from chalicelib.identity.model import Scope
+from chalicelib.orders import requests
 from chalicelib.settings import (
     ENVELOPE_REQUESTS_QUEUE,
     PARTNER_URL_VARIABLES,
+    IdentitySettings,
     Settings,
     dead_letter_queue_name,
     region_switch_parameter,
@@ -91,3 +100,100 @@ def test_the_pulumi_program_needs_only_its_own_directory() -> None:
     """`pulumi up` puts infra/ on the path, not the repo: importing the app would break it there."""
     for file in sorted((ROOT / "infra").rglob("*.py")):
         assert not imported_roots(file) & {"chalicelib", "app", "devstack", "tests", "bench"}, file
+
+
+# --- identity, keys and gateway answers (issue 10) -------------------------------------------
+
+
+def test_the_resource_server_defines_exactly_the_apps_scopes_in_its_order() -> None:
+    assert list(contract.SCOPES) == [scope.value for scope in Scope]
+    assert all(0 < len(text) <= 256 for text in contract.SCOPES.values())  # Cognito's description limit
+    assert contract.RESOURCE_SERVER == settings.RESOURCE_SERVER
+    assert contract.full_scope(Scope.CREDIT_DECIDE) == "ame-platform/credit.decide"
+
+
+@pytest.mark.parametrize(
+    ("infra", "app"),
+    [
+        (contract.ROUTE_NOT_FOUND, gateway.ROUTE_NOT_FOUND),
+        (contract.UNSUPPORTED_MEDIA_TYPE, gateway.UNSUPPORTED_MEDIA_TYPE),
+        (contract.UNAUTHENTICATED, gateway.UNAUTHENTICATED),
+        (contract.FORBIDDEN, gateway.FORBIDDEN),
+        (contract.THROTTLED, gateway.THROTTLED),
+    ],
+    ids=lambda answer: answer.code,
+)
+def test_gateway_answers_are_the_apps_to_the_byte(infra: contract.GatewayAnswer, app: gateway.GatewayAnswer) -> None:
+    assert infra.body_text() == app.body_text()
+    assert infra.status == app.status
+
+
+def test_the_401_challenge_is_the_apps() -> None:
+    assert contract.WWW_AUTHENTICATE == gateway.WWW_AUTHENTICATE
+
+
+def test_the_identity_environment_is_what_the_app_reads() -> None:
+    issuers = [
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_A",
+        "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_B",
+    ]
+    env = contract.identity_environment(issuers, {"c-east": "AREA-CREDIT", "c-west": "AREA-CREDIT"})
+    assert tuple(env) == contract.IDENTITY_VARIABLES
+    identity = IdentitySettings.from_env(env)
+    assert identity.issuers == tuple(issuers)
+    assert identity.area_clients == {"c-east": "AREA-CREDIT", "c-west": "AREA-CREDIT"}
+    assert identity.resource_server == "ame-platform"
+
+
+@pytest.mark.parametrize(
+    "area_id",
+    ["AREA-CREDIT", "a.b_c-1", "A" * 64, "A" * 65, "-AREA", "AREA X", "AREA\n", "ÁREA", "", "AREA/1"],
+)
+def test_area_ids_in_stack_config_are_those_orders_accept(area_id: str) -> None:
+    orders_accept = requests._CODE.fullmatch(area_id) is not None
+    assert (contract.AREA_ID_PATTERN.fullmatch(area_id) is not None) == orders_accept
+
+
+def test_the_stack_refuses_an_app_secret_the_app_would_refuse() -> None:
+    assert infra_config.MIN_APP_SECRET_BYTES == keys.MIN_SECRET_BYTES
+
+
+def variables_the_app_reads() -> set[str]:
+    """Every `AME_*` name a string in the Lambda code spells: chalicelib/ and app.py, but not the
+    operators' commands (chalicelib/commands), which run on a workstation."""
+    files = [f for f in sorted((ROOT / "chalicelib").rglob("*.py")) if "commands" not in f.parts]
+    names: set[str] = set()
+    for file in [*files, ROOT / "app" / "app.py"]:
+        tree = ast.parse(file.read_text())
+        names |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    return {name for name in names if re.fullmatch(r"AME_[A-Z0-9_]+", name)}
+
+
+LEFT_AT_THE_APPS_DEFAULT = {
+    # Tuning with a default chosen in the app (settings.py); an operator may set them on a function.
+    "AME_POLICY_TTL_SECONDS",
+    "AME_PARTNER_CONNECT_TIMEOUT",
+    "AME_PARTNER_READ_TIMEOUT",
+    "AME_PARTNER_RETRIES",
+    "AME_IDEMPOTENCY_TTL_HOURS",
+    "AME_WORKER_THREADS",
+    "AME_SWEEP_AFTER_SECONDS",
+    "AME_TOKEN_LEEWAY_SECONDS",
+    "AME_JWKS_TTL_SECONDS",
+    "AME_LOG_LEVEL",
+}
+NEVER_SET_IN_AWS = {"AME_APP_SECRET"}  # the secret itself: AWS reads AME_APP_SECRET_PARAMETER from SSM
+
+
+def test_every_variable_the_app_reads_is_set_by_the_stacks_or_left_at_a_default_on_purpose() -> None:
+    env = contract.lambda_environment(
+        "primary", "us-east-1", "api.example.com", 5, dict.fromkeys(PARTNERS, "https://x")
+    )
+    set_by_stacks = set(env) | set(contract.IDENTITY_VARIABLES)
+    read = variables_the_app_reads()
+    assert "AME_TOKEN_ISSUERS" in read and "AME_PARAMETRIZER_URL" in read  # the scan sees settings.py
+    undecided = read - set_by_stacks - LEFT_AT_THE_APPS_DEFAULT - NEVER_SET_IN_AWS
+    assert not undecided, f"set these in contract.lambda_environment or list them as defaulted: {sorted(undecided)}"
+    assert not set_by_stacks & NEVER_SET_IN_AWS
+    assert not set_by_stacks - read, "the stacks set variables the app never reads"
+    assert env["AME_APP_SECRET_PARAMETER"] == "/ame-platform/us-east-1/app-secret"

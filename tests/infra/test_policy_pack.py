@@ -18,6 +18,7 @@ from pulumi_policy import (
 )
 
 import ame_policies
+from ame_infra import contract
 from ame_infra.mocked import DeclaredResource, Inventory
 
 Policy = ResourceValidationPolicy | StackValidationPolicy
@@ -71,6 +72,24 @@ def every_resource(inputs: dict[str, Any]) -> None:
 
 TABLE = "aws:dynamodb/table:Table"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+POOL = "aws:cognito/userPool:UserPool"
+CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
+LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+STREAM = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
+REST_API = "aws:apigateway/restApi:RestApi"
+PARAMETER = "aws:ssm/parameter:Parameter"
+
+
+def edit_responses(inputs: dict[str, Any], drop: str | None = None, template: str | None = None) -> None:
+    body = json.loads(inputs["body"])
+    responses = body["x-amazon-apigateway-gateway-responses"]
+    if drop:
+        responses.pop(drop)
+    if template:
+        responses["DEFAULT_4XX"]["responseTemplates"]["application/json"] = template
+    inputs["body"] = json.dumps(body)
+
+
 BREAKAGES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     ("dynamodb-table-protected", TABLE, lambda i: i.pop("serverSideEncryption"), "customer-managed"),
     ("dynamodb-table-protected", TABLE, lambda i: i.update(replicas=[]), "no replica"),
@@ -130,6 +149,50 @@ BREAKAGES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     ),
     ("kms-rotation", "aws:kms/key:Key", lambda i: i.update(enableKeyRotation=False), "rotate"),
     ("waf-rules", "aws:wafv2/webAcl:WebAcl", lambda i: i.update(rules=i["rules"][1:]), "rate-based"),
+    ("cognito-pool-closed", POOL, lambda i: i.update(adminCreateUserConfig={}), "self sign-up"),
+    ("cognito-pool-closed", POOL, lambda i: i.update(deletionProtection="INACTIVE"), "deletion protection"),
+    ("cognito-machine-clients", CLIENT, lambda i: i["allowedOauthFlows"].append("code"), "client_credentials"),
+    ("cognito-machine-clients", CLIENT, lambda i: i.update(allowedOauthFlows=["implicit"]), "client_credentials"),
+    ("cognito-machine-clients", CLIENT, lambda i: i.update(generateSecret=False), "needs a secret"),
+    ("cognito-machine-clients", CLIENT, lambda i: i.update(callbackUrls=["https://x"]), "redirects nowhere"),
+    ("cognito-machine-clients", CLIENT, lambda i: i.pop("explicitAuthFlows"), "sign-in flow"),
+    (
+        "cognito-machine-clients",
+        CLIENT,
+        lambda i: i["explicitAuthFlows"].append("ALLOW_USER_PASSWORD_AUTH"),
+        "sign-in flow",
+    ),
+    ("cognito-machine-clients", CLIENT, lambda i: i.update(allowedOauthScopes=["openid"]), "resource server"),
+    ("cognito-machine-clients", CLIENT, lambda i: i.update(accessTokenValidity=24), "60 minutes"),
+    (
+        "s3-object-lock-compliance",
+        LOCK,
+        lambda i: i["rule"]["defaultRetention"].update(mode="GOVERNANCE"),
+        "COMPLIANCE",
+    ),
+    ("s3-object-lock-compliance", LOCK, lambda i: i["rule"]["defaultRetention"].pop("days"), "retention"),
+    (
+        "firehose-audit-delivery",
+        STREAM,
+        lambda i: i["extendedS3Configuration"].update(bucketArn="arn:aws:s3:::example-bank-ame-lake-raw-us-east-1"),
+        "not an audit bucket",
+    ),
+    ("firehose-audit-delivery", STREAM, lambda i: i["extendedS3Configuration"].pop("kmsKeyArn"), "SSE-KMS"),
+    ("firehose-audit-delivery", STREAM, lambda i: i["extendedS3Configuration"].update(prefix="logs/"), "audit/"),
+    ("firehose-audit-delivery", STREAM, lambda i: i["serverSideEncryption"].update(enabled=False), "buffered"),
+    ("api-gateway-responses", REST_API, lambda i: edit_responses(i, drop="UNAUTHORIZED"), "UNAUTHORIZED"),
+    (
+        "api-gateway-responses",
+        REST_API,
+        lambda i: edit_responses(i, template='{"message": $context.error.messageString}'),
+        "fixed JSON",
+    ),
+    (
+        "api-gateway-responses",
+        REST_API,
+        lambda i: edit_responses(i, template='{"error": {"code": "X", "message": "$context.error.messageString"}}'),
+        "internals",
+    ),
 ]
 
 
@@ -178,3 +241,45 @@ def test_importing_the_policies_starts_no_policy_server() -> None:
     policies = Path(ame_policies.__file__ or "")
     assert "PolicyPack(" not in policies.read_text()
     assert "PolicyPack(" in (policies.parent / "__main__.py").read_text()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda i: i.update(type="String"), "must be a SecureString"),
+        (lambda i: i.pop("keyId"), "customer-managed key"),
+    ],
+)
+def test_the_app_secret_must_stay_a_securestring_under_a_cmk(
+    change: Callable[[dict[str, Any]], None], expected: str, prod: Inventory
+) -> None:
+    secret = prod.named(PARAMETER, "ame-functions-app-secret")
+    assert violations(POLICIES["ssm-secrets-secure"], [secret]) == []
+    found = violations(POLICIES["ssm-secrets-secure"], [replaced(secret, change)])
+    assert found and expected in found[0], found
+    # the region switch holds a plain, non-secret value on purpose
+    assert violations(POLICIES["ssm-secrets-secure"], [prod.named(PARAMETER, "ame-functions-region-switch")]) == []
+
+
+def test_an_audit_bucket_without_object_lock_is_reported(prod: Inventory) -> None:
+    unlocked = "example-bank-ame-audit-us-west-2"
+    resources = [r for r in prod.cloud_resources if not (r.type == LOCK and r.name == unlocked)]
+    found = violations(POLICIES["audit-buckets-locked"], resources)
+    assert found == [f"audit bucket {unlocked} has no Object Lock configuration"]
+
+
+def test_a_stack_whose_audit_lines_reach_no_firehose_is_reported(dr: Inventory) -> None:
+    resources = [r for r in dr.cloud_resources if not r.type.endswith("LogSubscriptionFilter")]
+    assert violations(POLICIES["audit-trail-wired"], resources) == [
+        "the API's audit records reach no subscription filter '{ $.kind = \"audit\" }'"
+    ]
+    resources = [r for r in dr.cloud_resources if r.type != STREAM]
+    assert violations(POLICIES["audit-trail-wired"], resources) == [
+        "no Firehose stream carries the audit records to the audit bucket"
+    ]
+
+
+def test_the_policy_pack_judges_by_the_programs_own_contract() -> None:
+    # the pack runs on its own (infra/policy is its root), so it holds copies of these
+    assert ame_policies.RESOURCE_SERVER == contract.RESOURCE_SERVER
+    assert ame_policies.AUDIT_FILTER_PATTERN == contract.AUDIT_FILTER_PATTERN

@@ -139,7 +139,7 @@ def test_the_sweeper_runs_every_minute_and_the_region_switch_starts_in_service(s
     assert target.inputs["arn"].endswith(f":{sweeper.inputs['name']}")
     permissions = {p.inputs["principal"] for p in stack.of_type("aws:lambda/permission:Permission")}
     assert permissions == {"events.amazonaws.com", "apigateway.amazonaws.com"}
-    (switch,) = stack.of_type("aws:ssm/parameter:Parameter")
+    switch = stack.named("aws:ssm/parameter:Parameter", "ame-functions-region-switch")
     assert switch.inputs["name"] == f"/ame-platform/{switch.region}/out-of-service"
     assert switch.inputs["insecureValue"] == "false"
     env = sweeper.inputs["environment"]["variables"]
