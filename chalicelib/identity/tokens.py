@@ -8,6 +8,7 @@ never to the caller (who learns only "a valid bearer token is required").
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 import urllib.request
@@ -25,8 +26,9 @@ ALLOWED_ALGORITHMS = ("RS256",)
 MAX_TOKEN_BYTES = 8 * 1024
 JWKS_TIMEOUT_SECONDS = 2.0
 MIN_REFRESH_INTERVAL_SECONDS = 30.0
-"""An unknown `kid` refetches the JWKS (the issuer rotated its keys), at most this often: a flood of
-forged kids must not turn into a flood of requests to the issuer."""
+"""An unknown `kid` refetches the JWKS (the issuer rotated its keys), and an unreachable issuer is tried
+again, at most this often: a flood of forged kids must not become a flood of requests to the issuer, and
+while the peer region's pool is down its tokens are refused at once instead of after a timeout each."""
 
 KEYS_BY_SCOPE = {scope.value: scope for scope in Scope}
 
@@ -56,14 +58,16 @@ class IssuerKeys:
     monotonic: Callable[[], float] = time.monotonic
     _keys: dict[str, Any] = field(default_factory=dict)
     _fetched_at: float | None = None
+    _failed_at: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def key(self, kid: str) -> Any:
         with self._lock:
             now = self.monotonic()
+            last_try = max(self._fetched_at or -math.inf, self._failed_at or -math.inf)
+            may_refresh = now - last_try > MIN_REFRESH_INTERVAL_SECONDS
             stale = self._fetched_at is None or now - self._fetched_at > self.ttl
-            may_refresh = self._fetched_at is None or now - self._fetched_at > MIN_REFRESH_INTERVAL_SECONDS
-            if stale or (kid not in self._keys and may_refresh):
+            if may_refresh and (stale or kid not in self._keys):
                 self._refresh(now)
             if kid not in self._keys:
                 raise TokenRejected(f"unknown signing key {kid[:40]!r}")
@@ -74,6 +78,7 @@ class IssuerKeys:
             document = self.fetch(self.jwks_url)
             keys = jwt.PyJWKSet.from_dict(dict(document)).keys
         except (OSError, ValueError, jwt.PyJWTError) as exc:
+            self._failed_at = now  # an unreachable issuer (the other region, down) is not asked again at once
             if not self._keys:
                 raise TokenRejected(f"could not read the issuer's keys: {type(exc).__name__}") from None
             return  # keep verifying with the keys we have; the issuer may be briefly unreachable

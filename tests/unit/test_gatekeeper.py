@@ -19,7 +19,7 @@ from chalicelib.api.gatekeeper import current_caller
 from chalicelib.audit.subjects import subject_hash
 from chalicelib.errors import Unauthenticated
 from chalicelib.identity.model import Scope
-from chalicelib.identity.tokens import MIN_REFRESH_INTERVAL_SECONDS, TokenRejected
+from chalicelib.identity.tokens import MIN_REFRESH_INTERVAL_SECONDS, TokenRejected, TokenVerifier
 from tests.unit.audit.fakes import FakeAuditTrail
 from tests.unit.builders import cpf
 from tests.unit.test_services import body
@@ -255,3 +255,23 @@ def test_every_personal_data_request_leaves_one_record_and_others_none(
     assert (anonymous.client_id, anonymous.status, anonymous.outcome) == (None, 401, "denied")
     assert anonymous.subjects == (subject_hash(cpf(3), key),)
     assert all(cpf(3) not in line and body()["requester"]["document"] not in line for line in trail.lines)
+
+
+def test_an_unreachable_issuer_is_asked_again_only_after_the_interval(issuer: TestIssuer) -> None:
+    clock, attempts = [1000.0], []
+
+    def down(url: str) -> Any:
+        attempts.append(url)
+        raise OSError("connection timed out")
+
+    verifier = TokenVerifier(issuer.settings(), fetch=down)
+    for keys in verifier._issuers.values():
+        keys.monotonic = lambda: clock[0]
+    for _ in range(5):
+        with pytest.raises(TokenRejected):
+            verifier.verify(f"Bearer {issuer.token()}")
+    assert len(attempts) == 1
+    clock[0] += MIN_REFRESH_INTERVAL_SECONDS + 1
+    with pytest.raises(TokenRejected):
+        verifier.verify(f"Bearer {issuer.token()}")
+    assert len(attempts) == 2
