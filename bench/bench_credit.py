@@ -96,8 +96,13 @@ def bench_api(requests_count: int) -> str:
         os.environ.update({**stack.env(), "AME_LOG_LEVEL": "WARNING"})
         try:
             bootstrap.use_container(None)
+            bootstrap.use_token_verifier(None)  # trusts this stack's issuer, read from the environment
             module = load_app()
             people = [demo.ANA, demo.BRUNO, demo.CARLA, demo.DIEGO, demo.ELISA, demo.HELENA]
+            headers = {
+                "Content-Type": "application/json",
+                **stack.clients.bearer(stack.clients.for_area(demo.AREA, "credit.decide")),
+            }
             latencies = []
             with Client(module.app) as client:
                 for n in range(requests_count + 20):
@@ -110,9 +115,7 @@ def bench_api(requests_count: int) -> str:
                         "existing_debts": "1200.00",
                     }
                     started = time.perf_counter()
-                    response = client.http.post(
-                        "/v1/credit/decisions", headers={"Content-Type": "application/json"}, body=json.dumps(body)
-                    )
+                    response = client.http.post("/v1/credit/decisions", headers=headers, body=json.dumps(body))
                     elapsed = time.perf_counter() - started
                     assert response.status_code == 201, response.body
                     if n >= 20:  # the first requests pay for the cold start (clients, policy load)
@@ -121,6 +124,7 @@ def bench_api(requests_count: int) -> str:
             os.environ.clear()
             os.environ.update(saved)
             bootstrap.use_container(None)
+            bootstrap.use_token_verifier(None)
     latencies.sort()
     p50, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95) - 1]
     return (

@@ -14,6 +14,8 @@ from chalicelib.documents import Cnpj, Cpf
 POWER = "SIGN_CREDIT"
 PLATFORM = "BANKLINE"
 AREA = "AREA-CREDIT"
+SECOND_AREA = "AREA-CONSORTIUM"
+"""Another area's system (its demo client places and reads orders only): what tenancy keeps apart from AREA's."""
 
 
 def _cpf(n: int) -> str:
@@ -158,6 +160,7 @@ AREAS: dict[str, dict[str, Any]] = {
         "max_amount": "5000000.00",
     },
     "AREA-LEGACY": {"active": False, "platforms": [PLATFORM], "signature_methods": ["DIGITAL"], "max_amount": "1.00"},
+    SECOND_AREA: {"active": True, "platforms": [PLATFORM], "signature_methods": ["DIGITAL"], "max_amount": "500000.00"},
 }
 UNAVAILABLE_AREA = "AREA-OUTAGE"  # the parametrizer answers 503 for it
 

@@ -16,16 +16,20 @@ from typing import Any, Self
 import requests
 
 from chalicelib.settings import region_switch_parameter
+from devstack.issuer import DEFAULT_KEY
 from devstack.stack import (
+    CLIENTS_FILE,
     ROOT,
     ProcessGroup,
     RuntimeConfig,
     StartupError,
     free_port,
+    local_clients_from_env,
     ports_from_env,
     run_in_foreground,
     wait_until,
 )
+from devstack.tokens import LocalClients
 
 PRIMARY, SECONDARY = "us-east-1", "us-west-2"
 TWO_REGION_PORTS = {
@@ -33,6 +37,7 @@ TWO_REGION_PORTS = {
     "AME_AWS_PORT": 8100,
     "AME_PARTNERS_PORT": 8101,
     "AME_REPLICATOR_PORT": 8102,
+    "AME_ISSUER_PORT": 8103,
     "AME_PRIMARY_API_PORT": 8010,
     "AME_DR_API_PORT": 8020,
 }
@@ -45,6 +50,7 @@ class TwoRegionConfig:
     aws_port: int = TWO_REGION_PORTS["AME_AWS_PORT"]
     partners_port: int = TWO_REGION_PORTS["AME_PARTNERS_PORT"]
     replicator_port: int = TWO_REGION_PORTS["AME_REPLICATOR_PORT"]
+    issuer_port: int = TWO_REGION_PORTS["AME_ISSUER_PORT"]
     api_ports: dict[str, int] = field(
         default_factory=lambda: {
             PRIMARY: TWO_REGION_PORTS["AME_PRIMARY_API_PORT"],
@@ -60,6 +66,10 @@ class TwoRegionConfig:
     max_receive_count: int = 5
     log_dir: Path = ROOT / ".devstack" / "logs-dr"
     quiet: bool = True
+    clients_file: Path | None = None
+    """As RuntimeConfig's: None is a temporary file of its own (`make run-dr` writes .devstack/clients.json)."""
+    local_clients: Path | None = None
+    issuer_key: Path = DEFAULT_KEY
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> TwoRegionConfig:
@@ -72,6 +82,7 @@ class TwoRegionConfig:
             aws_port=ports["AME_AWS_PORT"],
             partners_port=ports["AME_PARTNERS_PORT"],
             replicator_port=ports["AME_REPLICATOR_PORT"],
+            issuer_port=ports["AME_ISSUER_PORT"],
             api_ports={PRIMARY: ports["AME_PRIMARY_API_PORT"], SECONDARY: ports["AME_DR_API_PORT"]},
             **overrides,
         )
@@ -83,6 +94,7 @@ class TwoRegionConfig:
             "AME_AWS_PORT": self.aws_port,
             "AME_PARTNERS_PORT": self.partners_port,
             "AME_REPLICATOR_PORT": self.replicator_port,
+            "AME_ISSUER_PORT": self.issuer_port,
             "AME_PRIMARY_API_PORT": self.api_ports[PRIMARY],
             "AME_DR_API_PORT": self.api_ports[SECONDARY],
         }
@@ -92,6 +104,10 @@ class TwoRegionConfig:
         return RuntimeConfig(
             aws_port=self.aws_port,
             partners_port=self.partners_port,
+            issuer_port=self.issuer_port,
+            clients_file=self.clients_file,
+            local_clients=self.local_clients,
+            issuer_key=self.issuer_key,
             visibility_timeout=self.visibility_timeout,
             max_receive_count=self.max_receive_count,
             log_dir=self.log_dir,
@@ -122,6 +138,19 @@ class TwoRegionStack:
         return self.group.aws_url
 
     @property
+    def issuer_url(self) -> str:
+        return self.group.issuer_url
+
+    @property
+    def clients(self) -> LocalClients:
+        """The OAuth clients both regions' APIs trust (one issuer stands in for both regions' user pools)."""
+        return self.group.clients
+
+    @property
+    def clients_file(self) -> Path:
+        return self.group.clients_file
+
+    @property
     def replicator_url(self) -> str:
         return f"http://127.0.0.1:{self.config.replicator_port}"
 
@@ -149,7 +178,7 @@ class TwoRegionStack:
         return self
 
     def _start_every_process(self, env: dict[str, str]) -> None:
-        self.group.start_endpoint_and_partners(env)
+        self.group.start_shared_services(env)
         for region in (PRIMARY, SECONDARY):
             self.group.provision(self.region_env(region))
         replicator = self.group.spawn("replicator", self._replicator_argv(), env, quiet=self.config.quiet)
@@ -240,6 +269,7 @@ ame-platform, two regions (Ctrl-C stops everything)
   {secondary:<16} {secondary_url}   (DR API; worker + sweeper)
   replication      {replicator}/status   (global tables stand-in)
   local AWS        {aws}
+  token issuer     {issuer}   (clients: {clients_file})
   logs             {logs}
 
 Take the primary out of service (the SSM switch its /v1/health reads), watch the router fail over
@@ -259,7 +289,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.parse_args()
     try:
-        config = TwoRegionConfig.from_ports(ports_from_env(TWO_REGION_PORTS), quiet=False)
+        ports = ports_from_env(TWO_REGION_PORTS)
+        config = TwoRegionConfig.from_ports(
+            ports, quiet=False, clients_file=CLIENTS_FILE, local_clients=local_clients_from_env()
+        )
     except StartupError as bad:
         print(f"stopping: could not start: {bad}", file=sys.stderr)
         raise SystemExit(1) from None
@@ -274,6 +307,8 @@ def main() -> None:
             secondary_url=stack.region_url(SECONDARY),
             replicator=stack.replicator_url,
             aws=stack.aws_url,
+            issuer=stack.issuer_url,
+            clients_file=stack.clients_file,
             logs=config.log_dir,
             threshold=config.failure_threshold,
             on_endpoint=on_endpoint(config.aws_port),

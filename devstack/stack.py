@@ -1,19 +1,23 @@
 """Starts and stops the whole local stack as real processes on 127.0.0.1.
 
-moto server (local AWS endpoint) -> partner simulator -> tables and queues -> `chalice local`
--> queue worker. `make run` uses it in the foreground; the e2e tests use it on free ports.
+moto server (local AWS endpoint), partner simulator and token issuer -> tables and queues ->
+queue worker -> `chalice local`. `make run` uses it in the foreground; the e2e tests use it on free ports.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -26,7 +30,9 @@ import requests
 from chalicelib.logs import mask
 from chalicelib.polling import wait_for
 from chalicelib.settings import PARTNER_URL_VARIABLES
+from devstack.issuer import DEFAULT_KEY
 from devstack.mask import AuditCopy
+from devstack.tokens import ClientsFileError, LocalClients
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -199,16 +205,32 @@ def _still_running(check_url: str, process: subprocess.Popen[bytes] | None) -> N
         raise RuntimeError(f"{check_url}: process exited with {process.returncode}")
 
 
-LOCAL_PORTS = {"AME_API_PORT": 8000, "AME_AWS_PORT": 8100, "AME_PARTNERS_PORT": 8101}
+LOCAL_PORTS = {"AME_API_PORT": 8000, "AME_AWS_PORT": 8100, "AME_PARTNERS_PORT": 8101, "AME_ISSUER_PORT": 8103}
 """`make run`'s ports by the variable that moves each."""
+
+CLIENTS_FILE = ROOT / ".devstack" / "clients.json"
+"""Where `make run` and `make run-dr` write the clients they registered with the issuer."""
+
+
+def local_clients_from_env(env: Mapping[str, str] = os.environ) -> Path | None:
+    """`AME_LOCAL_CLIENTS`: a clients file whose clients the issuer registers instead of the demo ones."""
+    named = env.get("AME_LOCAL_CLIENTS", "").strip()
+    return Path(named) if named else None
 
 
 @dataclass
 class RuntimeConfig:
-    """What every process of the local runtime shares: the AWS endpoint, the partners, queues, logs."""
+    """What every process of the local runtime shares: the AWS endpoint, the partners, the token issuer,
+    queues, logs."""
 
     aws_port: int = LOCAL_PORTS["AME_AWS_PORT"]
     partners_port: int = LOCAL_PORTS["AME_PARTNERS_PORT"]
+    issuer_port: int = LOCAL_PORTS["AME_ISSUER_PORT"]
+    clients_file: Path | None = None
+    """Where the registered clients are written (0600) while the stack runs; None: a temporary file of its own."""
+    local_clients: Path | None = None
+    """A clients file whose clients are registered instead of the demo ones (`AME_LOCAL_CLIENTS`)."""
+    issuer_key: Path = DEFAULT_KEY
     region: str = "us-east-1"
     role: str = "primary"
     visibility_timeout: int = 10
@@ -232,7 +254,9 @@ class StackConfig(RuntimeConfig):
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> StackConfig:
-        return cls(api_port=free_port(), aws_port=free_port(), partners_port=free_port(), **overrides)
+        return cls(
+            api_port=free_port(), aws_port=free_port(), partners_port=free_port(), issuer_port=free_port(), **overrides
+        )
 
 
 class ProcessGroup:
@@ -244,6 +268,8 @@ class ProcessGroup:
         self._logs: list[IO[bytes]] = []
         self.terminal = Terminal(sys.stdout.buffer)
         self.audit = AuditCopy(config.audit_file)
+        self._scratch: Path | None = None
+        self._wrote_clients = False
 
     @property
     def aws_url(self) -> str:
@@ -253,8 +279,31 @@ class ProcessGroup:
     def partners_url(self) -> str:
         return f"http://127.0.0.1:{self.config.partners_port}"
 
+    @property
+    def issuer_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.issuer_port}"
+
+    @functools.cached_property
+    def clients(self) -> LocalClients:
+        """The OAuth clients the issuer registers: the demo ones with secrets of this run, or AME_LOCAL_CLIENTS's."""
+        if self.config.local_clients is None:
+            return LocalClients.demo(self.issuer_url)
+        try:
+            return LocalClients.load(self.config.local_clients, issuer=self.issuer_url)
+        except ClientsFileError as bad:
+            raise StartupError(f"AME_LOCAL_CLIENTS: {bad}") from None
+
+    @property
+    def clients_file(self) -> Path:
+        if self.config.clients_file is not None:
+            return self.config.clients_file
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="ame-clients-"))
+        return self._scratch / "clients.json"
+
     def env(self) -> dict[str, str]:
-        """The environment every process shares; AME_*_URL already set by the caller win."""
+        """The environment every process shares (the APIs trust this stack's issuer and clients);
+        AME_*_URL already set by the caller win."""
         env = dict(os.environ)
         env.update(
             {
@@ -266,6 +315,7 @@ class ProcessGroup:
                 "AME_ROLE": self.config.role,
                 "AME_MAX_RECEIVE_COUNT": str(self.config.max_receive_count),
                 "AME_APP_SECRET": LOCAL_APP_SECRET,
+                **self.clients.api_env(),
                 "PYTHONPATH": str(ROOT),
                 "PYTHONUNBUFFERED": "1",
             }
@@ -279,6 +329,8 @@ class ProcessGroup:
         self.config.log_dir.mkdir(parents=True, exist_ok=True)
         self.terminal.muted = False
         try:
+            self.clients.write(self.clients_file)
+            self._wrote_clients = True
             steps(self.env())
         except BaseException:
             self.stop()
@@ -310,14 +362,20 @@ class ProcessGroup:
     def start_worker(self, name: str, env: dict[str, str]) -> None:
         self.spawn(name, [sys.executable, "-m", "devstack.worker"], env, quiet=self.config.quiet)
 
-    def start_endpoint_and_partners(self, env: dict[str, str]) -> None:
-        """The local AWS endpoint (every region) and the partner simulator, up and answering."""
+    def start_shared_services(self, env: dict[str, str]) -> None:
+        """The local AWS endpoint (every region), the partner simulator and the token issuer, up and answering."""
         moto = self.spawn("aws", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.config.aws_port)], env)
         sim = self.spawn(
             "partners", [sys.executable, "-m", "devstack.simulator", "--port", str(self.config.partners_port)], env
         )
+        issuer = self.spawn("issuer", self._issuer_argv(), env)
         wait_until(f"{self.aws_url}/moto-api/", 30, moto)
         wait_until(f"{self.partners_url}/areas/health-probe", 15, sim)
+        wait_until(f"{self.issuer_url}/.well-known/jwks.json", 15, issuer)
+
+    def _issuer_argv(self) -> list[str]:
+        options = {"--port": self.config.issuer_port, "--clients": self.clients_file, "--key": self.config.issuer_key}
+        return [sys.executable, "-m", "devstack.issuer", *(str(part) for pair in options.items() for part in pair)]
 
     def spawn(
         self,
@@ -375,6 +433,16 @@ class ProcessGroup:
         for log in self._logs:
             log.close()
         self._logs.clear()
+        self._remove_clients_file()
+
+    def _remove_clients_file(self) -> None:
+        """The secrets in it die with the issuer; a stack that never started leaves another one's file alone."""
+        if self._wrote_clients:
+            self.clients_file.unlink(missing_ok=True)
+            self._wrote_clients = False
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
 
 class LocalStack(ProcessGroup):
@@ -395,6 +463,7 @@ class LocalStack(ProcessGroup):
             "AME_API_PORT": self.config.api_port,
             "AME_AWS_PORT": self.config.aws_port,
             "AME_PARTNERS_PORT": self.config.partners_port,
+            "AME_ISSUER_PORT": self.config.issuer_port,
         }
 
     def start(self) -> Self:
@@ -402,7 +471,7 @@ class LocalStack(ProcessGroup):
         return self
 
     def _start_every_process(self, env: dict[str, str]) -> None:
-        self.start_endpoint_and_partners(env)
+        self.start_shared_services(env)
         self.provision(env)
         self.start_worker("worker", env)
         self.start_api("api", self.config.api_port, env)
@@ -420,15 +489,45 @@ ame-platform is running (Ctrl-C stops everything)
   API              {api}
   local AWS        {aws}   (moto server: DynamoDB + SQS)
   partners         {partners}   (simulator with demo data)
+  token issuer     {issuer}   (OAuth 2.0 client credentials: Cognito stand-in)
+  clients          {clients_file}   (ids, secrets, areas, scopes; removed at stop)
   logs             {logs}
   audit records    {audit}   (make audit-report CPF=...)
 
-Try it (paste as is; README.md has every verdict and error):
-  key=$(curl -s -X POST {api}/v1/orders -H 'Content-Type: application/json' \\
+Try it (paste as is; README.md has every verdict and error): a token for {client_id} ({area_id}), then an order
+  creds=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["clients"][{index}]; print(c["client_id"]+":"+c["client_secret"])' {clients_arg})
+  token=$(curl -s -u "$creds" -d grant_type=client_credentials {token_url} \\
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  key=$(curl -s -X POST {api}/v1/orders -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \\
     -H 'Idempotency-Key: demo-1' -d '{body}' \\
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["order_key"])')
-  curl -s -w '\\n' {api}/v1/orders/$key
-"""
+  curl -s -w '\\n' -H "Authorization: Bearer $token" {api}/v1/orders/$key
+"""  # noqa: E501 (pasted as is: the credentials line stays one line)
+
+
+def banner(stack: LocalStack) -> str:
+    """The banner for `stack`, its example calling as the first client that may place orders (its own area's)."""
+    from devstack import demo_data
+
+    clients = stack.clients.clients
+    index = next((n for n, c in enumerate(clients) if c.may("orders.write") and c.may("orders.read")), 0)
+    client = clients[index]
+    body = json.dumps(demo_data.order_body(demo_data.ACME.cnpj, area_id=client.area_id))
+    return BANNER.format(
+        api=stack.api_url,
+        aws=stack.aws_url,
+        partners=stack.partners_url,
+        issuer=stack.issuer_url,
+        clients_file=stack.clients_file,
+        clients_arg=shlex.quote(str(stack.clients_file)),
+        logs=stack.config.log_dir,
+        audit=stack.config.audit_file,
+        client_id=client.client_id,
+        area_id=client.area_id,
+        index=index,
+        token_url=stack.clients.token_url,
+        body=body,
+    )
 
 
 class Foreground(Protocol):
@@ -485,8 +584,6 @@ def run_in_foreground(stack: Foreground, banner: Callable[[], str]) -> int:
 
 
 def main() -> None:
-    from devstack import demo_data
-
     parser = argparse.ArgumentParser(description="Run the local stack in the foreground.")
     parser.add_argument("--port", type=int, help="the API's port (default: AME_API_PORT, else 8000)")
     args = parser.parse_args()
@@ -499,22 +596,13 @@ def main() -> None:
         api_port=args.port or ports["AME_API_PORT"],
         aws_port=ports["AME_AWS_PORT"],
         partners_port=ports["AME_PARTNERS_PORT"],
+        issuer_port=ports["AME_ISSUER_PORT"],
+        clients_file=CLIENTS_FILE,
+        local_clients=local_clients_from_env(),
         quiet=False,
     )
     stack = LocalStack(config)
-    body = json.dumps(demo_data.order_body(demo_data.ACME.cnpj))
-    status = run_in_foreground(
-        stack,
-        lambda: BANNER.format(
-            api=stack.api_url,
-            aws=stack.aws_url,
-            partners=stack.partners_url,
-            logs=config.log_dir,
-            audit=config.audit_file,
-            body=body,
-        ),
-    )
-    raise SystemExit(status)
+    raise SystemExit(run_in_foreground(stack, lambda: banner(stack)))
 
 
 if __name__ == "__main__":

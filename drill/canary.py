@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -50,15 +51,26 @@ class Answer:
     clock: float
 
 
+Headers = Callable[[], Mapping[str, str]]
+"""What every canary request carries, asked for per request (a bearer token, renewed before it expires)."""
+
+
 class CanaryTraffic:
     def __init__(
-        self, public_url: str, run_id: str, subjects: CanarySubjects, interval: float = 0.1, timeout: float = 3.0
+        self,
+        public_url: str,
+        run_id: str,
+        subjects: CanarySubjects,
+        interval: float = 0.1,
+        timeout: float = 3.0,
+        headers: Headers = dict,
     ) -> None:
         self.public_url = public_url.rstrip("/")
         self.run_id = run_id
         self.subjects = subjects
         self.interval = interval
         self.timeout = timeout
+        self.headers = headers
         self.canaries: list[Canary] = []
         self.requests: list[Request] = []
         self._lock = threading.Lock()
@@ -131,10 +143,15 @@ class CanaryTraffic:
         path = f"/v1/orders/{canary.key}" if canary.kind == "order" else f"/v1/credit/decisions/{canary.key}"
         self._call("read", "GET", path)
 
-    def _call(self, op: str, method: str, path: str, **kwargs: Any) -> Answer | None:
+    def _call(
+        self, op: str, method: str, path: str, headers: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> Answer | None:
+        sent_headers = {**self.headers(), **(headers or {})}
         sent = time.perf_counter()
         try:
-            response = self._session.request(method, self.public_url + path, timeout=self.timeout, **kwargs)
+            response = self._session.request(
+                method, self.public_url + path, headers=sent_headers, timeout=self.timeout, **kwargs
+            )
         except requests.RequestException:
             self._record(Request(datetime.now(UTC), op, False, None, None))
             return None

@@ -41,7 +41,11 @@ def run_failover(target: Target, pacing: Pacing = Pacing()) -> FailoverResult:
     """Measures what happened; the Verdict holds it against the objectives."""
     started = datetime.now(UTC)
     traffic = CanaryTraffic(
-        target.public_url, uuid.uuid4().hex[:8], target.canary_subjects(), interval=pacing.request_interval_seconds
+        target.public_url,
+        uuid.uuid4().hex[:8],
+        target.canary_subjects(),
+        interval=pacing.request_interval_seconds,
+        headers=target.api_headers,
     )
     probe = preflight(target, traffic)
     reported_lag_ms = target.replication_lag_ms()

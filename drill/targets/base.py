@@ -104,6 +104,10 @@ class Target(ABC):
     replication_lag_source: str
     """What `replication_lag_ms` reports, in words, for the report beside the figure the drill measures."""
 
+    def api_headers(self) -> dict[str, str]:
+        """What the canary's API requests carry besides their own headers: the local target's bearer token."""
+        return {}
+
     @abstractmethod
     def canary_subjects(self) -> CanarySubjects:
         """The order and credit application the canary writes: entities this target's partners know."""

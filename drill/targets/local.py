@@ -78,6 +78,13 @@ class LocalTarget(Target):
     def canary_subjects(self) -> CanarySubjects:
         return demo_subjects()
 
+    def api_headers(self) -> dict[str, str]:
+        """A token of the demo credit area's client (every scope the canary needs: orders and decisions)."""
+        from devstack import demo_data
+
+        clients = self.stack.clients
+        return clients.bearer(clients.for_area(demo_data.AREA, "credit.decide"))
+
     def regional_url(self, region: str) -> str:
         return self.stack.region_url(region)
 

@@ -112,7 +112,10 @@ def test_the_readme_failover_by_hand_works_as_written(stack: TwoRegionStack) -> 
 def test_items_are_read_from_each_region_directly(stack: TwoRegionStack, target: AwsTarget) -> None:
     from drill.canary import CanaryTraffic
 
-    traffic = CanaryTraffic(stack.public_url, "aws-mode", target.canary_subjects())
+    credit = stack.clients.for_area("AREA-CREDIT", "credit.decide")  # orders and decisions of the demo area
+    traffic = CanaryTraffic(
+        stack.public_url, "aws-mode", target.canary_subjects(), headers=lambda: stack.clients.bearer(credit)
+    )
     traffic.write_and_read()
     (written,) = traffic.acknowledged()
     assert target.data.item(PRIMARY, written.kind, written.key) is not None

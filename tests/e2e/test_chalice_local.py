@@ -3,7 +3,8 @@
 The stage's variables overwrite the environment (Chalice applies them over it), so they cannot be
 pointed elsewhere per run: the test runs a copy of `app/` whose `local` stage names the backing
 services' free ports instead of the defaults, and starts Chalice with an environment that has none
-of the settings, so only the stage can have set them.
+of the settings but the two `make chalice-local` exports from the clients file (the token issuer and
+the area registry), so only the stage can have set the others.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import requests
 
 from devstack import demo_data as demo
 from devstack.stack import BIN, ROOT, ProcessGroup, StackConfig, free_port, wait_until
+from devstack.tokens import LocalClients
+from tests.e2e.conftest import CREDIT
 
 pytestmark = pytest.mark.e2e
 DEFAULTS = StackConfig()
@@ -42,12 +45,13 @@ def local_stage_on(config: StackConfig) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def backing_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessGroup]:
-    """What `make run` provides besides its API: the AWS endpoint, the partners, tables, queues, the worker."""
+    """What `make run` provides besides its API: the AWS endpoint, the partners, the token issuer, tables,
+    queues, the worker."""
     config = StackConfig.on_free_ports(log_dir=tmp_path_factory.mktemp("chalice-local-logs"))
     group = ProcessGroup(config)
 
     def start(env: dict[str, str]) -> None:
-        group.start_endpoint_and_partners(env)
+        group.start_shared_services(env)
         group.provision(env)
         group.start_worker("worker", env)
 
@@ -66,7 +70,9 @@ def chalice_local(backing_services: ProcessGroup, tmp_path_factory: pytest.TempP
     (project / ".chalice").mkdir()
     (project / ".chalice" / "config.json").write_text(json.dumps(local_stage_on(backing_services.config)))
     port = free_port()
-    bare = {"PATH": os.environ["PATH"], "HOME": str(project), "PYTHONUNBUFFERED": "1"}  # no AWS_*, no AME_*
+    # No AWS_* and no AME_* but what `make chalice-local` exports from the clients file `make run` wrote
+    identity = LocalClients.load(backing_services.clients_file).api_env()
+    bare = {"PATH": os.environ["PATH"], "HOME": str(project), "PYTHONUNBUFFERED": "1", **identity}
     argv = [str(BIN / "chalice"), "local", "--stage", "local", "--port", str(port)]
     api = backing_services.spawn("chalice-local", argv, bare, cwd=project)
     wait_until(f"http://127.0.0.1:{port}/v1/health", 30, api)
@@ -78,16 +84,27 @@ def test_the_local_stage_serves_health_from_its_own_settings(chalice_local: str)
     assert (response.status_code, response.json()) == (200, {"status": "ok", "region": "us-east-1", "role": "primary"})
 
 
-def test_a_demo_order_reaches_quorum_met_through_the_local_stage(chalice_local: str) -> None:
-    # GIVEN the API of `chalice local --stage local` and the backing services' worker
-    response = requests.post(f"{chalice_local}/v1/orders", json=demo.order_body(demo.ACME.cnpj), timeout=10)
+def test_a_demo_order_reaches_quorum_met_through_the_local_stage(
+    chalice_local: str, backing_services: ProcessGroup
+) -> None:
+    # GIVEN the API of `chalice local --stage local` and the backing services' worker, called with a token
+    headers = backing_services.clients.bearer(CREDIT)
+    body = demo.order_body(demo.ACME.cnpj)
+    response = requests.post(f"{chalice_local}/v1/orders", json=body, headers=headers, timeout=10)
     assert response.status_code == 202, response.text
     # WHEN the worker decides it THEN the order shows QUORUM_MET
     url = f"{chalice_local}/v1/orders/{response.json()['order_key']}"
     deadline = time.monotonic() + 20
-    while (status := requests.get(url, timeout=5).json()["status"]) == "PROCESSING" and time.monotonic() < deadline:
+    while (status := requests.get(url, headers=headers, timeout=5).json()["status"]) == "PROCESSING" and (
+        time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     assert status == "QUORUM_MET"
+
+
+def test_the_local_stage_refuses_a_call_without_a_token(chalice_local: str) -> None:
+    response = requests.get(f"{chalice_local}/v1/credit/policies/active", timeout=5)
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "UNAUTHENTICATED")
 
 
 def test_make_chalice_local_without_make_run_says_to_start_it() -> None:
@@ -104,3 +121,25 @@ def test_make_chalice_local_without_make_run_says_to_start_it() -> None:
     assert done.returncode != 0
     (line,) = done.stdout.splitlines()
     assert line == f"chalice-local: nothing answers at {unused} (the local AWS endpoint): {START_MAKE_RUN}"
+
+
+def test_make_chalice_local_without_the_clients_file_says_to_start_make_run(backing_services: ProcessGroup) -> None:
+    # GIVEN a local AWS endpoint answering, but no clients file where the target looks for it
+    missing = backing_services.config.log_dir / "no-clients.json"
+    # WHEN the target is run THEN it names the file and says to start `make run` first, in one line
+    done = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "chalice-local",
+            f"LOCAL_AWS={backing_services.aws_url}",
+            f"CLIENTS={missing}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode != 0
+    (line,) = done.stdout.splitlines()
+    assert line == f"chalice-local: no {missing} (the clients make run registers): {START_MAKE_RUN}"

@@ -11,7 +11,7 @@ import requests
 
 from devstack import demo_data as demo
 from devstack.stack import LocalStack
-from tests.e2e.conftest import leaked_personal_data
+from tests.e2e.conftest import auth, leaked_personal_data
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +25,8 @@ def decide(stack: LocalStack, person: demo.DemoPerson, **overrides: Any) -> requ
         "monthly_income": "8000.00",
         "existing_debts": "1200.00",
     }
-    return requests.post(f"{stack.api_url}/v1/credit/decisions", json={**body, **overrides}, timeout=10)
+    url = f"{stack.api_url}/v1/credit/decisions"
+    return requests.post(url, json={**body, **overrides}, headers=auth(stack), timeout=10)
 
 
 @contextmanager
@@ -48,7 +49,7 @@ def test_bands_through_the_api(stack: LocalStack, person: demo.DemoPerson, band:
     decision = response.json()
     assert (decision["risk_band"], decision["outcome"], decision["approved_amount"]) == (band, outcome, "20000.00")
     assert decision["policy"]["id"] == "retail-personal-credit"
-    stored = requests.get(f"{stack.api_url}{response.headers['Location']}", timeout=5).json()
+    stored = requests.get(f"{stack.api_url}{response.headers['Location']}", headers=auth(stack), timeout=5).json()
     assert stored == decision
 
 
@@ -97,22 +98,24 @@ def test_bureau_outage_without_a_stored_score_is_review_not_500(stack: LocalStac
 
 def test_profile_history_and_policy_endpoints(stack: LocalStack) -> None:
     person = demo.JULIA.cpf
+    headers = auth(stack)
     put = requests.put(
         f"{stack.api_url}/v1/customers/{person}",
         json={"monthly_income": "12000.00", "existing_debts": "500.00"},
+        headers=headers,
         timeout=5,
     )
     assert put.status_code == 200
     body = {"cpf": person, "amount": "1000.00", "term_months": 12, "product": "PERSONAL_LOAN"}
-    made = [requests.post(f"{stack.api_url}/v1/credit/decisions", json=body, timeout=10).json() for _ in range(3)]
+    url = f"{stack.api_url}/v1/credit/decisions"
+    made = [requests.post(url, json=body, headers=headers, timeout=10).json() for _ in range(3)]
     assert all(d["application"]["monthly_income"] == "12000.00" for d in made)
-    page = requests.get(f"{stack.api_url}/v1/customers/{person}/decisions?limit=2", timeout=5).json()
-    rest = requests.get(
-        f"{stack.api_url}/v1/customers/{person}/decisions?limit=2&cursor={page['next_cursor']}", timeout=5
-    ).json()
+    history = f"{stack.api_url}/v1/customers/{person}/decisions?limit=2"
+    page = requests.get(history, headers=headers, timeout=5).json()
+    rest = requests.get(f"{history}&cursor={page['next_cursor']}", headers=headers, timeout=5).json()
     listed = [d["decision_id"] for d in page["items"] + rest["items"]]
     assert listed == [d["decision_id"] for d in reversed(made)]
-    policy = requests.get(f"{stack.api_url}/v1/credit/policies/active", timeout=5).json()
+    policy = requests.get(f"{stack.api_url}/v1/credit/policies/active", headers=headers, timeout=5).json()
     assert policy["hash"] == made[0]["policy"]["hash"]
 
 
@@ -125,8 +128,9 @@ def test_credit_logs_never_show_personal_data(stack: LocalStack) -> None:
     requests.put(
         f"{stack.api_url}/v1/customers/{demo.KAIO.cpf}",
         json={"monthly_income": "5000.00", "existing_debts": "0.00"},
+        headers=auth(stack),
         timeout=5,
     )
-    requests.get(f"{stack.api_url}/v1/customers/{demo.KAIO.cpf}/decisions", timeout=5)
+    requests.get(f"{stack.api_url}/v1/customers/{demo.KAIO.cpf}/decisions", headers=auth(stack), timeout=5)
     decide(stack, demo.ANA)
     assert leaked_personal_data(stack) == []

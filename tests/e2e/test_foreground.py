@@ -4,6 +4,7 @@ also halfway through start-up, with nothing left behind; a busy port is an error
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import select
 import signal
@@ -117,7 +118,13 @@ def foreground_stack(
 
 
 def local_ports() -> dict[str, int]:
-    return {"AME_API_PORT": free_port(), "AME_AWS_PORT": free_port(), "AME_PARTNERS_PORT": free_port()}
+    from devstack.stack import LOCAL_PORTS
+
+    return {variable: free_port() for variable in LOCAL_PORTS}
+
+
+def clients_file_named_in(banner: str) -> Path:
+    return Path(next(line.split()[1] for line in banner.splitlines() if line.strip().startswith("clients ")))
 
 
 def wait_for_banner(process: Foreground, timeout: float = 60, banner: str = "ame-platform is running") -> str:
@@ -142,7 +149,9 @@ def test_a_stop_signal_stops_every_child_and_frees_every_port(stop_signal: signa
     with foreground_stack(ports) as stack:
         started = wait_for_banner(stack)
         children = stack.children()
-        assert len(children) >= 4 and all(listening(p) for p in ports.values())
+        assert len(children) >= 5 and all(listening(p) for p in ports.values())
+        clients = clients_file_named_in(started)
+        assert clients == ROOT / ".devstack" / "clients.json" and clients.stat().st_mode & 0o077 == 0
         # WHEN the terminal closes (SIGHUP), `kill` (SIGTERM) or Ctrl-C (SIGINT) reaches it
         stack.send_signal(stop_signal)
         output, errors = stack.communicate(timeout=60)
@@ -151,6 +160,8 @@ def test_a_stop_signal_stops_every_child_and_frees_every_port(stop_signal: signa
     assert f"stopping: {stop_signal.name} received" in errors
     assert "Traceback" not in started + output + errors
     assert_nothing_left(children, ports)
+    # AND the clients' secrets went with the issuer
+    assert not clients.exists()
 
 
 def test_a_signal_during_start_up_stops_what_had_started() -> None:
@@ -195,6 +206,37 @@ def test_a_busy_port_is_an_error_naming_it_and_nothing_starts() -> None:
     assert f"port {ports['AME_API_PORT']} (AME_API_PORT) is in use" in errors
     assert "ame-platform is running" not in output and "Traceback" not in errors
     assert not listening(ports["AME_AWS_PORT"]) and not listening(ports["AME_PARTNERS_PORT"])
+
+
+def test_a_busy_issuer_port_is_named_with_its_variable() -> None:
+    # GIVEN something already listening where the token issuer would
+    ports = local_ports()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", ports["AME_ISSUER_PORT"]))
+        squatter.listen()
+        with foreground_stack(ports) as stack:
+            output, errors = stack.communicate(timeout=60)
+    # THEN `make run` refuses, naming the port and AME_ISSUER_PORT, and starts nothing
+    assert stack.returncode == 1
+    assert f"port {ports['AME_ISSUER_PORT']} (AME_ISSUER_PORT) is in use" in errors
+    assert f"AME_ISSUER_PORT={ports['AME_ISSUER_PORT'] + 1000}" in errors
+    assert "ame-platform is running" not in output and "Traceback" not in errors
+    assert not listening(ports["AME_AWS_PORT"]) and not listening(ports["AME_API_PORT"])
+
+
+def test_unreadable_local_clients_stop_the_start_naming_the_file(tmp_path: Path) -> None:
+    # GIVEN AME_LOCAL_CLIENTS naming a file that lists a scope the platform does not have
+    mine = tmp_path / "clients.json"
+    client = {"client_id": "ops", "client_secret": "never-printed", "area_id": "AREA-OPS", "scopes": ["orders.all"]}
+    mine.write_text(json.dumps({"clients": [client]}))
+    ports = local_ports()
+    with foreground_stack({**ports, "AME_LOCAL_CLIENTS": str(mine)}) as stack:
+        output, errors = stack.communicate(timeout=60)
+    # THEN make run stops before starting anything, saying what is wrong and where, never the secret
+    assert stack.returncode == 1
+    assert f"could not start: AME_LOCAL_CLIENTS: {mine}: clients[0]: unknown scope 'orders.all'" in errors
+    assert "never-printed" not in output + errors and "Traceback" not in errors
+    assert not any(listening(port) for port in ports.values())
 
 
 def test_every_busy_port_is_named_at_once() -> None:

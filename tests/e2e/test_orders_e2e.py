@@ -11,20 +11,23 @@ import requests
 
 from devstack import demo_data as demo
 from devstack.stack import LocalStack
-from tests.e2e.conftest import leaked_personal_data
+from tests.e2e.conftest import auth, auth_for_order, leaked_personal_data
 
 pytestmark = pytest.mark.e2e
 
 
 def post(stack: LocalStack, body: dict[str, Any], key: str | None = None) -> requests.Response:
-    headers = {"Idempotency-Key": key} if key else {}
+    """As a system of the order's own area (so every area's rejection is reachable)."""
+    headers = {"Idempotency-Key": key, **auth_for_order(stack, body)} if key else auth_for_order(stack, body)
     return requests.post(f"{stack.api_url}/v1/orders", json=body, headers=headers, timeout=10)
 
 
 def decided(stack: LocalStack, order_key: str, timeout: float = 20) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        order: dict[str, Any] = requests.get(f"{stack.api_url}/v1/orders/{order_key}", timeout=5).json()
+        order: dict[str, Any] = requests.get(
+            f"{stack.api_url}/v1/orders/{order_key}", headers=auth(stack), timeout=5
+        ).json()
         if order["status"] != "PROCESSING":
             return order
         time.sleep(0.1)
@@ -136,9 +139,8 @@ def test_every_rejection_code_is_reachable(
 
 
 def test_malformed_json_is_a_400_not_a_500(stack: LocalStack) -> None:
-    response = requests.post(
-        f"{stack.api_url}/v1/orders", data="{oops", headers={"Content-Type": "application/json"}, timeout=5
-    )
+    headers = {"Content-Type": "application/json", **auth(stack)}
+    response = requests.post(f"{stack.api_url}/v1/orders", data="{oops", headers=headers, timeout=5)
     assert (response.status_code, response.json()["error"]["code"]) == (400, "VALIDATION_ERROR")
 
 
@@ -152,7 +154,7 @@ def test_idempotency_over_http(stack: LocalStack) -> None:
 
 
 def test_unknown_order_is_404(stack: LocalStack) -> None:
-    response = requests.get(f"{stack.api_url}/v1/orders/ord_{'0' * 32}", timeout=5)
+    response = requests.get(f"{stack.api_url}/v1/orders/ord_{'0' * 32}", headers=auth(stack), timeout=5)
     assert (response.status_code, response.json()["error"]["code"]) == (404, "ORDER_NOT_FOUND")
 
 
