@@ -10,10 +10,10 @@ from `app/`, with the same arguments as `chalice`.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from chalice import local
-from chalice.cli import main as chalice_main
+from chalice.cli import cli
 
 from chalicelib.api.gateway import ROUTE_NOT_FOUND
 
@@ -34,10 +34,14 @@ def handle_request(self: local.LocalGateway, method: str, path: str, headers: An
         }
 
 
-def main() -> int:
+def main() -> NoReturn:
     local.LocalGateway.handle_request = handle_request  # type: ignore[method-assign]
-    return int(chalice_main() or 0)
+    arguments = sys.argv[1:]
+    # Chalice's reloader restarts the server by running `sys.argv` again; as `python -m` leaves it, that
+    # is this file's path, which is not a command (PermissionError): make it one that runs this module.
+    sys.argv = [sys.executable, "-m", "devstack.chalice_local", *arguments]
+    cli.main(args=arguments, prog_name="chalice", obj={})  # exits with the command's status
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
