@@ -27,7 +27,7 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -148,20 +148,25 @@ class Issuer:
         return wanted
 
     def token(self, client: LocalClient, scopes: tuple[str, ...]) -> str:
-        now = int(time.time())
-        claims = {
-            "sub": client.client_id,
-            "client_id": client.client_id,
-            "token_use": "access",
-            "scope": " ".join(scopes),
-            "iss": self.url,
-            "iat": now,
-            "exp": now + self.ttl,
-            "auth_time": now,
-            "jti": str(uuid.uuid4()),
-            "version": 2,
-        }
+        claims = access_token_claims(self.url, client.client_id, scopes, self.ttl)
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.jwk["kid"], "typ": "JWT"})
+
+
+def access_token_claims(issuer: str, client_id: str, scopes: Iterable[str], ttl: int) -> dict[str, Any]:
+    """The claims of a Cognito client-credentials access token; `scopes` as issued (`ame-platform/...`)."""
+    now = int(time.time())
+    return {
+        "sub": client_id,
+        "client_id": client_id,
+        "token_use": "access",
+        "scope": " ".join(scopes),
+        "iss": issuer,
+        "iat": now,
+        "exp": now + ttl,
+        "auth_time": now,
+        "jti": str(uuid.uuid4()),
+        "version": 2,
+    }
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:

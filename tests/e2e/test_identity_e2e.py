@@ -8,7 +8,6 @@ the checkout can.
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import jwt
@@ -19,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from chalicelib.api.catalog import ROUTES, RouteSpec
 from chalicelib.identity.model import Scope
 from devstack import demo_data as demo
-from devstack.issuer import load_or_create_key, public_jwk
+from devstack.issuer import access_token_claims, load_or_create_key, public_jwk
 from devstack.stack import LocalStack
 from tests.e2e.conftest import CONSORTIUM, CREDIT, READ_ONLY, auth
 
@@ -32,20 +31,8 @@ SAMPLE_PATH_VALUES = {
 
 
 def claims(stack: LocalStack, client_id: str = CREDIT, **overrides: Any) -> dict[str, Any]:
-    now = int(time.time())
-    return {
-        "sub": client_id,
-        "client_id": client_id,
-        "token_use": "access",
-        "scope": " ".join(f"ame-platform/{scope.value}" for scope in Scope),
-        "iss": stack.issuer_url,
-        "iat": now,
-        "exp": now + 600,
-        "auth_time": now,
-        "jti": str(uuid.uuid4()),
-        "version": 2,
-        **overrides,
-    }
+    scopes = (f"ame-platform/{scope.value}" for scope in Scope)
+    return {**access_token_claims(stack.issuer_url, client_id, scopes, 600), **overrides}
 
 
 def signed(stack: LocalStack, payload: dict[str, Any], key: rsa.RSAPrivateKey | None = None) -> dict[str, str]:

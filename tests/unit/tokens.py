@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from types import ModuleType
 from typing import Any
@@ -16,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from chalicelib.identity.model import Scope
 from chalicelib.identity.tokens import TokenVerifier
 from chalicelib.settings import RESOURCE_SERVER, IdentitySettings
+from devstack.issuer import access_token_claims
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TEST"
 AREA_CLIENTS = {"client-credit": "AREA-CREDIT", "client-consortium": "AREA-CONSORTIUM", "client-ghost": "GHOST"}
@@ -40,20 +39,8 @@ class TestIssuer:
         self.jwks_fetches += 1
         return self.jwks()
 
-    def claims(self, client_id: str, scopes: Iterable[Scope | str], ttl: float = 3600) -> dict[str, Any]:
-        now = int(time.time())
-        return {
-            "sub": client_id,
-            "client_id": client_id,
-            "token_use": "access",
-            "scope": " ".join(f"{RESOURCE_SERVER}/{scope}" for scope in scopes),
-            "iss": self.issuer,
-            "iat": now,
-            "auth_time": now,
-            "exp": now + int(ttl),
-            "jti": str(uuid.uuid4()),
-            "version": 2,
-        }
+    def claims(self, client_id: str, scopes: Iterable[Scope | str], ttl: int = 3600) -> dict[str, Any]:
+        return access_token_claims(self.issuer, client_id, (f"{RESOURCE_SERVER}/{scope}" for scope in scopes), ttl)
 
     def token(
         self,
