@@ -13,7 +13,7 @@ from chalicelib.settings import ENVELOPE_REQUESTS_QUEUE
 
 app = Chalice(app_name="ame-platform")
 app.register_middleware(gatekeeper, "http")  # token, scope and route checks before any route (api/gatekeeper.py)
-app.register_blueprint(platform.routes)  # GET /v1/health
+app.register_blueprint(platform.routes)  # GET /v1/health, /v1/openapi.json
 app.register_blueprint(orders.routes)  # /v1/orders
 app.register_blueprint(credit.routes)  # /v1/customers, /v1/credit
 
