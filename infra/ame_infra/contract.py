@@ -191,15 +191,17 @@ def full_scope(scope: str) -> str:
     return f"{RESOURCE_SERVER}/{scope}"
 
 
-IDENTITY_VARIABLES = ("AME_TOKEN_ISSUERS", "AME_AREA_CLIENTS", "AME_RESOURCE_SERVER")
+IDENTITY_VARIABLES = ("AME_TOKEN_ISSUERS", "AME_AREA_CLIENTS", "AME_RESOURCE_SERVER", "AME_TOKEN_URL")
 
 
-def identity_environment(issuers: Sequence[str], area_clients: Mapping[str, str]) -> dict[str, str]:
-    """What `chalicelib.settings.IdentitySettings.from_env` reads; set on the API function only."""
+def identity_environment(issuers: Sequence[str], area_clients: Mapping[str, str], token_url: str) -> dict[str, str]:
+    """What `chalicelib.settings.IdentitySettings.from_env` reads, and the token endpoint the published
+    OpenAPI document names (`chalicelib.api.openapi.token_url_from`); set on the API function only."""
     return {
         "AME_TOKEN_ISSUERS": ",".join(issuers),
         "AME_AREA_CLIENTS": json.dumps(dict(sorted(area_clients.items()))),
         "AME_RESOURCE_SERVER": RESOURCE_SERVER,
+        "AME_TOKEN_URL": token_url,
     }
 
 

@@ -48,7 +48,8 @@ class AreaIdentity(pulumi.ComponentResource):
     """Area id -> this region's app client id (never the secret)."""
     environment: dict[str, pulumi.Output[str]]
     """For the API function: `AME_TOKEN_ISSUERS` (this pool's issuer, then the peer's when known),
-    `AME_AREA_CLIENTS` (client id -> area id, this pool's clients and the peer's), `AME_RESOURCE_SERVER`."""
+    `AME_AREA_CLIENTS` (client id -> area id, this pool's clients and the peer's), `AME_RESOURCE_SERVER`,
+    `AME_TOKEN_URL` (this pool's token endpoint, for the published OpenAPI document)."""
 
     def __init__(self, name: str, args: AreaIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ame:security:AreaIdentity", name, None, opts)
@@ -83,9 +84,11 @@ class AreaIdentity(pulumi.ComponentResource):
         peer_issuers = [args.peer_token_issuer] if args.peer_token_issuer else []
         peer_clients = {client_id: area_id for area_id, client_id in args.peer_area_client_ids.items()}
         area_ids = list(self.client_ids)
-        environment = pulumi.Output.all(self.issuer, *self.client_ids.values()).apply(
+        environment = pulumi.Output.all(self.issuer, self.token_url, *self.client_ids.values()).apply(
             lambda values: identity_environment(
-                [values[0], *peer_issuers], {**peer_clients, **dict(zip(values[1:], area_ids, strict=True))}
+                [values[0], *peer_issuers],
+                {**peer_clients, **dict(zip(values[2:], area_ids, strict=True))},
+                values[1],
             )
         )
         self.environment = {name: _variable(environment, name) for name in IDENTITY_VARIABLES}

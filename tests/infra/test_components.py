@@ -189,7 +189,7 @@ def test_the_api_trusts_the_peer_pool_and_its_clients_when_told(mocks: Recording
     )
 
     def check(values: list[Any]) -> None:
-        issuers, registry, own_credit, own_consortium, token_url = values
+        issuers, registry, own_credit, own_consortium, token_url, published_token_url = values
         assert issuers == f"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_MockedId,{PEER_ISSUER}"
         assert json.loads(registry) == {
             own_credit: "AREA-CREDIT",
@@ -197,6 +197,7 @@ def test_the_api_trusts_the_peer_pool_and_its_clients_when_told(mocks: Recording
             "peerclient1": "AREA-CREDIT",
         }
         assert token_url == "https://bank-ame-us-east-1.auth.us-east-1.amazoncognito.com/oauth2/token"
+        assert published_token_url == token_url
 
     return pulumi.Output.all(
         identity.environment["AME_TOKEN_ISSUERS"],
@@ -204,4 +205,5 @@ def test_the_api_trusts_the_peer_pool_and_its_clients_when_told(mocks: Recording
         identity.client_ids["AREA-CREDIT"],
         identity.client_ids["AREA-CONSORTIUM"],
         identity.token_url,
+        identity.environment["AME_TOKEN_URL"],
     ).apply(check)

@@ -17,7 +17,7 @@ from ame_infra.contract import region_switch_parameter as infra_switch
 from chalicelib import keys, settings
 from chalicelib.adapters.credit_dynamodb import credit_table
 from chalicelib.adapters.dynamodb import IdempotencyModel, OrderModel
-from chalicelib.api import gateway
+from chalicelib.api import gateway, openapi
 from chalicelib.identity.model import Scope
 from chalicelib.orders import requests
 from chalicelib.settings import (
@@ -137,8 +137,10 @@ def test_the_identity_environment_is_what_the_app_reads() -> None:
         "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_A",
         "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_B",
     ]
-    env = contract.identity_environment(issuers, {"c-east": "AREA-CREDIT", "c-west": "AREA-CREDIT"})
+    token_url = "https://bank-ame.auth.us-east-1.amazoncognito.com/oauth2/token"
+    env = contract.identity_environment(issuers, {"c-east": "AREA-CREDIT", "c-west": "AREA-CREDIT"}, token_url)
     assert tuple(env) == contract.IDENTITY_VARIABLES
+    assert openapi.token_url_from(env) == token_url
     identity = IdentitySettings.from_env(env)
     assert identity.issuers == tuple(issuers)
     assert identity.area_clients == {"c-east": "AREA-CREDIT", "c-west": "AREA-CREDIT"}
