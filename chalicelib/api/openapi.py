@@ -456,6 +456,8 @@ EXTRA_PARAMETERS: dict[str, list[Schema]] = {
 }
 
 _PARAMETER = re.compile(r"{([^}]+)}")
+TAGS = {"orders": "orders", "customers": "credit", "credit": "credit"}
+"""By the path's first segment after /v1, as the blueprints group them; the rest is `platform`."""
 
 
 def token_url_from(env: Mapping[str, str]) -> str:
@@ -471,7 +473,7 @@ def full_scope(scope: Scope) -> str:
     return f"{RESOURCE_SERVER}/{scope.value}"
 
 
-def _error_response(operation_id: str, status: int, codes: tuple[str, ...]) -> Schema:
+def _error_response(status: int, codes: tuple[str, ...]) -> Schema:
     schema: Schema = {
         "allOf": [
             _ref("Error"),
@@ -504,7 +506,7 @@ def _responses(spec: RouteSpec) -> dict[str, Schema]:
         success["headers"] = LOCATION
     responses = {str(status): success}
     for error_status, codes in _errors(spec).items():
-        responses[str(error_status)] = _error_response(spec.operation_id, error_status, codes)
+        responses[str(error_status)] = _error_response(error_status, codes)
     if spec.operation_id == "health":  # out of service: the health document, or an error if it cannot tell
         responses["503"]["description"] = (
             "Held out of service (the health document), or " + (responses["503"]["description"])
@@ -518,7 +520,7 @@ def _operation(spec: RouteSpec) -> Schema:
     operation: Schema = {
         "operationId": spec.operation_id,
         "summary": spec.summary,
-        "tags": [spec.path.split("/")[2]],
+        "tags": [TAGS.get(spec.path.split("/")[2], "platform")],
         "security": [] if spec.scope is None else [{SECURITY_SCHEME: [full_scope(spec.scope)]}],
     }
     parameters = [
