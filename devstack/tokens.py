@@ -21,13 +21,12 @@ import shlex
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-import requests
-
+from chalicelib.identity.client_credentials import REFRESH_BEFORE_EXPIRY_SECONDS, TokenRequestFailed, request_token
 from chalicelib.identity.model import Scope
 from chalicelib.settings import RESOURCE_SERVER
 from devstack import demo_data
@@ -43,9 +42,6 @@ DEMO_CLIENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 """(client id, area id, scopes): the credit area's system with every scope, a second area that only
 places and reads orders, and a read-only system of the credit area. Secrets are drawn per run."""
-
-REFRESH_BEFORE_EXPIRY_SECONDS = 60.0
-"""A cached token is replaced this long before it expires, so no request leaves with a dying one."""
 
 
 class ClientsFileError(ValueError):
@@ -203,35 +199,6 @@ def _client(entry: Any, where: str) -> LocalClient:
     if unknown:
         raise ClientsFileError(f"{where}: unknown scope {unknown[0]!r} (known: {', '.join(EVERY_SCOPE)})")
     return LocalClient(entry["client_id"], entry["client_secret"], entry["area_id"], tuple(dict.fromkeys(scopes)))
-
-
-class TokenRequestFailed(RuntimeError):
-    """The token endpoint refused or did not answer; the message has its error code, never the secret."""
-
-
-def request_token(
-    token_url: str, client_id: str, client_secret: str, scopes: Iterable[str] | None = None, timeout: float = 5.0
-) -> tuple[str, float]:
-    """One client-credentials grant (HTTP Basic, as Cognito's examples do): (access token, seconds it lives)."""
-    form = {"grant_type": "client_credentials"}
-    if scopes is not None:
-        form["scope"] = " ".join(scopes)
-    try:
-        answer = requests.post(token_url, data=form, auth=(client_id, client_secret), timeout=timeout)
-    except requests.RequestException as exc:
-        raise TokenRequestFailed(f"{token_url}: no answer ({type(exc).__name__})") from None
-    body = _json(answer)
-    if answer.status_code != 200 or not isinstance(body.get("access_token"), str):
-        raise TokenRequestFailed(f"{token_url}: {answer.status_code} {body.get('error', 'unexpected answer')}")
-    return body["access_token"], float(body.get("expires_in", 3600))
-
-
-def _json(answer: requests.Response) -> Mapping[str, Any]:
-    try:
-        body = answer.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def export_lines(clients: LocalClients) -> str:

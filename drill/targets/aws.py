@@ -20,6 +20,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.adapters.ssm_switch import set_out_of_service
+from chalicelib.identity.client_credentials import ClientCredentials, TokenRequestFailed
 from chalicelib.settings import REGION_HEADER, region_switch_parameter
 from drill.canary import ORDER_AMOUNT, CanarySubjects, decision_body
 from drill.targets.base import Names, Regions, Target
@@ -32,6 +33,21 @@ PROBE_KEY = "drill-preflight-absent"
 
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException"})
 NOT_FOUND = frozenset({"ParameterNotFound", "ResourceNotFoundException", "NoSuchHealthCheck"})
+
+
+CLIENT_VARIABLES = ("DRILL_CLIENT_ID", "DRILL_CLIENT_SECRET")
+DR_CLIENT_VARIABLES = ("DRILL_DR_CLIENT_ID", "DRILL_DR_CLIENT_SECRET")
+DRILL_SCOPES = ("orders.write", "orders.read", "credit.decide", "credit.customers.read")
+"""What the canary does: place and read orders, decide and read credit."""
+
+
+def drill_clients(prod: StackOutputs, dr: StackOutputs, env: Mapping[str, str]) -> list[ClientCredentials]:
+    """The drill's client in prod's pool, then (when given) its client in dr's: tried in that order."""
+    clients = []
+    for outputs, (id_variable, secret_variable) in ((prod, CLIENT_VARIABLES), (dr, DR_CLIENT_VARIABLES)):
+        if env.get(id_variable) and env.get(secret_variable):
+            clients.append(ClientCredentials(outputs.token_url, env[id_variable], env[secret_variable]))
+    return clients if any(c.token_url == prod.token_url for c in clients) else []
 
 
 class OutputsFileError(ValueError):
@@ -47,6 +63,8 @@ class StackOutputs:
     regional_api_url: str
     health_check_id: str
     table_names: dict[str, str]
+    token_url: str
+    """The stack's Cognito token endpoint, where the drill's client gets the canary's bearer token."""
 
     @classmethod
     def load(cls, path: Path) -> StackOutputs:
@@ -134,8 +152,15 @@ class AwsTarget(Target):
 
     name = "aws"
 
-    def __init__(self, prod: StackOutputs, dr: StackOutputs, endpoint_url: str | None = None) -> None:
+    def __init__(
+        self,
+        prod: StackOutputs,
+        dr: StackOutputs,
+        endpoint_url: str | None = None,
+        env: Mapping[str, str] = os.environ,
+    ) -> None:
         self.prod, self.dr = prod, dr
+        self.clients = drill_clients(prod, dr, env)
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
         self.primary, self.secondary = prod.region, dr.region
         self.public_url = prod.api_url
@@ -154,6 +179,19 @@ class AwsTarget(Target):
 
     def canary_subjects(self) -> CanarySubjects:
         return canary_subjects_from(os.environ)
+
+    def api_headers(self) -> dict[str, str]:
+        """The drill client's bearer token: from prod's pool, else dr's (the regions trust each other's
+        pools, so a token fetched before the fault serves through the failover; it lives an hour)."""
+        if not self.clients:
+            raise TokenRequestFailed(f"{' and '.join(CLIENT_VARIABLES)} are not set")
+        failures = []
+        for client in self.clients:
+            try:
+                return {"Authorization": f"Bearer {client.token()}"}
+            except TokenRequestFailed as failed:
+                failures.append(str(failed))
+        raise TokenRequestFailed("; ".join(failures))
 
     def outputs(self, region: str) -> StackOutputs:
         return self.prod if region == self.primary else self.dr
@@ -196,7 +234,21 @@ class AwsTarget(Target):
         via = f" via {self.endpoint_url}" if self.endpoint_url else ""
         identity = f"AWS account {caller['Account']} as {caller['Arn']}{via}; prod {self.primary}, dr {self.secondary}"
         checks = self.read_only_checks()
-        return Access(identity, [problem for label, call in checks.items() if (problem := failure(label, call))])
+        problems = [problem for label, call in checks.items() if (problem := failure(label, call))]
+        return Access(identity, [*problems, *self.token_problem()])
+
+    def token_problem(self) -> list[str]:
+        """The canary's writes need a bearer token: checked, like everything else, before the first write."""
+        if not self.clients:
+            return [
+                f"{' and '.join(CLIENT_VARIABLES)} are not set: the id and secret of an area client of the prod "
+                f"stack's pool ({self.prod.token_url}) with the scopes {', '.join(DRILL_SCOPES)}"
+            ]
+        try:
+            self.api_headers()
+        except TokenRequestFailed as failed:
+            return [f"token for {self.clients[0].client_id}: {failed}"]
+        return []
 
     def plan(self, command: str = "failover", report_dir: Path = Path("drill-report")) -> list[str]:
         """Every step `<command> --target aws` takes, for `--dry-run`."""
@@ -206,6 +258,9 @@ class AwsTarget(Target):
             "preflight: sts get-caller-identity, printing the account, principal and regions; then the read-only "
             "calls below: any that fails is one line and stops the drill before it writes anything",
             *(f"preflight (read-only): {label}" for label in self.read_only_checks()),
+            f"preflight: a client-credentials token for DRILL_CLIENT_ID from {self.prod.token_url} (from "
+            f"{self.dr.token_url} for DRILL_DR_CLIENT_ID when prod's pool does not answer), reused by every canary "
+            "request until a minute before it expires; the secret is never printed",
         ]
         if command in ("failover", "all"):
             steps += [

@@ -57,9 +57,14 @@ def test_start_up_leaves_no_broken_pipe_in_either_api_log(stack: TwoRegionStack)
 
 
 def outputs(stack: TwoRegionStack, region: str, public_url: str) -> StackOutputs:
-    return StackOutputs(
-        region, public_url, stack.region_url(region), f"hc-{region}", {"orders": "ame-orders", "credit": "ame-credit"}
-    )
+    tables = {"orders": "ame-orders", "credit": "ame-credit"}
+    return StackOutputs(region, public_url, stack.region_url(region), f"hc-{region}", tables, stack.clients.token_url)
+
+
+def drill_client_env(stack: TwoRegionStack) -> dict[str, str]:
+    """DRILL_CLIENT_ID/SECRET as an operator sets them: AREA-CREDIT's system, holding the canary's scopes."""
+    client = stack.clients.for_area("AREA-CREDIT", "credit.decide")
+    return {"DRILL_CLIENT_ID": client.client_id, "DRILL_CLIENT_SECRET": client.client_secret}
 
 
 @pytest.fixture
@@ -67,7 +72,7 @@ def target(stack: TwoRegionStack, monkeypatch: pytest.MonkeyPatch) -> AwsTarget:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
     prod, dr = outputs(stack, PRIMARY, stack.public_url), outputs(stack, SECONDARY, stack.public_url)
-    return AwsTarget(prod, dr, endpoint_url=stack.aws_url)
+    return AwsTarget(prod, dr, endpoint_url=stack.aws_url, env=drill_client_env(stack))
 
 
 def region_answering(stack: TwoRegionStack) -> str | None:
@@ -112,10 +117,7 @@ def test_the_readme_failover_by_hand_works_as_written(stack: TwoRegionStack) -> 
 def test_items_are_read_from_each_region_directly(stack: TwoRegionStack, target: AwsTarget) -> None:
     from drill.canary import CanaryTraffic
 
-    credit = stack.clients.for_area("AREA-CREDIT", "credit.decide")  # orders and decisions of the demo area
-    traffic = CanaryTraffic(
-        stack.public_url, "aws-mode", target.canary_subjects(), headers=lambda: stack.clients.bearer(credit)
-    )
+    traffic = CanaryTraffic(stack.public_url, "aws-mode", target.canary_subjects(), headers=target.api_headers)
     traffic.write_and_read()
     (written,) = traffic.acknowledged()
     assert target.data.item(PRIMARY, written.kind, written.key) is not None
@@ -274,6 +276,7 @@ def outputs_file(path: Path, stack: TwoRegionStack, region: str, serving: str, c
         "regional_api_url": stack.region_url(serving),
         "health_check_id": check_id,
         "table_names": {"orders": ORDERS_TABLE, "credit": CREDIT_TABLE},
+        "token_url": stack.clients.token_url,
     }
     path.write_text(json.dumps(raw))
     return path
@@ -294,6 +297,8 @@ def local_credentials(stack: TwoRegionStack, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
     monkeypatch.setenv("AWS_ENDPOINT_URL", stack.aws_url)
+    for variable, value in drill_client_env(stack).items():
+        monkeypatch.setenv(variable, value)
     return stack.aws_url
 
 

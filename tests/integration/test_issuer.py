@@ -18,12 +18,13 @@ import jwt
 import pytest
 import requests
 
+from chalicelib.identity.client_credentials import TokenRequestFailed
 from chalicelib.identity.model import Scope
 from chalicelib.identity.tokens import TokenVerifier
 from chalicelib.settings import IdentitySettings
 from devstack.issuer import Issuer, load_or_create_key, make_server
 from devstack.stack import ROOT, free_port, wait_until
-from devstack.tokens import LocalClients, TokenRequestFailed
+from devstack.tokens import LocalClients
 
 pytestmark = pytest.mark.integration
 CLAIMS = {"sub", "client_id", "token_use", "scope", "iss", "iat", "exp", "auth_time", "jti", "version"}
