@@ -43,6 +43,9 @@ def main() -> NoReturn:
     # TRACE and QUERY had no handler in Chalice's server (501 with an HTML page); handled like the other
     # methods, the gatekeeper answers them 404 ROUTE_NOT_FOUND, as it does any method no route serves.
     server.do_TRACE = server.do_QUERY = server._generic_handle
+    # Chalice's reloader watches app/ and imports `app.py` while it lists the files: bytecode written after
+    # the listing (a fresh clone's first run) restarted the server a second later, resetting requests.
+    sys.dont_write_bytecode = True
     arguments = sys.argv[1:]
     # Chalice's reloader restarts the server by running `sys.argv` again; as `python -m` leaves it, that
     # is this file's path, which is not a command (PermissionError): make it one that runs this module.

@@ -72,7 +72,16 @@ def chalice_local(backing_services: ProcessGroup, tmp_path_factory: pytest.TempP
     port = free_port()
     # No AWS_* and no AME_* but what `make chalice-local` exports from the clients file `make run` wrote
     identity = LocalClients.load(backing_services.clients_file).api_env()
-    bare = {"PATH": os.environ["PATH"], "HOME": str(project), "PYTHONUNBUFFERED": "1", **identity}
+    # No bytecode written into the project: Chalice's reloader watches it and starts importing `app.py` while
+    # it lists the files, so an `__pycache__/app.*.pyc` written after the listing restarted the server a
+    # second later, resetting the requests in flight (seen on a loaded CI machine).
+    bare = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(project),
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **identity,
+    }
     argv = [str(BIN / "chalice"), "local", "--stage", "local", "--port", str(port)]
     api = backing_services.spawn("chalice-local", argv, bare, cwd=project)
     wait_until(f"http://127.0.0.1:{port}/v1/health", 30, api)
