@@ -18,6 +18,7 @@ from chalicelib.credit.cursors import DecisionCursors
 from chalicelib.credit.policy_provider import PolicyProvider
 from chalicelib.credit.ports import CreditStore
 from chalicelib.credit.services import CreditService
+from chalicelib.health import DeepHealth
 from chalicelib.keys import AppKeys
 from chalicelib.logs import configure_logging
 from chalicelib.orders.ports import AlwaysInService, Partners, RegionSwitch
@@ -38,9 +39,11 @@ class Container:
     orders: OrderService
     credit: CreditService
     region_switch: RegionSwitch
-    """Read by `/v1/health` (and the orders sweeper): whether this region should serve."""
+    """Whether this region may write: a primary the standby took over is fenced (health, writes, worker, sweeper)."""
     keys: AppKeys
     """Per-purpose keys from the application secret (cursor signing, audit subject hashes)."""
+    health: DeepHealth
+    """`/v1/health`'s probe of DynamoDB and SQS, cached a few seconds."""
 
 
 def build_container(settings: Settings) -> Container:
@@ -61,6 +64,7 @@ def build_container(settings: Settings) -> Container:
         credit=_credit_service(settings, session, http_settings, keys),
         region_switch=region_switch,
         keys=keys,
+        health=_deep_health(settings),
     )
 
 
@@ -133,17 +137,34 @@ def _credit_service(
 
 
 def _region_switch(settings: Settings) -> RegionSwitch:
-    if not settings.out_of_service_parameter:
+    """The fence, reading the switch alarm in the dr region; no switch region configured: never fenced."""
+    if not settings.failover_switch_region:
         return AlwaysInService()
-    from chalicelib.adapters.ssm_switch import SsmRegionSwitch
+    from chalicelib.adapters.failover_switch import CloudWatchFailoverSwitch
+    from chalicelib.adapters.health_probes import PROBE_CONFIG
+    from chalicelib.failover import Fence
 
-    return SsmRegionSwitch(_aws_client("ssm", settings), settings.out_of_service_parameter)
+    cloudwatch = _aws_client("cloudwatch", settings, settings.failover_switch_region, PROBE_CONFIG)
+    return Fence(CloudWatchFailoverSwitch(cloudwatch, settings.failover_switch_alarm), settings.role)
 
 
-def _aws_client(service: str, settings: Settings) -> Any:
+def _deep_health(settings: Settings) -> DeepHealth:
+    from chalicelib.adapters.health_probes import PROBE_CONFIG, DynamoDbReachable, SqsReachable
+
+    return DeepHealth(
+        [
+            DynamoDbReachable(_aws_client("dynamodb", settings, config=PROBE_CONFIG), settings.orders_table),
+            SqsReachable(_aws_client("sqs", settings, config=PROBE_CONFIG), settings.envelope_requests_queue),
+        ]
+    )
+
+
+def _aws_client(service: str, settings: Settings, region: str | None = None, config: Any = None) -> Any:
     import boto3
 
-    return boto3.client(service, region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
+    return boto3.client(
+        service, region_name=region or settings.region, endpoint_url=settings.aws_endpoint_url, config=config
+    )
 
 
 def credit_store_from_env(env: Mapping[str, str]) -> CreditStore:

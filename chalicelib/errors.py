@@ -79,6 +79,18 @@ class ServiceUnavailable(DomainError):
     code = "SERVICE_UNAVAILABLE"
 
 
+class RegionFenced(ServiceUnavailable):
+    """This is the primary and the standby has taken over: it refuses writes so one region writes a key."""
+
+    code = "REGION_FENCED"
+
+
+class DependencyUnavailable(ServiceUnavailable):
+    """`/v1/health`: DynamoDB or SQS did not answer in time; the message names which."""
+
+    code = "DEPENDENCY_UNAVAILABLE"
+
+
 class Unauthenticated(DomainError):
     """No valid bearer token: who is calling is unknown."""
 

@@ -28,6 +28,12 @@ ENVELOPE_RESULTS_QUEUE = "ame-envelope-results.fifo"
 NOTIFICATIONS_QUEUE = "ame-notifications.fifo"
 
 
+FAILOVER_SWITCH_ALARM = "ame-platform-primary-out-of-service"
+"""The switch that holds the primary out of service: a CloudWatch alarm in the standby (dr) region."""
+FAILOVER_SWITCH_NAMESPACE = "AME/Failover"
+FAILOVER_SWITCH_METRIC = "PrimaryOutOfService"
+"""The alarm's metric (no dimensions, Maximum over 60 s, >= 1): 1 out of service, 0 back in service."""
+
 REGION_HEADER = "X-Ame-Region"
 """Names the region that answered; the sweeper, the failover router and DR drills all read it."""
 
@@ -37,7 +43,8 @@ def is_fifo(queue: str) -> bool:
 
 
 def region_switch_parameter(region: str) -> str:
-    """The SSM parameter that holds a region out of service ("true"); Pulumi creates one per region."""
+    """The old SSM out-of-service parameter's name; the app no longer reads it (the infra stacks still
+    name it until they drop the parameter). The switch is `FAILOVER_SWITCH_ALARM` in the dr region."""
     return f"/ame-platform/{region}/out-of-service"
 
 
@@ -85,7 +92,9 @@ class Settings:
     idempotency_ttl: timedelta
     worker_threads: int
     sweep_after: timedelta
-    out_of_service_parameter: str | None
+    failover_switch_region: str | None
+    """Where the switch alarm lives (the dr region); None: no switch, this region is never fenced."""
+    failover_switch_alarm: str
     public_url: str | None
     app_secret: str | None
     """Locally, the application secret itself (`AME_APP_SECRET`); in AWS it stays in SSM instead."""
@@ -118,7 +127,8 @@ class Settings:
             idempotency_ttl=timedelta(hours=_number(env, "AME_IDEMPOTENCY_TTL_HOURS", "24", float)),
             worker_threads=_number(env, "AME_WORKER_THREADS", "16", int),
             sweep_after=timedelta(seconds=_number(env, "AME_SWEEP_AFTER_SECONDS", "300", float)),
-            out_of_service_parameter=env.get("AME_OUT_OF_SERVICE_PARAMETER") or None,
+            failover_switch_region=env.get("AME_FAILOVER_SWITCH_REGION") or None,
+            failover_switch_alarm=env.get("AME_FAILOVER_SWITCH_ALARM") or FAILOVER_SWITCH_ALARM,
             public_url=env.get("AME_PUBLIC_URL") or None,
             app_secret=env.get("AME_APP_SECRET") or None,
             app_secret_parameter=env.get("AME_APP_SECRET_PARAMETER") or None,

@@ -10,6 +10,7 @@ import boto3
 
 from chalicelib.adapters.credit_dynamodb import credit_table
 from chalicelib.adapters.dynamodb import bind_models, create_tables, ensure_table
+from chalicelib.adapters.failover_switch import ensure_switch_alarm
 from chalicelib.settings import Settings, dead_letter_queue_name, is_fifo
 
 
@@ -44,6 +45,9 @@ def ensure_resources(settings: Settings, visibility_timeout: int) -> None:
     sqs = sqs_client(settings)
     for name in (settings.envelope_requests_queue, settings.envelope_results_queue, settings.notifications_queue):
         ensure_queue(sqs, name, settings.max_receive_count, visibility_timeout)
+    if settings.failover_switch_region:  # the failover switch, in the standby region (the dr stack's in AWS)
+        region, endpoint = settings.failover_switch_region, settings.aws_endpoint_url
+        ensure_switch_alarm(boto3.client("cloudwatch", region_name=region, endpoint_url=endpoint))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ from typing import Any, Self
 
 import requests
 
-from chalicelib.settings import region_switch_parameter
+from chalicelib.settings import FAILOVER_SWITCH_ALARM
+from devstack.faults import FaultProxy
 from devstack.issuer import DEFAULT_KEY
 from devstack.stack import (
     CLIENTS_FILE,
@@ -125,6 +126,8 @@ class TwoRegionStack:
     def __init__(self, config: TwoRegionConfig) -> None:
         self.config = config
         self.group = ProcessGroup(config.runtime())
+        self.faults = FaultProxy(self.group.aws_url, PRIMARY)
+        """The primary's processes reach the local AWS endpoint through it: a drill impairs its DynamoDB there."""
 
     @property
     def public_url(self) -> str:
@@ -162,12 +165,15 @@ class TwoRegionStack:
 
     def region_env(self, region: str) -> dict[str, str]:
         role = "primary" if region == PRIMARY else "dr"
+        endpoint = {"AWS_ENDPOINT_URL": self.faults.url} if region == PRIMARY else {}
         return {
             **self.env(),
+            **endpoint,
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
             "AME_ROLE": role,
-            "AME_OUT_OF_SERVICE_PARAMETER": region_switch_parameter(region),
+            "AME_FAILOVER_SWITCH_REGION": SECONDARY,  # the switch lives in the standby: set from the healthy side
+            "AME_FAILOVER_SWITCH_ALARM": FAILOVER_SWITCH_ALARM,
             "AME_PUBLIC_URL": self.public_url,  # the sweeper sweeps only where this name sends traffic
             "AME_SWEEP_AFTER_SECONDS": str(self.config.sweep_after_seconds),
             "AME_SWEEP_INTERVAL_SECONDS": str(self.config.sweep_interval_seconds),
@@ -179,6 +185,7 @@ class TwoRegionStack:
 
     def _start_every_process(self, env: dict[str, str]) -> None:
         self.group.start_shared_services(env)
+        self.faults.start()
         for region in (PRIMARY, SECONDARY):
             self.group.provision(self.region_env(region))
         replicator = self.group.spawn("replicator", self._replicator_argv(), env, quiet=self.config.quiet)
@@ -195,6 +202,7 @@ class TwoRegionStack:
 
     def stop(self) -> None:
         self.group.stop()
+        self.faults.close()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -272,8 +280,8 @@ ame-platform, two regions (Ctrl-C stops everything)
   token issuer     {issuer}   (clients: {clients_file})
   logs             {logs}
 
-Take the primary out of service (the SSM switch its /v1/health reads), watch the router fail over
-after {threshold} failed checks, then put it back:
+Take the primary out of service (the failover switch: an alarm in {secondary}, set from the standby
+side), watch the router fail over after {threshold} failed checks, then put it back (failback is this step):
   {on_endpoint}.venv/bin/python -m devstack.switch {primary} out
   curl -s {public}/__router/status
   {on_endpoint}.venv/bin/python -m devstack.switch {primary} in

@@ -6,6 +6,11 @@ again. Answers go to the primary while it is healthy, to the secondary while onl
 the primary when neither is (Route 53's rule for failover records). Here the answer is not a DNS
 record but the request itself, forwarded to the chosen region; clients' DNS caching is not modelled.
 
+A region's `/v1/health` is the app's deep check: 200 only while its DynamoDB and SQS answer and it
+is not a fenced primary. While the failover switch (the alarm in the standby region) is set, the
+primary answers 503 even once it has recovered, so routing stays on the secondary until an operator
+clears it: as in AWS, where Route 53's primary record combines the HTTPS check with that alarm.
+
 Every response carries `X-Ame-Region`; `GET /__router/status` reports health, the active region and
 every transition with its time, which the drill reads to mark detection and failover.
 """

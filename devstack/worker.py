@@ -101,13 +101,22 @@ def load_handler(name: str) -> Callable[..., Any]:
 
 
 def run(settings: Settings, handler_name: str, queue_name: str, stop: threading.Event, wait: int = 1) -> None:
+    from chalicelib.events.orders import fenced  # a fenced primary receives nothing (the app's own check)
+
     handler = load_handler(handler_name)
     sqs = sqs_client(settings)
     url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     log.info("worker polling", extra={"queue": queue_name, "handler": handler_name})
+    was_fenced = False
     while not stop.is_set():
         try:
+            if fenced() != was_fenced:
+                was_fenced = not was_fenced
+                log.warning("fenced: not receiving while the standby serves" if was_fenced else "unfenced: polling")
+            if was_fenced:
+                stop.wait(1.0)
+                continue
             poll_once(sqs, url, arn, settings.region, handler, wait)
         except Exception:
             log.exception("polling failed; retrying")

@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib.orders.model import OrderStatus
 from chalicelib.polling import wait_for
 from drill.canary import CanaryTraffic
-from drill.model import Canary, FailoverResult, ReplicationProbe, Switch
+from drill.model import HELD_OUT_SECONDS, Canary, FailoverResult, HeldOut, ReplicationProbe, Switch
 from drill.targets import Target
 
 log = logging.getLogger("ame.drill")
@@ -35,6 +35,8 @@ class Pacing:
     request_interval_seconds: float = 0.1
     settle_timeout_seconds: float = 60.0
     switch_timeout_seconds: float = 120.0
+    held_out_seconds: float = HELD_OUT_SECONDS
+    """After the fault ends, how long the drill watches the primary stay out while the switch is set."""
 
 
 def run_failover(target: Target, pacing: Pacing = Pacing()) -> FailoverResult:
@@ -58,8 +60,9 @@ def run_failover(target: Target, pacing: Pacing = Pacing()) -> FailoverResult:
     )
     traffic.start()
     time.sleep(pacing.warmup_seconds)
-    failover = fail_over_and_hold(target, traffic, pacing)
-    failback = fail_back(target, traffic, pacing)
+    failover, held = fail_over_and_hold(target, traffic, pacing)
+    stay_out(target, traffic, held, pacing)
+    failback = fail_back(target, traffic, pacing, held)
     traffic.stop()
     canaries = traffic.acknowledged()
     comparison = settled_comparison(target, canaries, pacing.settle_timeout_seconds)
@@ -83,6 +86,7 @@ def run_failover(target: Target, pacing: Pacing = Pacing()) -> FailoverResult:
         decisions_per_order=counts.published(orders) if counts else {},
         duplicate_notifications=counts.duplicate_notifications() if counts else [],
         finished_at=datetime.now(UTC),
+        held_out=held,
     )
 
 
@@ -105,31 +109,52 @@ def preflight(target: Target, traffic: CanaryTraffic, timeout: float = 15.0) -> 
     return ReplicationProbe((visible - probe.acked_clock) * 1000, (visible - probe.sent_clock) * 1000)
 
 
-def fail_over_and_hold(target: Target, traffic: CanaryTraffic, pacing: Pacing) -> Switch:
-    """The primary is lost and DR serves for the hold, deciding the orders the primary stranded."""
+def fail_over_and_hold(target: Target, traffic: CanaryTraffic, pacing: Pacing) -> tuple[Switch, HeldOut]:
+    """The primary is lost, routing moves, the standby takes over (sets the switch, which fences the
+    primary and keeps Route 53 off it), and DR serves for the hold, deciding the orders the primary stranded."""
     failover = switch_over(target, traffic, target.primary, target.secondary, pacing, fail=True)
     missing = len(failover.missing_at_switch)
     log.info("failed over: RTO %s s, %d acknowledged writes missing", failover.rto_seconds, missing)
+    target.take_over(target.primary)
+    held = HeldOut(switch_set_at=datetime.now(UTC))
+    log.info("the standby took over: the switch holds %s out until failback", target.primary)
     time.sleep(pacing.hold_on_dr_seconds)
-    # The primary is still down: whatever of its stranded orders is decided now, the DR region decided.
+    # The primary is still out: whatever of its stranded orders is decided now, the DR region decided.
     failover.stranded_decided_by_survivor = decided_in(target, target.secondary, failover.stranded_orders)
-    return failover
+    return failover, held
 
 
-def fail_back(target: Target, traffic: CanaryTraffic, pacing: Pacing) -> Switch:
+def stay_out(target: Target, traffic: CanaryTraffic, held: HeldOut, pacing: Pacing) -> None:
+    """The fault ends, and the primary must not come back on its own: while the switch is set its health
+    answers 503 (fenced) and routing keeps every canary on DR. Failback is the operator's step."""
+    target.recover(target.primary)
+    held.recovered_at = datetime.now(UTC)
+    started = time.monotonic()
+    while time.monotonic() - started < pacing.held_out_seconds:
+        held.primary_health.append(target.health_status(target.primary))
+        time.sleep(0.5)
+    held.watched_seconds = time.monotonic() - started
+    recovered = held.recovered_at
+    held.served_by_primary = sum(1 for r in traffic.history() if r.at >= recovered and r.region == target.primary)
+    log.info("recovered and held out: %s (health %s)", held.stayed_out, sorted(set(map(str, held.primary_health))))
+
+
+def fail_back(target: Target, traffic: CanaryTraffic, pacing: Pacing, held: HeldOut) -> Switch:
+    """The operator's step: the switch is cleared; measured until the primary serves a write and its read."""
     failback = switch_over(target, traffic, target.secondary, target.primary, pacing, fail=False)
+    held.cleared_at = failback.fault_at
     log.info("failed back: %s s", failback.rto_seconds)
     time.sleep(pacing.after_failback_seconds)
     return failback
 
 
 def switch_over(target: Target, traffic: CanaryTraffic, lost: str, survivor: str, pacing: Pacing, fail: bool) -> Switch:
-    """Fails (or recovers) `lost`, then waits until `survivor` serves a write and its read back."""
+    """Fails `lost` (or fails back to `survivor`), then waits until `survivor` serves a write and its read back."""
     at = datetime.now(UTC)
     if fail:
         target.inject_fault(lost)
     else:
-        target.recover(survivor)
+        target.fail_back(survivor)
     switch = Switch(fault_at=at)
     if fail:
         switch.stranded_orders = in_flight(target, traffic, lost, survivor)

@@ -9,6 +9,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+HELD_OUT_SECONDS = 5.0
+"""How long the drill watches the recovered primary stay out while the switch is set (more than the local
+router's 3 checks a second apart; the drill's default)."""
+
 
 @dataclass(frozen=True)
 class Objectives:
@@ -98,6 +102,25 @@ class Switch:
 
 
 @dataclass
+class HeldOut:
+    """Between failover and failback: the standby took over (switch set), the fault ended, and the
+    recovered primary stayed out until the operator cleared the switch."""
+
+    switch_set_at: datetime
+    recovered_at: datetime | None = None
+    watched_seconds: float = 0.0
+    primary_health: list[int | None] = field(default_factory=list)
+    """Each status the primary's own `/v1/health` answered while watched (503: fenced)."""
+    served_by_primary: int = 0
+    """Canary requests the primary answered while the switch was set: 0 when it stayed out."""
+    cleared_at: datetime | None = None
+
+    @property
+    def stayed_out(self) -> bool:
+        return bool(self.primary_health) and 200 not in self.primary_health and self.served_by_primary == 0
+
+
+@dataclass
 class FailoverResult:
     started_at: datetime
     primary: str
@@ -121,6 +144,7 @@ class FailoverResult:
     decisions_per_order: dict[str, int]
     duplicate_notifications: list[str]
     finished_at: datetime
+    held_out: HeldOut | None = None
 
     @property
     def rto_seconds(self) -> float | None:

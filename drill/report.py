@@ -39,6 +39,10 @@ class Verdict:
                 problems.append(f"RPO {f.rpo_seconds:.2f}s exceeds the {self.objectives.rpo_seconds:g}s objective")
             if f.failback is None or f.failback.rto_seconds is None:
                 problems.append("failback never completed")
+            if f.held_out is not None and not f.held_out.stayed_out:
+                problems.append(
+                    "the recovered primary took traffic or passed its health check before the switch was cleared"
+                )
             for label, items in (
                 ("acknowledged writes lost", f.lost_acknowledged_writes),
                 ("canaries differing between regions", f.content_mismatches),
@@ -73,6 +77,7 @@ class Verdict:
             "reported_replication_lag_ms": None if f is None else f.reported_replication_lag_ms,
             "reported_replication_lag_source": None if f is None else f.reported_replication_lag_source,
             "failback_seconds": None if f is None or f.failback is None else f.failback.rto_seconds,
+            "primary_held_out_until_failback": None if f is None or f.held_out is None else f.held_out.stayed_out,
             "restore_seconds": None if r is None else round(r.restore_seconds, 3),
             "failover": None if f is None else _failover_details(f),
             "restore": None if r is None else {**as_json(r), "verified": r.verified},
@@ -88,6 +93,7 @@ def _failover_details(f: FailoverResult) -> dict[str, Any]:
         "finished_at": f.finished_at.isoformat(),
         "failover": as_json(f.failover),
         "failback": as_json(f.failback),
+        "held_out": as_json(f.held_out),
         "acknowledged_writes": len(f.canaries),
         "acknowledged_orders": sum(1 for c in f.canaries if c.kind == "order"),
         "requests": len(f.requests),
@@ -187,6 +193,7 @@ def markdown(verdict: Verdict) -> str:
             f"- Orders {f.primary} had accepted but not decided at the fault (stranded in its queue): "
             f"{len(f.failover.stranded_orders)}; decided by {f.secondary} before failback, after its sweeper "
             f"re-queued them: {f.failover.stranded_decided_by_survivor}.",
+            *_held_out_lines(f),
             "",
         ]
     r = verdict.restore
@@ -202,6 +209,19 @@ def markdown(verdict: Verdict) -> str:
     if verdict.failures:
         lines += ["## What failed", "", *[f"- {problem}" for problem in verdict.failures], ""]
     return "\n".join(lines)
+
+
+def _held_out_lines(f: FailoverResult) -> list[str]:
+    h = f.held_out
+    if h is None:
+        return []
+    statuses = ", ".join(sorted({"none" if s is None else str(s) for s in h.primary_health})) or "not checked"
+    return [
+        f"- The standby took over (the failover switch set in {f.secondary}) at {_utc(h.switch_set_at)}; the fault "
+        f"ended {_at(h.recovered_at)}; for {h.watched_seconds:.1f} s after, {f.primary}'s health answered {statuses} "
+        f"and it served {h.served_by_primary} canary requests: held out until the operator's step: {h.stayed_out}.",
+        f"- Failback, the operator's step (the switch cleared): {_at(h.cleared_at)}.",
+    ]
 
 
 def _at(moment: datetime | None) -> str:
@@ -240,6 +260,8 @@ def timeline(f: FailoverResult, path: Path) -> None:
         ("detected", f.failover.detected_at, "purple"),
         ("served by DR", f.failover.served_at, "green"),
     ]
+    if f.held_out is not None:
+        marks += [("switch set", f.held_out.switch_set_at, "brown"), ("fault ended", f.held_out.recovered_at, "olive")]
     if f.failback is not None:
         marks += [("failback", f.failback.fault_at, "black"), ("served by primary", f.failback.served_at, "gray")]
     for label, moment, colour in marks:

@@ -16,13 +16,14 @@ from typing import Any
 
 from chalice.app import Request, Response
 
-from chalicelib.api.catalog import RouteSpec, route_spec
+from chalicelib.api.catalog import Action, RouteSpec, route_spec
 from chalicelib.api.gateway import FORBIDDEN, ROUTE_NOT_FOUND, UNAUTHENTICATED, UNSUPPORTED_MEDIA_TYPE, GatewayAnswer
 from chalicelib.api.http import api_errors, json_response
 from chalicelib.audit.services import audit_request
 from chalicelib.bootstrap import audit_trail, container, token_verifier
 from chalicelib.clock import utc_now
-from chalicelib.errors import Forbidden, Unauthenticated
+from chalicelib.errors import Forbidden, RegionFenced, Unauthenticated
+from chalicelib.failover import FENCED_MESSAGE
 from chalicelib.identity.model import Caller
 from chalicelib.identity.tokens import TokenRejected
 from chalicelib.settings import ConfigurationError, region_from
@@ -64,6 +65,8 @@ def admit(request: Request, get_response: ResponseFor, callers: list[Caller]) ->
     if not caller.may(spec.scope):
         log.info("scope refused", extra={"client_id": caller.client_id, "operation": spec.operation_id})
         raise Forbidden(FORBIDDEN.message)
+    if spec.action is not Action.READ and not container().region_switch.in_service():
+        raise RegionFenced(FENCED_MESSAGE)  # a taken-over primary writes nothing; reads still answer
     token = _caller.set(caller)
     try:
         return in_house_style(get_response(request))

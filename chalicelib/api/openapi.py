@@ -106,7 +106,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Health": _object(
         {
-            "status": {"enum": ["ok", "out_of_service"]},
+            "status": {"const": "ok"},
             "region": STRING,
             "role": {"type": "string", "description": "`primary` or `dr`"},
         }
@@ -329,9 +329,11 @@ STATUS_TEXT = {
 BODY_ERRORS = {400: ("VALIDATION_ERROR", "INVALID_DOCUMENT"), 413: ("PAYLOAD_TOO_LARGE",)}
 MEDIA_ERRORS = {415: ("UNSUPPORTED_MEDIA_TYPE",)}
 SERVICE_ERRORS = ("SERVICE_UNAVAILABLE", "STORAGE_UNAVAILABLE")
+FENCED = ("REGION_FENCED",)
+"""A primary the standby has taken over refuses writes (and fails its health) until failback."""
 
 ERRORS_BY_OPERATION: dict[str, dict[int, tuple[str, ...]]] = {
-    "health": {503: SERVICE_ERRORS},
+    "health": {503: ("SERVICE_UNAVAILABLE", "DEPENDENCY_UNAVAILABLE", *FENCED)},
     "openapi": {},
     "createOrder": {
         **BODY_ERRORS,
@@ -347,10 +349,10 @@ ERRORS_BY_OPERATION: dict[str, dict[int, tuple[str, ...]]] = {
             "UNKNOWN_PRODUCT",
             "UNKNOWN_POWER",
         ),
-        503: (*SERVICE_ERRORS, "PARTNER_UNAVAILABLE", "QUEUE_UNAVAILABLE"),
+        503: (*SERVICE_ERRORS, "PARTNER_UNAVAILABLE", "QUEUE_UNAVAILABLE", *FENCED),
     },
     "getOrder": {404: ("ORDER_NOT_FOUND", "ROUTE_NOT_FOUND")},
-    "putCustomer": {**BODY_ERRORS, **MEDIA_ERRORS, 404: ("ROUTE_NOT_FOUND",)},
+    "putCustomer": {**BODY_ERRORS, **MEDIA_ERRORS, 404: ("ROUTE_NOT_FOUND",), 503: (*SERVICE_ERRORS, *FENCED)},
     "getCustomer": {400: ("INVALID_DOCUMENT",), 404: ("CUSTOMER_NOT_FOUND", "ROUTE_NOT_FOUND")},
     "listCustomerDecisions": {
         400: ("INVALID_DOCUMENT", "VALIDATION_ERROR", "INVALID_CURSOR"),
@@ -360,7 +362,7 @@ ERRORS_BY_OPERATION: dict[str, dict[int, tuple[str, ...]]] = {
         **BODY_ERRORS,
         **MEDIA_ERRORS,
         422: ("UNKNOWN_PRODUCT", "CUSTOMER_PROFILE_REQUIRED"),
-        503: (*SERVICE_ERRORS, "POLICY_UNAVAILABLE"),
+        503: (*SERVICE_ERRORS, "POLICY_UNAVAILABLE", *FENCED),
     },
     "getCreditDecision": {404: ("DECISION_NOT_FOUND", "ROUTE_NOT_FOUND")},
     "getActiveCreditPolicy": {503: (*SERVICE_ERRORS, "POLICY_UNAVAILABLE")},
@@ -507,12 +509,6 @@ def _responses(spec: RouteSpec) -> dict[str, Schema]:
     responses = {str(status): success}
     for error_status, codes in _errors(spec).items():
         responses[str(error_status)] = _error_response(error_status, codes)
-    if spec.operation_id == "health":  # out of service: the health document, or an error if it cannot tell
-        responses["503"]["description"] = (
-            "Held out of service (the health document), or " + (responses["503"]["description"])
-        )
-        error_schema = responses["503"]["content"]["application/json"]["schema"]
-        responses["503"]["content"]["application/json"]["schema"] = {"anyOf": [_ref("Health"), error_schema]}
     return responses
 
 

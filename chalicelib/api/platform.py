@@ -9,6 +9,7 @@ from chalice.app import Blueprint, Response
 from chalicelib.api import openapi
 from chalicelib.api.http import api_errors, json_response
 from chalicelib.bootstrap import container
+from chalicelib.failover import ensure_serving
 
 routes = Blueprint(__name__)
 
@@ -16,11 +17,11 @@ routes = Blueprint(__name__)
 @routes.route("/v1/health", methods=["GET"])
 @api_errors
 def health() -> Response:
-    """What Route 53 checks: 503 while an operator or a drill holds the region out of service."""
+    """What Route 53 checks: 503 while this primary is fenced (the standby took over) or DynamoDB or
+    SQS does not answer here, so a regional impairment of either fails the region over too."""
     c = container()
-    serving = c.region_switch.in_service()
-    body = {"status": "ok" if serving else "out_of_service", "region": c.settings.region, "role": c.settings.role}
-    return json_response(body, 200 if serving else 503)
+    ensure_serving(c.region_switch, c.health)
+    return json_response({"status": "ok", "region": c.settings.region, "role": c.settings.role})
 
 
 @routes.route("/v1/openapi.json", methods=["GET"])

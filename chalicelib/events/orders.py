@@ -31,12 +31,23 @@ class SweepReport(TypedDict):
     requeued: int
 
 
+def fenced() -> bool:
+    """This region is a fenced primary: its worker and sweeper idle (the local worker asks before receiving)."""
+    return not container().region_switch.in_service()
+
+
 def assemble_envelopes(records: Iterable[SqsRecord]) -> BatchResponse:
-    """One record failing never fails its neighbours: it is reported back for redelivery."""
+    """One record failing never fails its neighbours: it is reported back for redelivery.
+
+    A fenced primary decides nothing: the batch goes back untouched (the standby's sweeper re-queues
+    those orders there), and no order is marked FAILED for it."""
     c = container()
+    raws = [record.to_dict() for record in records]
+    if fenced():
+        log.warning("fenced: envelope requests left on the queue", extra={"count": len(raws)})
+        return {"batchItemFailures": [{"itemIdentifier": raw["messageId"]} for raw in raws]}
     failures: list[BatchItemFailure] = []
-    for record in records:
-        raw = record.to_dict()
+    for raw in raws:
         attempt = int(raw.get("attributes", {}).get("ApproximateReceiveCount", "1"))
         try:
             order_key = str(json.loads(raw["body"])["order_key"])

@@ -86,7 +86,7 @@ class OrderRepository(ABC):
 
 
 class RegionSwitch(ABC):
-    """Whether this region should serve: operators and DR drills take a region out of service."""
+    """Whether this region may write: a primary the standby has taken over is fenced until failback."""
 
     @abstractmethod
     def in_service(self) -> bool: ...

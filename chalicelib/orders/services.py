@@ -159,6 +159,7 @@ class OrderService:
         request reach the same region the second finds the order decided and sends nothing.
         """
         if not self.region_switch.in_service():
+            log.info("fenced: the sweeper idles while the standby region serves")
             return SweepResult(active=False)
         if self.traffic_probe is not None and self.traffic_probe.serving_region() != command.region:
             return SweepResult(active=False)

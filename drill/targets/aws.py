@@ -19,10 +19,16 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.adapters.ssm_switch import set_out_of_service
+from chalicelib.adapters.failover_switch import set_primary_out_of_service
 from chalicelib.identity.client_credentials import ClientCredentials, TokenRequestFailed
-from chalicelib.settings import REGION_HEADER, region_switch_parameter
+from chalicelib.settings import (
+    FAILOVER_SWITCH_ALARM,
+    FAILOVER_SWITCH_METRIC,
+    FAILOVER_SWITCH_NAMESPACE,
+    REGION_HEADER,
+)
 from drill.canary import ORDER_AMOUNT, CanarySubjects, decision_body
+from drill.model import HELD_OUT_SECONDS
 from drill.targets.base import Names, Regions, Target
 
 TABLE_KEYS = ("orders", "credit")
@@ -32,7 +38,7 @@ PROBE_KEY = "drill-preflight-absent"
 """A key no item has: reading it checks `dynamodb:GetItem` without touching data."""
 
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException"})
-NOT_FOUND = frozenset({"ParameterNotFound", "ResourceNotFoundException", "NoSuchHealthCheck"})
+NOT_FOUND = frozenset({"ParameterNotFound", "ResourceNotFoundException", "NoSuchHealthCheck", "ResourceNotFound"})
 
 
 CLIENT_VARIABLES = ("DRILL_CLIENT_ID", "DRILL_CLIENT_SECRET")
@@ -65,11 +71,18 @@ class StackOutputs:
     table_names: dict[str, str]
     token_url: str
     """The stack's Cognito token endpoint, where the drill's client gets the canary's bearer token."""
+    failover_switch: dict[str, str] | None = None
+    """`{"region", "alarm_name", "namespace", "metric_name"}`: the alarm that holds the primary out. Optional:
+    outputs saved before the stacks exported it fall back to the contract's names in the dr region."""
+
+    @classmethod
+    def required(cls) -> list[str]:
+        return [f.name for f in fields(cls) if f.name not in OPTIONAL_OUTPUTS]
 
     @classmethod
     def load(cls, path: Path) -> StackOutputs:
         raw = _json_object(path)
-        missing = [f.name for f in fields(cls) if f.name not in raw]
+        missing = [name for name in cls.required() if name not in raw]
         tables = raw.get("table_names", {})
         if not isinstance(tables, dict):
             raise OutputsFileError(f"{path}: `table_names` is not an object of table names")
@@ -79,7 +92,33 @@ class StackOutputs:
                 f"{path} has no {', '.join(repr(key) for key in missing)}: save the whole "
                 "`pulumi stack output --json --stack <prod|dr>` (the keys are in the README, DR drills)"
             )
-        return cls(**{f.name: raw[f.name] for f in fields(cls)})
+        switch = raw.get("failover_switch")
+        if switch is not None and not (isinstance(switch, dict) and {"region", "alarm_name"} <= set(switch)):
+            raise OutputsFileError(f"{path}: `failover_switch` is not an object with `region` and `alarm_name`")
+        return cls(**{f.name: raw[f.name] for f in fields(cls) if f.name in raw})
+
+
+OPTIONAL_OUTPUTS = frozenset({"failover_switch"})
+
+
+@dataclass(frozen=True)
+class SwitchAlarm:
+    """Where the failover switch lives: the dr stack's `failover_switch` output, else the contract's names."""
+
+    region: str
+    alarm_name: str
+    namespace: str = FAILOVER_SWITCH_NAMESPACE
+    metric_name: str = FAILOVER_SWITCH_METRIC
+
+    @classmethod
+    def of(cls, dr: StackOutputs) -> SwitchAlarm:
+        raw = dr.failover_switch or {}
+        return cls(
+            region=raw.get("region", dr.region),
+            alarm_name=raw.get("alarm_name", FAILOVER_SWITCH_ALARM),
+            namespace=raw.get("namespace", FAILOVER_SWITCH_NAMESPACE),
+            metric_name=raw.get("metric_name", FAILOVER_SWITCH_METRIC),
+        )
 
 
 def _json_object(path: Path) -> dict[str, Any]:
@@ -170,9 +209,8 @@ class AwsTarget(Target):
             "highest 5-minute average of the last 15 minutes"
         )
         self.data = Regions((self.primary, self.secondary), names, endpoint_url=endpoint_url)
-        self._ssm = {
-            r: boto3.client("ssm", region_name=r, endpoint_url=endpoint_url) for r in (self.primary, self.secondary)
-        }
+        self.switch = SwitchAlarm.of(dr)
+        self._switch = boto3.client("cloudwatch", region_name=self.switch.region, endpoint_url=endpoint_url)
         self._route53 = boto3.client("route53", region_name="us-east-1", endpoint_url=endpoint_url)
         self._cloudwatch = boto3.client("cloudwatch", region_name=self.primary, endpoint_url=endpoint_url)
         self._sts = boto3.client("sts", region_name=self.primary, endpoint_url=endpoint_url)
@@ -202,14 +240,14 @@ class AwsTarget(Target):
     def read_only_checks(self) -> dict[str, Callable[[], object]]:
         """One read-only call per resource and permission the drill needs, by what it checks.
 
-        Writing the switch (`ssm:PutParameter`) and restoring or deleting a table cannot be tried
-        without doing them; reading the same parameter and table stands in for them.
+        Writing the switch (`cloudwatch:PutMetricData`, `cloudwatch:SetAlarmState`) and restoring or
+        deleting a table cannot be tried without doing them; reading the same alarm and table stands in.
         """
         names = self.data.names
-        checks: dict[str, Callable[[], object]] = {}
+        checks: dict[str, Callable[[], object]] = {
+            f"cloudwatch:DescribeAlarms {self.switch.alarm_name} in {self.switch.region}": self._describe_switch
+        }
         for region in (self.primary, self.secondary):
-            switch = region_switch_parameter(region)
-            checks[f"ssm:GetParameter {switch} in {region}"] = partial(self._ssm[region].get_parameter, Name=switch)
             describe = self.data.dynamodb(region).describe_table
             for kind, table in (("order", names.orders_table), ("decision", names.credit_table)):
                 checks[f"dynamodb:DescribeTable {table} in {region}"] = partial(describe, TableName=table)
@@ -223,6 +261,14 @@ class AwsTarget(Target):
         )
         checks[f"cloudwatch:GetMetricStatistics ReplicationLatency in {self.primary}"] = self.replication_lag_ms
         return checks
+
+    def _describe_switch(self) -> str:
+        """The switch alarm's state; an absent alarm is an error, as a missing table is."""
+        alarms = self._switch.describe_alarms(AlarmNames=[self.switch.alarm_name])["MetricAlarms"]
+        if not alarms:
+            error = {"Error": {"Code": "ResourceNotFound", "Message": "no such alarm"}}
+            raise ClientError(error, "DescribeAlarms")
+        return str(alarms[0]["StateValue"])
 
     def check_access(self) -> Access:
         """The account the credentials resolve to, then every read-only check: all before the first write."""
@@ -253,7 +299,7 @@ class AwsTarget(Target):
     def plan(self, command: str = "failover", report_dir: Path = Path("drill-report")) -> list[str]:
         """Every step `<command> --target aws` takes, for `--dry-run`."""
         p, s = self.primary, self.secondary
-        switch, orders = region_switch_parameter(p), self.data.names.orders_table
+        orders = self.data.names.orders_table
         steps = [
             "preflight: sts get-caller-identity, printing the account, principal and regions; then the read-only "
             "calls below: any that fails is one line and stops the drill before it writes anything",
@@ -268,11 +314,13 @@ class AwsTarget(Target):
                 f"preflight: a probe write through {self.public_url} must become readable in {s}; replication "
                 f"counted from its acknowledgement, beside CloudWatch ReplicationLatency of {orders}",
                 f"traffic: canary orders and credit decisions through {self.public_url}, each write read back",
-                f"fault: ssm put-parameter --region {p} --name {switch} --value true --overwrite",
+                f"fault: the standby takes over: {self._switch_command(True)}",
                 f"measure RTO: until a canary write and read are answered by {s} ({REGION_HEADER})",
                 f"measure RPO: acknowledged canaries missing in {s} (dynamodb get-item --consistent-read)",
                 f"hold: serve from {s}; its sweeper re-queues orders stuck in PROCESSING",
-                f"failback: ssm put-parameter --region {p} --name {switch} --value false --overwrite",
+                f"held out: for {HELD_OUT_SECONDS:g} s {self.regional_url(p)}/v1/health answers 503 (REGION_FENCED) "
+                f"and every canary is answered by {s}: failback waits for the operator's step",
+                f"failback (the operator's step): {self._switch_command(False)}",
                 f"measure: until a canary write and read are answered by {p}; canaries acknowledged by {s} missing "
                 f"in {p}",
                 "verify: every acknowledged canary in both regions, identical; every canary order in a terminal state",
@@ -290,14 +338,24 @@ class AwsTarget(Target):
             + "; exit 1 if an objective was missed",
         ]
 
-    def set_switch(self, region: str, out_of_service: bool) -> None:
-        set_out_of_service(self._ssm[region], region_switch_parameter(region), out_of_service)
+    def _switch_command(self, out: bool) -> str:
+        sw = self.switch
+        return (
+            f"aws cloudwatch put-metric-data --region {sw.region} --namespace {sw.namespace} "
+            f"--metric-name {sw.metric_name} --value {1 if out else 0} && aws cloudwatch set-alarm-state "
+            f"--region {sw.region} --alarm-name {sw.alarm_name} --state-value {'ALARM' if out else 'OK'} "
+            f'--state-reason "{"DR drill: the standby takes over" if out else "DR drill: failback"}"'
+        )
+
+    def set_switch(self, out_of_service: bool) -> None:
+        set_primary_out_of_service(self._switch, out_of_service, self.switch.alarm_name)
 
     def inject_fault(self, region: str) -> None:
-        self.set_switch(region, out_of_service=True)
+        """In AWS the drill cannot impair a managed service: its fault is the standby taking over."""
+        self.set_switch(out_of_service=True)
 
     def recover(self, region: str) -> None:
-        self.set_switch(region, out_of_service=False)
+        """Nothing was impaired: the primary is whole, and stays fenced until the switch is cleared."""
 
     def detected_unhealthy(self, region: str, since: datetime) -> datetime | None:
         checks = self._route53.get_health_check_status(HealthCheckId=self.outputs(region).health_check_id)

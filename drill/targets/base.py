@@ -1,8 +1,11 @@
 """What every drill target offers, and the one way both read the regions' data.
 
-Both targets read data the same way (boto3, per region); they differ in how a region is
-failed (local: its API and worker are killed and replication out of it stops; AWS: the
-region-out-of-service switch that `/v1/health` reads) and in how routing is observed.
+Both targets read data the same way (boto3, per region) and fail over the same way: the
+standby takes over by setting the failover switch (an alarm in the dr region that Route 53's
+primary record and the primary's fence read), and failback is clearing it, the operator's
+step. They differ in the fault (local: the primary's worker dies, then its DynamoDB is impaired
+and replication out of it stops; AWS: none can be injected into a managed service, so the fault
+is the switch itself) and in how routing is observed.
 """
 
 from __future__ import annotations
@@ -123,17 +126,34 @@ class Target(ABC):
     def inject_fault(self, region: str) -> None: ...
 
     @abstractmethod
-    def recover(self, region: str) -> None: ...
+    def set_switch(self, out_of_service: bool) -> None:
+        """The failover switch, written in the standby region (the one writer: put the metric, set the alarm)."""
+
+    def take_over(self, region: str) -> None:
+        """The standby takes over from `region`: the switch holds it out (and fenced) until failback."""
+        self.set_switch(out_of_service=True)
+
+    @abstractmethod
+    def recover(self, region: str) -> None:
+        """The fault ends; `region` stays out while the switch is set."""
+
+    def fail_back(self, region: str) -> None:
+        """The operator's step: clear the switch; routing returns once `region`'s health checks pass."""
+        self.set_switch(out_of_service=False)
 
     @abstractmethod
     def detected_unhealthy(self, region: str, since: datetime) -> datetime | None:
         """When routing first saw the region unhealthy after `since`."""
 
     def healthy(self, region: str) -> bool:
+        return self.health_status(region) == 200
+
+    def health_status(self, region: str) -> int | None:
+        """What the region's own `/v1/health` answers (past the router); None when nothing answers."""
         try:
-            return requests.get(f"{self.regional_url(region)}/v1/health", timeout=3).status_code == 200
+            return requests.get(f"{self.regional_url(region)}/v1/health", timeout=3).status_code
         except requests.RequestException:
-            return False
+            return None
 
     def message_counts(self) -> MessageCounts | None:
         """Results and notifications sent during the drill, by dedup id, over both regions; None in AWS."""

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import boto3
+
 from chalicelib.polling import wait_for
 from drill.canary import ORDER_AMOUNT, CanarySubjects, decision_body
 from drill.model import MessageCounts
@@ -67,6 +69,13 @@ class LocalTarget(Target):
             "(stream record → written in the other region)"
         )
         env = stack.env()  # the local endpoint accepts the stack's placeholder credentials
+        self._cloudwatch = boto3.client(
+            "cloudwatch",
+            region_name=SECONDARY,
+            endpoint_url=stack.aws_url,
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
         self.data = Regions(
             (PRIMARY, SECONDARY),
             Names(),
@@ -94,28 +103,36 @@ class LocalTarget(Target):
         return max(lags) if lags else None
 
     def inject_fault(self, region: str) -> None:
-        """A region lost: its workers die, then its API, and what it wrote stops replicating out of it.
+        """A regional DynamoDB impairment, the API left running: only its deep health fails it over.
 
-        The workers go `stranded_window` seconds first, so orders the API still accepts wait in the
-        region's own queue: the stranded work the DR sweeper exists for.
+        Its worker dies first, `stranded_window` seconds before, so orders the API still accepts wait
+        in the region's own queue (the stranded work the DR sweeper exists for); then replication out
+        of the region stops and every DynamoDB call its processes make answers 500.
         """
         self.stack.stop_region(region, parts=("worker",))
         time.sleep(self.stranded_window)
         self.stack.replication("pause", region)
-        self.stack.stop_region(region, parts=("api",))
+        self.stack.faults.impair("dynamodb")
+
+    def set_switch(self, out_of_service: bool) -> None:
+        """The same writer as `devstack.switch` and the runbook, in the standby region of the local endpoint."""
+        from chalicelib.adapters.failover_switch import set_primary_out_of_service
+
+        set_primary_out_of_service(self._cloudwatch, out_of_service)
 
     def recover(self, region: str) -> None:
-        """The recovery procedure: data first, then traffic, then the stale queue.
-
-        Replication resumes; the API comes back and waits until routing prefers it again (which
-        stops the standby's sweeper); once replication has drained both ways, the worker starts on
-        the requests stranded in this region's queue and finds decided whatever the standby decided.
-        """
+        """The impairment ends, data first: replication resumes, DynamoDB answers again, and the worker
+        comes back, fenced: it receives nothing while the switch is set (neither does its sweeper sweep)."""
         self.stack.replication("resume", region)
-        self.stack.start_region(region, parts=("api",))
+        self.stack.faults.restore("dynamodb")
+        self.stack.start_region(region, parts=("worker",))
+
+    def fail_back(self, region: str) -> None:
+        """The operator clears the switch; the primary's health passes again, routing prefers it (which
+        stops the standby's sweeper), and the drill waits until replication has drained both ways."""
+        super().fail_back(region)
         wait_for(lambda: self.stack.routing_status()["active"] == region, timeout=120, every=0.2)
         wait_for(self._replication_drained, timeout=120, every=0.2)
-        self.stack.start_region(region, parts=("worker",))
 
     def _replication_drained(self) -> bool:
         """Both directions caught up: no change waits longer than the modelled lag (plus 200 ms)."""

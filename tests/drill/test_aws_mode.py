@@ -1,8 +1,9 @@
 """The AWS mode's steps, run against the local endpoint where the same API exists there.
 
-The switch is the real mechanism: an SSM parameter per region that `/v1/health` reads. Flipping
-it through `AwsTarget` must make the region unhealthy and move traffic, then bring it back. The
-preflight's read-only checks run against the same endpoint, in regions the test provisions.
+The switch is the real mechanism: the CloudWatch alarm in the dr region that the primary's fence
+(and, in AWS, Route 53's primary record) reads. Setting it through `AwsTarget` must fence the
+primary and move traffic; only clearing it brings the primary back. The preflight's read-only
+checks run against the same endpoint, in regions the test provisions.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ import pytest
 import requests
 
 import drill.__main__
+from chalicelib.adapters.failover_switch import ensure_switch_alarm
 from chalicelib.adapters.http_partners import HttpTrafficProbe
 from chalicelib.polling import wait_for
-from chalicelib.settings import CREDIT_TABLE, ORDERS_TABLE, region_switch_parameter
+from chalicelib.settings import CREDIT_TABLE, FAILOVER_SWITCH_ALARM, ORDERS_TABLE
 from devstack.regions import PRIMARY, SECONDARY, TwoRegionConfig, TwoRegionStack
 from drill.__main__ import main
 from drill.targets import AwsTarget, StackOutputs
+from drill.targets.aws import OPTIONAL_OUTPUTS
 
 pytestmark = pytest.mark.drill
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,15 +82,23 @@ def region_answering(stack: TwoRegionStack) -> str | None:
     return HttpTrafficProbe(requests.Session(), stack.public_url).serving_region()
 
 
-def test_the_switch_takes_the_region_out_and_brings_it_back(stack: TwoRegionStack, target: AwsTarget) -> None:
-    # WHEN the drill's fault step flips the primary's switch
+def test_the_switch_takes_the_region_out_and_only_clearing_it_brings_it_back(
+    stack: TwoRegionStack, target: AwsTarget
+) -> None:
+    # GIVEN outputs without `failover_switch` (saved before the stacks exported it): the contract's alarm in dr
+    assert (target.switch.region, target.switch.alarm_name) == (SECONDARY, FAILOVER_SWITCH_ALARM)
+    # WHEN the drill's fault step sets the switch from the standby side
     target.inject_fault(PRIMARY)
     # THEN the primary's own health check fails (after the switch's 5 s cache) and traffic moves to DR
-    assert wait_for(lambda: not target.healthy(PRIMARY), timeout=15)
+    assert wait_for(lambda: target.health_status(PRIMARY) == 503, timeout=15)
     assert wait_for(lambda: region_answering(stack) == SECONDARY, timeout=10)
     assert target.healthy(SECONDARY)
-    # WHEN the failback step flips it back THEN the primary serves again
+    # AND the end of the fault does not bring it back: it stays out while the switch is set
     target.recover(PRIMARY)
+    assert not wait_for(lambda: target.healthy(PRIMARY), timeout=6)
+    assert region_answering(stack) == SECONDARY
+    # WHEN the operator's failback step clears it THEN the primary serves again
+    target.fail_back(PRIMARY)
     assert wait_for(lambda: target.healthy(PRIMARY), timeout=15)
     assert wait_for(lambda: region_answering(stack) == PRIMARY, timeout=10)
 
@@ -107,10 +118,13 @@ def test_the_readme_failover_by_hand_works_as_written(stack: TwoRegionStack) -> 
     # THEN the switch says what it set, twice, and the router answers with its status
     assert done.returncode == 0, done.stderr
     out, status, back = done.stdout.splitlines()
-    switch = region_switch_parameter(PRIMARY)
-    assert out == f"switch: {switch} = true on {stack.aws_url}: {PRIMARY} is out of service: its /v1/health answers 503"
+    switch = f"switch: {FAILOVER_SWITCH_ALARM} in {SECONDARY}"
+    fenced = "fenced, its /v1/health and writes answer 503 until the switch is cleared"
+    assert out == f"{switch} = ALARM on {stack.aws_url}: {PRIMARY} is out of service: {fenced}"
     assert json.loads(status)["active"] in (PRIMARY, SECONDARY)
-    assert back == f"switch: {switch} = false on {stack.aws_url}: {PRIMARY} is in service again"
+    assert back == (
+        f"{switch} = OK on {stack.aws_url}: {PRIMARY} is in service again: routing returns once its health checks pass"
+    )
     assert wait_for(lambda: region_answering(stack) == PRIMARY, timeout=20)
 
 
@@ -157,9 +171,12 @@ def test_dry_run_with_the_sample_outputs_prints_every_step_and_calls_nothing(
         "failover", tmp_path / "report"
     )
     assert code == 0 and [line.split(". ", 1)[1] for line in printed] == steps
-    assert any("ssm:GetParameter /ame-platform/us-west-2/out-of-service in us-west-2" in step for step in steps)
-    assert any("--name /ame-platform/us-east-1/out-of-service --value true" in step for step in steps)
-    assert any("--name /ame-platform/us-east-1/out-of-service --value false" in step for step in steps)
+    assert any(f"cloudwatch:DescribeAlarms {FAILOVER_SWITCH_ALARM} in us-west-2" in step for step in steps)
+    set_it = f"--region us-west-2 --alarm-name {FAILOVER_SWITCH_ALARM} --state-value ALARM"
+    assert any(step.startswith("fault: the standby takes over") and set_it in step for step in steps)
+    assert any("held out: for 5 s" in step and "503 (REGION_FENCED)" in step for step in steps)
+    clear_it = f"--region us-west-2 --alarm-name {FAILOVER_SWITCH_ALARM} --state-value OK"
+    assert any(step.startswith("failback (the operator's step)") and clear_it in step for step in steps)
     # AND it called no AWS operation and wrote no report
     assert aws_calls == []
     assert not (tmp_path / "report").exists()
@@ -177,10 +194,10 @@ def test_the_readme_dry_run_works_verbatim_without_credentials(tmp_path: Path) -
     result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     # THEN it prints the plan and exits 0
     assert result.returncode == 0, result.stderr
-    assert "fault: ssm put-parameter --region us-east-1" in result.stdout
+    assert "fault: the standby takes over: aws cloudwatch put-metric-data --region us-west-2" in result.stdout
 
 
-@pytest.mark.parametrize("key", [*StackOutputs.__dataclass_fields__, "table_names.orders", "table_names.credit"])
+@pytest.mark.parametrize("key", [*StackOutputs.required(), "table_names.orders", "table_names.credit"])
 def test_an_outputs_file_lacking_a_key_stops_with_one_line_naming_the_key_and_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str
 ) -> None:
@@ -223,26 +240,44 @@ def test_the_aws_path_never_loads_the_local_runtime(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     # THEN no devstack module was ever imported
     assert result.returncode == 0, result.stderr
-    assert "fault: ssm put-parameter" in result.stdout
+    assert "fault: the standby takes over" in result.stdout
 
 
 def test_the_outputs_the_drill_reads_are_the_ones_the_stacks_export() -> None:
     exported = set(re.findall(r'pulumi\.export\("([a-z_]+)"', INFRA_MAIN.read_text()))
-    assert set(StackOutputs.__dataclass_fields__) <= exported
+    assert set(StackOutputs.required()) <= exported
 
 
-def test_the_sample_outputs_hold_exactly_the_keys_the_drill_reads() -> None:
+def test_the_sample_outputs_hold_the_keys_the_drill_reads_and_no_others() -> None:
     for sample in (SAMPLE_PROD, SAMPLE_DR):
         raw = json.loads((ROOT / sample).read_text())
-        assert set(raw) == set(StackOutputs.__dataclass_fields__)
+        assert set(StackOutputs.required()) <= set(raw) <= set(StackOutputs.__dataclass_fields__)
         assert set(raw["table_names"]) == {"orders", "credit"}
     readme = (ROOT / "README.md").read_text()
     assert all(f"`{key}`" in readme for key in [*StackOutputs.__dataclass_fields__, "table_names.orders"])
+    assert set(StackOutputs.__dataclass_fields__) >= OPTIONAL_OUTPUTS
+
+
+def test_the_switch_is_read_from_the_dr_stacks_failover_switch_output(tmp_path: Path) -> None:
+    # GIVEN dr outputs naming the switch (as the stacks export it)
+    raw = json.loads((ROOT / SAMPLE_DR).read_text())
+    raw["failover_switch"] = {
+        "region": "us-west-2",
+        "alarm_name": "ame-platform-primary-out-of-service-staging",
+        "namespace": "AME/Failover",
+        "metric_name": "PrimaryOutOfService",
+    }
+    (tmp_path / "dr.json").write_text(json.dumps(raw))
+    target = AwsTarget(StackOutputs.load(ROOT / SAMPLE_PROD), StackOutputs.load(tmp_path / "dr.json"))
+    # THEN the plan sets and clears that alarm, and the preflight reads it
+    plan = "\n".join(target.plan("failover"))
+    assert plan.count("--alarm-name ame-platform-primary-out-of-service-staging") == 2
+    assert "cloudwatch:DescribeAlarms ame-platform-primary-out-of-service-staging in us-west-2" in plan
 
 
 def provision(aws_url: str, regions: tuple[str, str], switch_in: set[str], credit_table_in: set[str]) -> list[str]:
     """Two regions of the local endpoint shaped like the stacks: the tables (as the drill reads them), a
-    Route 53 health check per region, and the switch parameter only where asked. Returns the check ids."""
+    Route 53 health check per region, and the switch alarm only where asked. Returns the check ids."""
     credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local", "endpoint_url": aws_url}
     source = boto3.client("dynamodb", region_name=PRIMARY, **credentials)
     for region in regions:
@@ -257,9 +292,7 @@ def provision(aws_url: str, regions: tuple[str, str], switch_in: set[str], credi
                 BillingMode="PAY_PER_REQUEST",
             )
         if region in switch_in:
-            boto3.client("ssm", region_name=region, **credentials).put_parameter(
-                Name=region_switch_parameter(region), Value="false", Type="String"
-            )
+            ensure_switch_alarm(boto3.client("cloudwatch", region_name=region, **credentials))
     route53 = boto3.client("route53", region_name="us-east-1", **credentials)
     config: Any = {"Type": "HTTPS", "FullyQualifiedDomainName": "api.example.com", "ResourcePath": "/v1/health"}
     return [
@@ -282,13 +315,10 @@ def outputs_file(path: Path, stack: TwoRegionStack, region: str, serving: str, c
     return path
 
 
-def switch_value(aws_url: str, region: str) -> tuple[str, int] | None:
-    ssm = boto3.client("ssm", region_name=region, endpoint_url=aws_url)
-    try:
-        parameter = ssm.get_parameter(Name=region_switch_parameter(region))["Parameter"]
-    except ssm.exceptions.ParameterNotFound:
-        return None
-    return parameter["Value"], parameter["Version"]
+def switch_state(aws_url: str, region: str) -> str | None:
+    cloudwatch = boto3.client("cloudwatch", region_name=region, endpoint_url=aws_url)
+    alarms = cloudwatch.describe_alarms(AlarmNames=[FAILOVER_SWITCH_ALARM])["MetricAlarms"]
+    return str(alarms[0]["StateValue"]) if alarms else None
 
 
 @pytest.fixture
@@ -305,9 +335,10 @@ def local_credentials(stack: TwoRegionStack, monkeypatch: pytest.MonkeyPatch) ->
 def test_the_preflight_reports_a_missing_switch_and_table_and_writes_nothing(
     stack: TwoRegionStack, local_credentials: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # GIVEN stacks in eu-west-1 (prod) and eu-central-1 (dr) where dr lacks its switch parameter and credit table
+    # GIVEN stacks in eu-west-1 (prod) and eu-central-1 (dr) where dr lacks the switch alarm and its credit table
     prod, dr = "eu-west-1", "eu-central-1"
     prod_check, dr_check = provision(local_credentials, (prod, dr), switch_in={prod}, credit_table_in={prod})
+    prod_switch = switch_state(local_credentials, prod)
     argv = [
         "failover",
         "--target",
@@ -327,23 +358,23 @@ def test_the_preflight_reports_a_missing_switch_and_table_and_writes_nothing(
     assert f"target: AWS account 123456789012 as arn:aws:sts::123456789012:user/moto via {local_credentials}" in err[0]
     assert f"prod {prod}, dr {dr}" in err[0]
     assert err[1:] == [
-        f"drill: ssm:GetParameter /ame-platform/{dr}/out-of-service in {dr}: not found (ParameterNotFound)",
+        f"drill: cloudwatch:DescribeAlarms {FAILOVER_SWITCH_ALARM} in {dr}: not found (ResourceNotFound)",
         f"drill: dynamodb:DescribeTable ame-credit in {dr}: not found (ResourceNotFoundException)",
         f"drill: dynamodb:GetItem ame-credit in {dr}: not found (ResourceNotFoundException)",
         "drill: nothing was changed; fix the above and run again",
     ]
-    # AND nothing was written: prod's switch is as it was, dr's is still absent, no report
-    assert switch_value(local_credentials, prod) == ("false", 1)
-    assert switch_value(local_credentials, dr) is None
+    # AND nothing was written: no alarm was set or created, no report
+    assert switch_state(local_credentials, prod) == prod_switch
+    assert switch_state(local_credentials, dr) is None
     assert not (tmp_path / "report" / "report.json").exists()
 
 
 def test_the_preflight_passes_where_every_resource_exists(
     stack: TwoRegionStack, local_credentials: str, tmp_path: Path
 ) -> None:
-    # GIVEN both stacks' tables, switches and health checks
+    # GIVEN both stacks' tables and health checks, and the switch alarm in dr
     prod, dr = "ap-southeast-1", "ap-southeast-2"
-    prod_check, dr_check = provision(local_credentials, (prod, dr), switch_in={prod, dr}, credit_table_in={prod, dr})
+    prod_check, dr_check = provision(local_credentials, (prod, dr), switch_in={dr}, credit_table_in={prod, dr})
     target = AwsTarget(
         StackOutputs.load(outputs_file(tmp_path / "prod.json", stack, prod, PRIMARY, prod_check)),
         StackOutputs.load(outputs_file(tmp_path / "dr.json", stack, dr, SECONDARY, dr_check)),

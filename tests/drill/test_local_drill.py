@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from drill.__main__ import drill
 from drill.failover import Pacing
@@ -19,11 +22,38 @@ pytestmark = pytest.mark.drill
 def test_a_failover_and_restore_drill_meets_the_objectives_and_loses_nothing(tmp_path: Path) -> None:
     # GIVEN the two-region environment and the default objectives (RPO <= 1 s, RTO <= 60 s)
     objectives = Objectives()
+    at_detection: list[Any] = []
     with local_target() as target:
-        # WHEN a failover drill (with failback) and a restore drill run
+        detected = target.detected_unhealthy
+
+        def detected_and_asked(region: str, since: datetime) -> datetime | None:
+            """The moment routing saw the primary unhealthy, and what its own API answered then."""
+            moment = detected(region, since)
+            if moment is not None and not at_detection:
+                answer = requests.get(f"{target.regional_url(region)}/v1/health", timeout=5)
+                at_detection.append((answer.status_code, answer.json()))
+            return moment
+
+        target.detected_unhealthy = detected_and_asked  # type: ignore[method-assign]
+        # WHEN a failover drill (with failback) and a restore drill run: the fault is the primary's DynamoDB
         verdict = drill("all", target, objectives, Pacing(hold_on_dr_seconds=6.0))
     failover, restore = verdict.failover, verdict.restore
     assert failover is not None and restore is not None
+    # THEN the primary failed over on its impaired DynamoDB: its API was up and its deep health named it
+    ((status, body),) = at_detection
+    assert status == 503 and body["error"]["code"] == "DEPENDENCY_UNAVAILABLE"
+    assert "dynamodb is unavailable (InternalServerError)" in body["error"]["message"]
+    # AND once the impairment ended the primary stayed out (fenced: 503, no canary reached it) until the
+    # operator cleared the switch; only then did it serve again
+    held = failover.held_out
+    assert held is not None and held.stayed_out and set(held.primary_health) == {503}
+    assert held.recovered_at is not None and held.watched_seconds >= 5.0 and held.served_by_primary == 0
+    assert held.switch_set_at < held.recovered_at and held.cleared_at is not None
+    assert failover.failback is not None and failover.failback.fault_at == held.cleared_at
+    routed = failover.failover.served_at
+    assert routed is not None
+    back_on_primary = [r.at for r in failover.requests if r.region == "us-east-1" and r.at > routed]
+    assert back_on_primary and min(back_on_primary) > held.cleared_at
     # THEN both objectives held, and the report says so
     assert failover.rto_seconds is not None and failover.rto_seconds <= objectives.rto_seconds
     assert failover.rpo_seconds <= objectives.rpo_seconds
@@ -54,4 +84,6 @@ def test_a_failover_and_restore_drill_meets_the_objectives_and_loses_nothing(tmp
     assert (report / "timeline.png").stat().st_size > 10_000
     text = (report / "report.md").read_text()
     assert "objectives met" in text
+    assert data["primary_held_out_until_failback"] is True
+    assert "held out until the operator's step: True" in text
     assert f"| {failover.replication_lag_ms:.1f} ms (" in text and "reported by the platform: local replicator" in text

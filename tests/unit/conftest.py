@@ -10,6 +10,7 @@ from chalicelib import bootstrap
 from chalicelib.credit.cursors import DecisionCursors
 from chalicelib.credit.policy_provider import PolicyProvider
 from chalicelib.credit.services import CreditService
+from chalicelib.health import DeepHealth
 from chalicelib.keys import AppKeys
 from chalicelib.orders.services import OrderService
 from chalicelib.quorum.model import OperatorAccess
@@ -56,6 +57,7 @@ def container(issuer: TestIssuer) -> Iterator[bootstrap.Container]:
         ),
         region_switch=region_switch,
         keys=keys,
+        health=DeepHealth([fakes.FakeDependency("dynamodb"), fakes.FakeDependency("sqs")], ttl_seconds=0),
     )
     bootstrap.use_container(c)
     bootstrap.use_token_verifier(issuer.verifier())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import replace
@@ -10,6 +11,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from chalicelib.errors import PartnerUnavailable
+from chalicelib.health import Dependency, DependencyDown
 from chalicelib.orders.errors import IdempotencyKeyTaken, QueueUnavailable
 from chalicelib.orders.model import AreaSettings, DomainEntry, IdempotencyRecord, Order, OrderStatus, SignerNotice
 from chalicelib.orders.ports import (
@@ -165,6 +167,23 @@ class FakeProbe(TrafficProbe):
 
     def serving_region(self) -> str | None:
         return self.serving
+
+
+class FakeDependency(Dependency):
+    """A dependency `/v1/health` probes: answers, fails with `down`, or takes `delay` seconds."""
+
+    def __init__(self, name: str, down: str | None = None, delay: float = 0.0) -> None:
+        self.name = name
+        self.down = down
+        self.delay = delay
+        self.calls = 0
+
+    def check(self) -> None:
+        self.calls += 1
+        if self.delay:
+            time.sleep(self.delay)
+        if self.down is not None:
+            raise DependencyDown(self.down)
 
 
 class FakeSwitch(RegionSwitch):

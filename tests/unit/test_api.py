@@ -131,12 +131,56 @@ def test_every_answer_names_the_region_that_served_it(client: SignedClient, monk
     assert client.http.get("/v1/orders/nope").headers["X-Ame-Region"] == "us-west-2"
 
 
-def test_health_fails_while_the_region_is_held_out_of_service(
+def test_a_fenced_region_fails_health_and_refuses_writes_but_answers_reads(
     client: SignedClient, container: bootstrap.Container
 ) -> None:
+    # GIVEN an order accepted while in service
+    order_key = post(client, body()).json_body["order_key"]
+    # WHEN the standby takes over (the switch fences this region)
     container.region_switch.serving = False  # type: ignore[attr-defined]
+    # THEN health is 503 in the error shape, and so is every write route
+    health = client.http.get("/v1/health")
+    assert health.status_code == 503 and health.json_body["error"]["code"] == "REGION_FENCED"
+    refused = post(client, body())
+    assert refused.status_code == 503 and refused.json_body["error"]["code"] == "REGION_FENCED"
+    decision = {"cpf": "52998224725", "amount": "1000.00", "term_months": 12, "product": "PERSONAL"}
+    headers = {"Content-Type": "application/json"}
+    credit = client.http.post("/v1/credit/decisions", headers=headers, body=json.dumps(decision))
+    assert credit.status_code == 503 and credit.json_body["error"]["code"] == "REGION_FENCED"
+    profile = json.dumps({"monthly_income": "1000.00", "existing_debts": "0.00"})
+    put = client.http.put("/v1/customers/52998224725", headers=headers, body=profile)
+    assert put.status_code == 503 and put.json_body["error"]["code"] == "REGION_FENCED"
+    # AND nothing was stored by the refused writes, while reads still answer
+    assert len(container.orders.repository.orders) == 1  # type: ignore[attr-defined]
+    assert client.http.get(f"/v1/orders/{order_key}").status_code == 200
+    # AND once the switch is cleared the region writes again
+    container.region_switch.serving = True  # type: ignore[attr-defined]
+    assert client.http.get("/v1/health").status_code == 200
+    assert post(client, body()).status_code == 202
+
+
+def test_health_names_the_dependency_that_failed(client: SignedClient, container: bootstrap.Container) -> None:
+    container.health._dependencies[0].down = "InternalServerError"  # type: ignore[attr-defined]
     response = client.http.get("/v1/health")
-    assert response.status_code == 503 and response.json_body["status"] == "out_of_service"
+    assert response.status_code == 503
+    assert response.json_body == {
+        "error": {
+            "code": "DEPENDENCY_UNAVAILABLE",
+            "message": "health check failed: dynamodb is unavailable (InternalServerError)",
+        }
+    }
+
+
+def test_a_fenced_worker_decides_nothing_and_marks_nothing_failed(
+    chalice_module: ModuleType, container: bootstrap.Container
+) -> None:
+    with signed(chalice_module) as c:
+        order_key = post(c, body()).json_body["order_key"]
+    container.region_switch.serving = False  # type: ignore[attr-defined]
+    event = sqs_event(json.dumps({"order_key": order_key}), receive_count=2)  # the last receive (max 2)
+    response = chalice_module.assemble_envelopes(event, None)
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [event["Records"][0]["messageId"]]
+    assert container.orders.repository.get(order_key).status.value == "PROCESSING"  # type: ignore[union-attr]
 
 
 def test_the_scheduled_sweeper_runs_through_the_container(client: SignedClient, container: bootstrap.Container) -> None:
