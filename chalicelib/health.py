@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 
 HEALTH_TTL_SECONDS = 5.0
-HEALTH_BUDGET_SECONDS = 2.0
+HEALTH_BUDGET_SECONDS = 1.5
 
 
 class DependencyDown(Exception):
@@ -56,7 +56,7 @@ class DeepHealth:
         self._checked_at: float | None = None
 
     def failing(self) -> str | None:
-        """What failed ("dynamodb did not answer within 2 s"), or None when every dependency answered."""
+        """What failed ("dynamodb did not answer within 1.5 s"), or None when every dependency answered."""
         with self._lock:
             now = self._monotonic()
             if self._checked_at is None or now - self._checked_at >= self._ttl:

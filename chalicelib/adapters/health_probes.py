@@ -16,7 +16,7 @@ from chalicelib.adapters.sqs import QueueAddress
 from chalicelib.health import Dependency, DependencyDown
 
 PROBE_CONFIG = Config(connect_timeout=0.5, read_timeout=1.0, retries={"max_attempts": 1, "mode": "standard"})
-"""One attempt within the health budget (2 s): a retry is the next check's job."""
+"""One attempt within the health budget (1.5 s: 0.5 s to connect, 1 s to answer): a retry is the next check's job."""
 ABSENT_ORDER_KEY = "ord_health_probe"
 
 

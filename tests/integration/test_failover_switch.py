@@ -102,7 +102,7 @@ def test_the_deep_health_passes_on_provisioned_resources_and_fails_on_a_dead_end
     )
     assert healthy.failing() is None
     assert probes(endpoint).failing() == "sqs is unavailable (AWS.SimpleQueueService.NonExistentQueue)"
-    # AND with nothing listening both are named, within the 2 s budget
+    # AND with nothing listening both are named, within the 1.5 s budget
     started = time.monotonic()
     problem = probes("http://127.0.0.1:9").failing()
     assert time.monotonic() - started < 2.5
