@@ -24,7 +24,7 @@ from devstack.stack import (
     ProcessGroup,
     RuntimeConfig,
     StartupError,
-    free_port,
+    free_ports,
     local_clients_from_env,
     ports_from_env,
     run_in_foreground,
@@ -74,7 +74,7 @@ class TwoRegionConfig:
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> TwoRegionConfig:
-        return cls.from_ports({variable: free_port() for variable in TWO_REGION_PORTS}, **overrides)
+        return cls.from_ports(dict(zip(TWO_REGION_PORTS, free_ports(len(TWO_REGION_PORTS)), strict=True)), **overrides)
 
     @classmethod
     def from_ports(cls, ports: dict[str, int], **overrides: Any) -> TwoRegionConfig:

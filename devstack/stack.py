@@ -78,10 +78,18 @@ def _masked_copy(source: IO[bytes], sinks: list[Sink], audit: AuditCopy | None =
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    (port,) = free_ports(1)
+    return port
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: each socket stays bound until all are chosen, because the kernel hands a
+    released port out again (two services of one run were given the same port)."""
+    with contextlib.ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
 
 
 class StartupError(RuntimeError):
@@ -254,9 +262,8 @@ class StackConfig(RuntimeConfig):
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> StackConfig:
-        return cls(
-            api_port=free_port(), aws_port=free_port(), partners_port=free_port(), issuer_port=free_port(), **overrides
-        )
+        api, aws, partners, issuer = free_ports(4)
+        return cls(api_port=api, aws_port=aws, partners_port=partners, issuer_port=issuer, **overrides)
 
 
 class ProcessGroup:

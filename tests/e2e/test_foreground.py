@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from chalicelib.polling import wait_for
-from devstack.stack import free_port
+from devstack.stack import free_ports
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,7 +120,7 @@ def foreground_stack(
 def local_ports() -> dict[str, int]:
     from devstack.stack import LOCAL_PORTS
 
-    return {variable: free_port() for variable in LOCAL_PORTS}
+    return dict(zip(LOCAL_PORTS, free_ports(len(LOCAL_PORTS)), strict=True))
 
 
 def clients_file_named_in(banner: str) -> Path:
@@ -322,7 +322,7 @@ def test_closing_a_terminal_that_make_leads_stops_everything() -> None:
 def test_run_dr_names_its_busy_port_too() -> None:
     from devstack.regions import TWO_REGION_PORTS
 
-    ports = {name: free_port() for name in TWO_REGION_PORTS}
+    ports = dict(zip(TWO_REGION_PORTS, free_ports(len(TWO_REGION_PORTS)), strict=True))
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}}
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", ports["AME_REPLICATOR_PORT"]))
@@ -339,7 +339,7 @@ def test_run_dr_starts_cleanly_and_its_banners_switch_command_fails_the_primary_
     # GIVEN `make run-dr` on free ports (the local AWS endpoint moved off 8100 too)
     from devstack.regions import TWO_REGION_PORTS
 
-    ports = {name: free_port() for name in TWO_REGION_PORTS}
+    ports = dict(zip(TWO_REGION_PORTS, free_ports(len(TWO_REGION_PORTS)), strict=True))
     with foreground_stack(ports, module="devstack.regions") as stack:
         started = wait_for_banner(stack, timeout=90, banner="/__router/status")
         children = stack.children()
