@@ -150,12 +150,39 @@ def app_secret_parameter(region: str) -> str:
     return f"/ame-platform/{region}/app-secret"
 
 
+# --- the failover switch (docs/deployment.md, Failover): one alarm in the standby (dr) region -------
+
+FAILOVER_SWITCH_ALARM = "ame-platform-primary-out-of-service"
+"""Owned by the dr stack in the dr region; ALARM takes the primary out of Route 53 and fences it."""
+FAILOVER_SWITCH_NAMESPACE = "AME/Failover"
+FAILOVER_SWITCH_METRIC = "PrimaryOutOfService"
+"""No dimensions; operators and the drill put 1 (out of service) or 0 (back) and set the alarm's state."""
+
+
+def failover_switch(dr_region: str) -> dict[str, str]:
+    """The `failover_switch` stack output both stacks export: where the switch is and what it watches."""
+    return {
+        "region": dr_region,
+        "alarm_name": FAILOVER_SWITCH_ALARM,
+        "namespace": FAILOVER_SWITCH_NAMESPACE,
+        "metric_name": FAILOVER_SWITCH_METRIC,
+    }
+
+
 def lambda_environment(
-    role: str, region: str, api_domain: str, max_receive_count: int, partner_urls: dict[str, str]
+    role: str,
+    region: str,
+    api_domain: str,
+    max_receive_count: int,
+    partner_urls: dict[str, str],
+    failover_switch_region: str,
 ) -> dict[str, str]:
     """What `chalicelib.settings.Settings.from_env` reads; a test feeds it this and expects no error."""
     return {
         "AME_ROLE": role,
+        # Both regions read the one switch in the dr region: the primary is fenced by it, never the standby.
+        "AME_FAILOVER_SWITCH_REGION": failover_switch_region,
+        "AME_FAILOVER_SWITCH_ALARM": FAILOVER_SWITCH_ALARM,
         "AME_PUBLIC_URL": f"https://{api_domain}",  # the sweeper asks it which region is serving
         "AME_OUT_OF_SERVICE_PARAMETER": region_switch_parameter(region),
         **{table.env_var: table.name for table in TABLES},

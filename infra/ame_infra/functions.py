@@ -28,6 +28,26 @@ SQS_CONSUMER_ACTIONS = (
 )
 
 
+API_GATEWAY_TIMEOUT_SECONDS = 29
+"""API Gateway ends every REST integration here; a longer Lambda would run on with nobody waiting."""
+API_TIMEOUT_SECONDS = 25
+"""The API function's ceiling, whatever Chalice packages (60 s by default): under API Gateway's 29 s,
+with room for the cold start and the gateway itself."""
+WORKER_MAX_CONCURRENCY = 10
+"""After a failback the requests queue may hold a backlog: capping its event source keeps the account's
+concurrency for the API (Lambda's `ScalingConfig.MaximumConcurrency`, 2-1000)."""
+
+
+def function_timeout(packaged: PackagedFunction) -> int:
+    """The packaged timeout, capped at `API_TIMEOUT_SECONDS` for the function behind API Gateway."""
+    return min(packaged.timeout_seconds, API_TIMEOUT_SECONDS) if packaged.is_api else packaged.timeout_seconds
+
+
+def consumer_timeouts(package: ChalicePackage) -> dict[str, int]:
+    """Queue name -> the timeout of the function its SQS event source invokes (the visibility follows it)."""
+    return {f.sqs_source.queue_name: function_timeout(f) for f in package.functions if f.sqs_source is not None}
+
+
 @dataclass(frozen=True)
 class AppFunctionsArgs:
     package: ChalicePackage
@@ -41,6 +61,8 @@ class AppFunctionsArgs:
     """A secret Output (`ame-platform:appSecret`); stored as an SSM SecureString under `key_arn`."""
     caller_environment: dict[str, pulumi.Input[str]]
     """The identity settings, for the functions that verify callers (contract.identity_environment)."""
+    worker_max_concurrency: int = WORKER_MAX_CONCURRENCY
+    """At most this many concurrent invocations from each SQS event source (`workerMaxConcurrency`)."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +130,7 @@ class AppFunctions(pulumi.ComponentResource):
             handler=packaged.handler,
             code=code,
             memory_size=packaged.memory_mb,
-            timeout=packaged.timeout_seconds,
+            timeout=function_timeout(packaged),
             architectures=[packaged.architecture],
             environment={
                 "variables": {**args.environment, **(args.caller_environment if access.verifies_callers else {})}
@@ -125,6 +147,7 @@ class AppFunctions(pulumi.ComponentResource):
                 maximum_batching_window_in_seconds=packaged.sqs_source.batching_window_seconds,
                 # Chalice leaves this out; without it one bad record makes Lambda retry the whole batch.
                 function_response_types=["ReportBatchItemFailures"],
+                scaling_config={"maximum_concurrency": args.worker_max_concurrency},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
         if packaged.schedule is not None:

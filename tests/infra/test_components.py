@@ -19,7 +19,7 @@ from ame_infra.identity import AreaIdentity, AreaIdentityArgs
 from ame_infra.mocked import Inventory, RecordingMocks, run_stack
 from ame_infra.plan import render
 from ame_infra.queues import MessageQueues, MessageQueuesArgs
-from ame_infra.tables import GlobalTables, GlobalTablesArgs
+from ame_infra.tables import GlobalTables, GlobalTablesArgs, TableReplicas, TableReplicasArgs
 
 KEY = "arn:aws:kms:us-east-1:111111111111:key/k"
 DR_KEY = "arn:aws:kms:us-west-2:111111111111:key/k"
@@ -35,30 +35,39 @@ def mocks() -> RecordingMocks:
 
 @pulumi.runtime.test
 def test_each_queue_redrives_to_its_own_dlq(mocks: RecordingMocks) -> pulumi.Output[None]:
-    queues = MessageQueues("q", MessageQueuesArgs(QUEUES, KEY, max_receive_count=4, consumer_timeout_seconds=30))
+    queues = MessageQueues(
+        "q", MessageQueuesArgs(QUEUES, KEY, max_receive_count=4, consumer_timeouts={"ame-envelope-requests": 30})
+    )
 
-    def check(values: list[str]) -> None:
-        redrive, dlq_arn, visibility = values
+    def check(values: list[Any]) -> None:
+        redrive, dlq_arn, visibility, unconsumed = values
         assert json.loads(redrive) == {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 4}
         assert dlq_arn.endswith(":ame-envelope-requests-dlq")
-        assert int(visibility) == 180
+        assert int(visibility) == 180  # six times its consumer's 30 s
+        assert unconsumed is None  # no Lambda here reads it: SQS's default
 
     requests = queues.by_key["requests"]
     return pulumi.Output.all(
-        requests.queue.redrive_policy, requests.dlq.arn, requests.queue.visibility_timeout_seconds
+        requests.queue.redrive_policy,
+        requests.dlq.arn,
+        requests.queue.visibility_timeout_seconds,
+        queues.by_key["results"].queue.visibility_timeout_seconds,
     ).apply(check)
 
 
 @pulumi.runtime.test
-def test_global_tables_replicate_every_table_to_the_dr_region(mocks: RecordingMocks) -> pulumi.Output[None]:
-    tables = GlobalTables("t", GlobalTablesArgs(TABLES, "us-west-2", KEY, DR_KEY))
+def test_dr_replicas_join_the_primary_tables_by_their_arn(mocks: RecordingMocks) -> pulumi.Output[None]:
+    tables = GlobalTables("t", GlobalTablesArgs(TABLES, KEY))
+    replicas = TableReplicas("r", TableReplicasArgs(TABLES, "us-east-1", "111111111111", DR_KEY))
 
-    def check(arns: list[str]) -> None:
-        assert sorted(a.rsplit("/", 1)[-1] for a in arns) == sorted(t.name for t in TABLES)
-        declared = [r for r in mocks.resources if r.type == "aws:dynamodb/table:Table"]
-        assert [r.inputs["replicas"][0]["regionName"] for r in declared] == ["us-west-2"] * 3
+    def check(values: list[list[str]]) -> None:
+        table_arns = values[: len(TABLES)]
+        declared = [r for r in mocks.resources if r.type == "aws:dynamodb/tableReplica:TableReplica"]
+        assert sorted(r.inputs["globalTableArn"] for r in declared) == sorted(table_arns)
+        assert all(r.inputs["kmsKeyArn"] == DR_KEY for r in declared)
+        assert not [r for r in mocks.resources if r.type == "aws:dynamodb/table:Table" and r.inputs.get("replicas")]
 
-    return pulumi.Output.all(*tables.arns.values()).apply(check)
+    return pulumi.Output.all(*tables.arns.values(), *replicas.arns.values()).apply(check)
 
 
 @pytest.mark.parametrize(("role", "expected"), [("primary", "PRIMARY"), ("dr", "SECONDARY")])
@@ -66,18 +75,32 @@ def test_global_tables_replicate_every_table_to_the_dr_region(mocks: RecordingMo
 def test_the_failover_record_follows_the_role(mocks: RecordingMocks, role: str, expected: str) -> pulumi.Output[None]:
     failover = Failover(
         "f",
-        FailoverArgs(role, "us-east-1", "Z1", "api.example.com", "a.execute-api.us-east-1.amazonaws.com", "d-1", "Z2"),
+        FailoverArgs(
+            role,
+            "us-east-1",
+            "Z1",
+            "api.example.com",
+            "a.execute-api.us-east-1.amazonaws.com",
+            "d-1",
+            "Z2",
+            "us-west-2",
+        ),
     )
 
     def check(values: list[Any]) -> None:
-        policies, record_check_id, health_check_id = values
+        policies, record_check_id, followed_id, https_id = values
         assert [p["type"] for p in policies] == [expected]
-        assert record_check_id == health_check_id
+        assert record_check_id == followed_id
+        # The primary follows the calculated check (endpoint AND switch); the standby its endpoint alone.
+        assert (record_check_id == https_id) is (role == "dr")
 
     record = failover.record
-    return pulumi.Output.all(record.failover_routing_policies, record.health_check_id, failover.health_check_id).apply(
-        check
-    )
+    return pulumi.Output.all(
+        record.failover_routing_policies,
+        record.health_check_id,
+        failover.record_health_check_id,
+        failover.health_check_id,
+    ).apply(check)
 
 
 def test_swagger_points_every_route_at_the_given_function(package: ChalicePackage) -> None:

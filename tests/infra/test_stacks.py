@@ -24,6 +24,11 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 RECORD = "aws:route53/record:Record"
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 BUCKET = "aws:s3/bucket:Bucket"
+REPLICA = "aws:dynamodb/tableReplica:TableReplica"
+
+
+def region_of(stack: Inventory) -> str:
+    return "us-east-1" if stack.stack == "prod" else "us-west-2"
 
 
 def alarms(stack: Inventory, metric: str) -> list[DeclaredResource]:
@@ -214,13 +219,17 @@ def test_alarms_cover_the_slo_errors_throttles_and_replication(stack: Inventory)
     assert {a.inputs["dimensions"]["ReceivingRegion"] for a in replication} == {peer}
 
 
-def test_the_health_check_alarm_lives_where_route53_publishes_metrics(stack: Inventory) -> None:
-    (alarm,) = alarms(stack, "HealthCheckStatus")
-    (check,) = stack.of_type(HEALTH_CHECK)
+def test_prod_alarms_on_the_primary_records_health_where_route53_publishes_metrics(
+    prod: Inventory, dr: Inventory
+) -> None:
+    (alarm,) = alarms(prod, "HealthCheckStatus")
+    (record,) = prod.of_type(RECORD)
     assert alarm.region == "us-east-1"
-    assert alarm.inputs["dimensions"]["HealthCheckId"] == f"{check.name}-id"
+    assert alarm.inputs["name"] == "ame-platform-route53-primary-us-east-1-unhealthy"
+    assert alarm.inputs["dimensions"]["HealthCheckId"] == record.inputs["healthCheckId"]
     (topic_arn,) = alarm.inputs["alarmActions"]
     assert ":sns:us-east-1:" in topic_arn
+    assert not alarms(dr, "HealthCheckStatus")  # the dr stack declares nothing in us-east-1
 
 
 def test_kms_keys_rotate_and_each_region_has_its_own(stack: Inventory) -> None:
@@ -232,22 +241,34 @@ def test_kms_keys_rotate_and_each_region_has_its_own(stack: Inventory) -> None:
 # --- failover --------------------------------------------------------------------------------
 
 
+def https_check(stack: Inventory) -> DeclaredResource:
+    (check,) = [c for c in stack.of_type(HEALTH_CHECK) if c.inputs["type"] == "HTTPS"]
+    return check
+
+
 @pytest.mark.parametrize(
     ("stack_name", "role", "region"), [("prod", "PRIMARY", "us-east-1"), ("dr", "SECONDARY", "us-west-2")]
 )
-def test_each_stack_owns_one_failover_record_checked_against_its_own_region(
+def test_each_stack_owns_one_failover_record_and_checks_its_own_region(
     stack_name: str, role: str, region: str, request: pytest.FixtureRequest
 ) -> None:
     stack: Inventory = request.getfixturevalue(stack_name)
     (record,) = stack.of_type(RECORD)
-    (check,) = stack.of_type(HEALTH_CHECK)
+    check = https_check(stack)
     assert record.inputs["failoverRoutingPolicies"] == [{"type": role}]
     assert record.inputs["name"] == "api.ame.example.com" and record.inputs["type"] == "A"
-    assert record.inputs["healthCheckId"] == f"{check.name}-id"
     assert record.inputs["aliases"][0]["evaluateTargetHealth"] is True
     assert check.inputs["fqdn"].endswith(f".execute-api.{region}.amazonaws.com")
     assert (check.inputs["type"], check.inputs["resourcePath"]) == ("HTTPS", HEALTH_PATH)
     assert check.inputs["requestInterval"] * check.inputs["failureThreshold"] <= 60
+    assert stack.exports["health_check_id"].value == f"{check.name}-id"
+    assert stack.exports["record_health_check_id"].value == record.inputs["healthCheckId"]
+
+
+def test_the_standby_record_follows_its_own_endpoint_only(dr: Inventory) -> None:
+    (record,) = dr.of_type(RECORD)
+    assert [c.inputs["type"] for c in dr.of_type(HEALTH_CHECK)] == ["HTTPS"]
+    assert record.inputs["healthCheckId"] == f"{https_check(dr).name}-id"
 
 
 def test_both_records_share_a_name_but_not_a_set_identifier(prod: Inventory, dr: Inventory) -> None:
@@ -256,48 +277,51 @@ def test_both_records_share_a_name_but_not_a_set_identifier(prod: Inventory, dr:
     assert primary.inputs["setIdentifier"] != secondary.inputs["setIdentifier"]
 
 
-# --- the data layer: owned by prod, in both regions ------------------------------------------
+# --- the data layer: each stack owns its region's ------------------------------------------------
 
 
-def test_prod_declares_global_tables_replicated_to_dr_with_pitr_streams_and_protection(prod: Inventory) -> None:
+def test_prod_declares_the_tables_with_pitr_streams_and_protection_and_no_inline_replica(prod: Inventory) -> None:
     tables = {t.inputs["name"]: t for t in prod.of_type(TABLE)}
     assert set(tables) == {t.name for t in TABLES}
     for spec in TABLES:
         table = tables[spec.name].inputs
-        assert tables[spec.name].region == "us-east-1"
+        assert tables[spec.name].region == "us-east-1" and tables[spec.name].protect
         assert table["serverSideEncryption"]["kmsKeyArn"].startswith("arn:aws:kms:us-east-1:")
         assert table["pointInTimeRecovery"] == {"enabled": True}
         assert (table["streamEnabled"], table["streamViewType"]) == (True, "NEW_AND_OLD_IMAGES")
         assert table["deletionProtectionEnabled"] is True
-        (replica,) = table["replicas"]
-        assert replica["regionName"] == "us-west-2"
-        assert replica["kmsKeyArn"].startswith("arn:aws:kms:us-west-2:")
-        assert replica["pointInTimeRecovery"] is True
+        assert not table.get("replicas")  # the dr stack's TableReplica owns the replica
         ttl = {"attributeName": spec.ttl_attribute, "enabled": True} if spec.ttl_attribute else None
         assert table.get("ttl") == ttl
 
 
-def test_dr_creates_no_tables_buckets_or_backups_of_its_own(dr: Inventory) -> None:
+def test_dr_owns_a_replica_of_every_table_under_its_own_key(prod: Inventory, dr: Inventory) -> None:
+    replicas = dr.of_type(REPLICA)
+    table_arns = {f"arn:aws:dynamodb:us-east-1:111111111111:table/{t.name}" for t in TABLES}
+    assert (
+        {r.inputs["globalTableArn"] for r in replicas} == table_arns == set(prod.exports["table_arns"].value.values())
+    )
+    (data_key,) = [k for k in dr.of_type("aws:kms/key:Key") if k.name == "ame-data-us-west-2"]
+    for replica in replicas:
+        assert replica.region == "us-west-2" and replica.protect
+        assert replica.inputs["kmsKeyArn"] == f"arn:aws:kms:us-west-2:111111111111:key/{data_key.name}-key-id"
+        assert replica.inputs["pointInTimeRecovery"] is True
+        assert replica.inputs["deletionProtectionEnabled"] is True
+
+
+def test_dr_holds_copies_only_never_tables_replication_sources_or_a_backup_plan(dr: Inventory) -> None:
     owned = {r.type for r in dr.cloud_resources}
-    assert not owned & {TABLE, BUCKET, "aws:backup/vault:Vault", "aws:backup/plan:Plan"}
-    outside = {(r.type, r.name) for r in dr.cloud_resources if r.region != "us-west-2"}
-    # Only what Route 53's us-east-1-only metrics force there: the health-check alarm and its topic.
-    assert {t for t, _ in outside} == {
-        ALARM,
-        "aws:sns/topic:Topic",
-        "aws:sns/topicSubscription:TopicSubscription",
-        "aws:kms/key:Key",
-        "aws:kms/alias:Alias",
-    }
+    assert not owned & {TABLE, "aws:s3/bucketReplicationConfig:BucketReplicationConfig", "aws:backup/plan:Plan"}
+    assert owned >= {REPLICA, BUCKET, "aws:backup/vault:Vault"}
 
 
-def test_prod_buckets_exist_in_both_regions_locked_down_and_tiered(prod: Inventory) -> None:
-    buckets = {b.inputs["bucket"]: b for b in prod.of_type(BUCKET)}
-    expected = {f"example-bank-ame-{s.purpose}-{r}" for s in BUCKETS for r in ("us-east-1", "us-west-2")}
-    assert set(buckets) == expected
+def test_each_stack_owns_its_regions_buckets_locked_down_and_tiered(stack: Inventory) -> None:
+    region = region_of(stack)
+    buckets = {b.inputs["bucket"]: b for b in stack.of_type(BUCKET)}
+    assert set(buckets) == {f"example-bank-ame-{s.purpose}-{region}" for s in BUCKETS}
     for name, bucket in buckets.items():
-        assert name.endswith(bucket.region or "")
-        settings = {r.type.rsplit(":", 1)[-1]: r.inputs for r in prod.resources if r.name == name and r.type != BUCKET}
+        assert bucket.region == region and bucket.protect
+        settings = {r.type.rsplit(":", 1)[-1]: r.inputs for r in stack.resources if r.name == name and r.type != BUCKET}
         rule = settings["BucketServerSideEncryptionConfiguration"]["rules"][0]["applyServerSideEncryptionByDefault"]
         assert rule["sseAlgorithm"] == "aws:kms" and f":kms:{bucket.region}:" in rule["kmsMasterKeyId"]
         access = settings["BucketPublicAccessBlock"]
@@ -323,16 +347,22 @@ def test_every_primary_bucket_replicates_to_its_dr_twin_within_15_minutes(prod: 
         assert replication.region == "us-east-1"
 
 
-def test_backups_run_daily_for_7_days_and_weekly_for_5_weeks_copied_to_the_dr_vault(prod: Inventory) -> None:
+def test_backups_run_daily_for_7_days_and_weekly_for_5_weeks_copied_to_the_dr_vault(
+    prod: Inventory, dr: Inventory
+) -> None:
     (plan,) = prod.of_type("aws:backup/plan:Plan")
     rules = {r["ruleName"]: r for r in plan.inputs["rules"]}
     assert {name: r["lifecycle"]["deleteAfter"] for name, r in rules.items()} == {"daily": 7, "weekly": 35}
-    vaults = {v.region: v for v in prod.of_type("aws:backup/vault:Vault")}
-    assert set(vaults) == {"us-east-1", "us-west-2"}
-    assert all(v.inputs["kmsKeyArn"].startswith(f"arn:aws:kms:{region}:") for region, v in vaults.items())
+    (vault,), (dr_vault,) = prod.of_type("aws:backup/vault:Vault"), dr.of_type("aws:backup/vault:Vault")
+    assert (vault.region, dr_vault.region) == ("us-east-1", "us-west-2")
+    assert {r["targetVaultName"] for r in rules.values()} == {vault.inputs["name"]}
     for rule in rules.values():
         (copy,) = rule["copyActions"]
-        assert ":backup:us-west-2:" in copy["destinationVaultArn"]
+        # The dr stack's vault, by its checked name: the ARN AWS gives it.
+        assert (
+            copy["destinationVaultArn"]
+            == f"arn:aws:backup:us-west-2:111111111111:backup-vault:{dr_vault.inputs['name']}"
+        )
         assert copy["lifecycle"]["deleteAfter"] == rule["lifecycle"]["deleteAfter"]
     (selection,) = prod.of_type("aws:backup/selection:Selection")
     assert sorted(selection.inputs["resources"]) == sorted(
