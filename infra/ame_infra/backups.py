@@ -62,7 +62,7 @@ class BackupVault(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         # DynamoDB's advanced backup features (cross-region copy, own lifecycle, vault encryption): accounts
         # older than November 2021 must opt in per region, or the copy into the dr vault fails.
-        aws.backup.RegionSettings(
+        self.region_settings = aws.backup.RegionSettings(
             name,
             resource_type_opt_in_preference={"DynamoDB": True},
             resource_type_management_preference={"DynamoDB": True},
@@ -77,7 +77,7 @@ class BackupVault(pulumi.ComponentResource):
         )
         retention = (min(r.keep_days for r in args.rules), max(r.keep_days for r in args.rules))
         # Without `changeable_for_days` the lock is in governance mode; with it, compliance once that ends.
-        aws.backup.VaultLockConfiguration(
+        self.lock = aws.backup.VaultLockConfiguration(
             name,
             backup_vault_name=vault.name,
             min_retention_days=retention[0],

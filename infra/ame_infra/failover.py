@@ -168,9 +168,10 @@ class HealthCheckAlarms(pulumi.ComponentResource):
             watched.append(
                 ("standby", args.standby_region, args.standby_health_check_id, "a failover would find no standby")
             )
+        self.alarms: list[aws.cloudwatch.MetricAlarm] = []
         for role, region, check_id, meaning in watched:
             alarm_name = f"ame-platform-route53-{role}-{region}-unhealthy"
-            aws.cloudwatch.MetricAlarm(
+            alarm = aws.cloudwatch.MetricAlarm(
                 alarm_name,
                 name=alarm_name,
                 alarm_description=f"Route 53 sees the {role} ({region}) unhealthy: {meaning}.",
@@ -188,4 +189,5 @@ class HealthCheckAlarms(pulumi.ComponentResource):
                 ok_actions=[args.alarm_topic_arn],
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            self.alarms.append(alarm)
         self.register_outputs({})

@@ -11,10 +11,11 @@ import pulumi
 import pytest
 from pulumi.runtime import settings as runtime_settings
 
+from ame_infra.backups import BackupVault, BackupVaultArgs
 from ame_infra.chalice_package import ChalicePackage, PackageError, load_package
 from ame_infra.config import AreaClient, StackConfigError, StackSettings, parse_areas
 from ame_infra.contract import QUEUES, TABLES
-from ame_infra.failover import Failover, FailoverArgs
+from ame_infra.failover import Failover, FailoverArgs, HealthCheckAlarms, HealthCheckAlarmsArgs
 from ame_infra.identity import AreaIdentity, AreaIdentityArgs
 from ame_infra.mocked import Inventory, RecordingMocks, run_stack
 from ame_infra.plan import render
@@ -153,6 +154,9 @@ PEER_ISSUER = "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_Peer"
         ({"peer_token_issuer": PEER_ISSUER, "peer_area_client_ids": {"AREA-NOPE": "c1"}}, "AREA-NOPE"),
         ({"peer_area_client_ids": {"AREA-CREDIT": "c1"}}, "without peerTokenIssuer"),
         ({"audit_retention_days": 0}, "auditRetentionDays"),
+        ({"backup_vault_lock": "strict"}, "backupVaultLock"),
+        ({"role": "dr", "standby_health_check_id": "hc-1"}, "standbyHealthCheckId is prod's"),
+        ({"worker_max_concurrency": 1}, "workerMaxConcurrency"),
     ],
 )
 def test_settings_refuse_contradictions(change: dict[str, object], message: str) -> None:
@@ -230,3 +234,38 @@ def test_the_api_trusts_the_peer_pool_and_its_clients_when_told(mocks: Recording
         identity.token_url,
         identity.environment["AME_TOKEN_URL"],
     ).apply(check)
+
+
+@pulumi.runtime.test
+def test_prod_alarms_on_the_standbys_route53_check_once_told_its_id(mocks: RecordingMocks) -> pulumi.Output[None]:
+    alarms = HealthCheckAlarms(
+        "h", HealthCheckAlarmsArgs("us-east-1", "hc-primary", "us-west-2", "hc-standby", "arn:aws:sns:us-east-1:1:t")
+    )
+
+    def check(_: object) -> None:
+        alarms = {r.inputs["name"]: r.inputs for r in mocks.resources if r.type.endswith("MetricAlarm")}
+        assert {name: a["dimensions"]["HealthCheckId"] for name, a in alarms.items()} == {
+            "ame-platform-route53-primary-us-east-1-unhealthy": "hc-primary",
+            "ame-platform-route53-standby-us-west-2-unhealthy": "hc-standby",
+        }
+
+    return pulumi.Output.all(*[a.arn for a in alarms.alarms]).apply(check)
+
+
+@pytest.mark.parametrize(("mode", "changeable_days"), [("governance", None), ("compliance", 3)])
+@pulumi.runtime.test
+def test_the_vault_lock_is_governance_unless_config_says_compliance(
+    mocks: RecordingMocks, mode: str, changeable_days: int | None
+) -> pulumi.Output[None]:
+    vault = BackupVault("v", BackupVaultArgs("us-east-1", KEY, lock_mode=mode))
+
+    def check(_: object) -> None:
+        (lock,) = [r for r in mocks.resources if r.type.endswith("VaultLockConfiguration")]
+        # without changeableForDays AWS keeps the lock in governance mode; with it, compliance after those days
+        assert lock.inputs.get("changeableForDays") == changeable_days
+        assert (lock.inputs["minRetentionDays"], lock.inputs["maxRetentionDays"]) == (7, 35)
+        (settings,) = [r for r in mocks.resources if r.type.endswith("RegionSettings")]
+        assert settings.inputs["resourceTypeOptInPreference"] == {"DynamoDB": True}
+        assert settings.inputs["resourceTypeManagementPreference"] == {"DynamoDB": True}
+
+    return pulumi.Output.all(vault.arn, vault.lock.id, vault.region_settings.id).apply(check)

@@ -10,7 +10,7 @@ import pytest
 from ame_infra.api import GATEWAY_RESPONSES
 from ame_infra.buckets import BUCKETS
 from ame_infra.chalice_package import ChalicePackage
-from ame_infra.contract import QUEUES, TABLES
+from ame_infra.contract import FAILOVER_SWITCH_ALARM, QUEUES, TABLES
 from ame_infra.failover import HEALTH_PATH
 from ame_infra.mocked import DeclaredResource, Inventory
 from chalicelib.settings import PARTNER_URL_VARIABLES, Settings
@@ -269,6 +269,56 @@ def test_the_standby_record_follows_its_own_endpoint_only(dr: Inventory) -> None
     (record,) = dr.of_type(RECORD)
     assert [c.inputs["type"] for c in dr.of_type(HEALTH_CHECK)] == ["HTTPS"]
     assert record.inputs["healthCheckId"] == f"{https_check(dr).name}-id"
+
+
+def test_the_dr_stack_owns_the_failover_switch_alarm_in_its_region(dr: Inventory, prod: Inventory) -> None:
+    (switch,) = [a for a in dr.of_type(ALARM) if a.inputs.get("name") == FAILOVER_SWITCH_ALARM]
+    assert switch.region == "us-west-2"
+    assert {k: switch.inputs[k] for k in SWITCH_SETTINGS} == SWITCH_SETTINGS
+    assert "dimensions" not in switch.inputs
+    assert switch.inputs["alarmActions"] == [dr.exports["alert_topic_arn"].value]  # on-call hears every flip
+    assert not [a for a in prod.of_type(ALARM) if a.inputs.get("name") == FAILOVER_SWITCH_ALARM]
+
+
+SWITCH_SETTINGS = {
+    "namespace": "AME/Failover",
+    "metricName": "PrimaryOutOfService",
+    "statistic": "Maximum",
+    "period": 60,
+    "evaluationPeriods": 1,
+    "threshold": 1,
+    "comparisonOperator": "GreaterThanOrEqualToThreshold",
+    # the last state holds: no data never fails back on its own
+    "treatMissingData": "ignore",
+}
+
+
+def test_the_primary_record_follows_its_endpoint_and_the_switch_in_the_dr_region(prod: Inventory) -> None:
+    checks = {c.name: c.inputs for c in prod.of_type(HEALTH_CHECK)}
+    (record,) = prod.of_type(RECORD)
+    followed = checks[record.inputs["healthCheckId"].removesuffix("-id")]
+    assert followed["type"] == "CALCULATED" and followed["childHealthThreshold"] == 2
+    children = [checks[child.removesuffix("-id")] for child in followed["childHealthchecks"]]
+    assert sorted(c["type"] for c in children) == ["CLOUDWATCH_METRIC", "HTTPS"]
+    (switch,) = [c for c in children if c["type"] == "CLOUDWATCH_METRIC"]
+    assert (switch["cloudwatchAlarmName"], switch["cloudwatchAlarmRegion"]) == (FAILOVER_SWITCH_ALARM, "us-west-2")
+    assert switch["insufficientDataHealthStatus"] == "Healthy"
+
+
+def test_both_stacks_export_the_switch_and_give_it_to_every_function(stack: Inventory) -> None:
+    expected = {
+        "region": "us-west-2",
+        "alarm_name": FAILOVER_SWITCH_ALARM,
+        "namespace": "AME/Failover",
+        "metric_name": "PrimaryOutOfService",
+    }
+    assert stack.exports["failover_switch"].value == expected
+    for declared in stack.of_type(FUNCTION):
+        env = declared.inputs["environment"]["variables"]
+        assert (env["AME_FAILOVER_SWITCH_REGION"], env["AME_FAILOVER_SWITCH_ALARM"]) == (
+            "us-west-2",
+            FAILOVER_SWITCH_ALARM,
+        )
 
 
 def test_both_records_share_a_name_but_not_a_set_identifier(prod: Inventory, dr: Inventory) -> None:
