@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 RECORD = "aws:route53/record:Record"
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 BUCKET = "aws:s3/bucket:Bucket"
+ROOT = Path(__file__).resolve().parents[2]
 REPLICA = "aws:dynamodb/tableReplica:TableReplica"
 
 
@@ -492,3 +494,23 @@ def test_alarms_are_named_after_what_they_watch(stack: Inventory) -> None:
             if a.inputs["dimensions"]["QueueName"] == spec.dlq_name
         ]
         assert spec.dlq_name.removeprefix("ame-") in dlq.inputs["name"]
+
+
+# --- the outputs the drill and the runbooks read ------------------------------------------------
+
+
+def test_the_sample_outputs_files_are_outputs_the_stack_exports_in_their_shape(stack: Inventory) -> None:
+    """So `python -m drill failover --target aws --dry-run` can be tried on them without an account: they
+    hold what the drill reads (tests/drill keeps that set), and each is a real output of the stack."""
+    sample = json.loads((ROOT / "docs" / "examples" / f"stack-outputs-{stack.stack}.json").read_text())
+    assert set(sample) <= set(stack.exports) and "failover_switch" in sample
+    assert sample["failover_switch"] == stack.exports["failover_switch"].value
+    assert sample["region"] == region_of(stack)
+    assert set(sample["table_names"]) <= set(stack.exports["table_names"].value)
+    for key, value in sample.items():
+        assert type(value) is type(stack.exports[key].value), key
+
+
+def test_docs_describe_every_stack_output(prod: Inventory, dr: Inventory) -> None:
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", (ROOT / "docs" / "deployment.md").read_text(), re.MULTILINE))
+    assert set(prod.exports) | set(dr.exports) <= documented
