@@ -99,7 +99,7 @@ elif settings.table_replicas:
 else:
     pulumi.log.warn(
         "ame-platform:tableReplicas is false: no DynamoDB replicas in this region yet. Set it to true and "
-        "`pulumi up` again once prod has created its tables (docs/deployment.md, Deploy order)"
+        "`pulumi up` again once prod has created its tables (docs/deployment.md, Deploy)"
     )
 pulumi.export("bucket_names", buckets.names)
 pulumi.export("backup_vault", vault.name)
@@ -243,7 +243,7 @@ if settings.is_primary:
     if settings.standby_health_check_id is None:
         pulumi.log.warn(
             "ame-platform:standbyHealthCheckId is not set: nothing alarms when Route 53 sees the standby "
-            "unhealthy (set it to the dr stack's `health_check_id` output; docs/deployment.md, Deploy order)"
+            "unhealthy (set it to the dr stack's `health_check_id` output; docs/deployment.md, Deploy)"
         )
 
 audit_bucket = bucket_name(settings.bucket_prefix, AUDIT.purpose, settings.region)

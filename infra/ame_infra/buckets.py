@@ -176,7 +176,7 @@ class BucketReplication(pulumi.ComponentResource):
     """Prod's buckets replicated to the dr stack's twins, named by `bucket_name` (checked naming).
 
     S3 refuses a rule whose destination bucket does not exist or is not versioned: the dr stack is
-    deployed first (docs/deployment.md, Deploy order)."""
+    deployed first (docs/deployment.md, Deploy)."""
 
     def __init__(self, name: str, args: BucketReplicationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ame:data:BucketReplication", name, None, opts)

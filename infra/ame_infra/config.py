@@ -97,7 +97,7 @@ class StackSettings:
     """S3 Object Lock (COMPLIANCE) on every audit record: nobody, root included, deletes it sooner."""
     table_replicas: bool = True
     """dr only: join the prod tables as their DR replicas. `false` for the very first `pulumi up` of dr,
-    before prod has created the tables (docs/deployment.md, Deploy order)."""
+    before prod has created the tables (docs/deployment.md, Deploy)."""
     backup_vault_lock: str = "governance"
     """`governance` (default) or `compliance`: a compliance lock cannot be removed after 3 days, by anyone."""
     standby_health_check_id: str | None = None

@@ -10,7 +10,7 @@ plane, which needs no control-plane (us-east-1) call. The switch alarm treats mi
 is an operator's step, never automatic).
 
 Route 53 checks that the alarm exists when the metric health check is created: the dr stack is
-deployed before prod (docs/deployment.md, Deploy order).
+deployed before prod (docs/deployment.md, Deploy).
 """
 
 from __future__ import annotations

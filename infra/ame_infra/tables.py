@@ -4,7 +4,7 @@ region (dr stack, `aws.dynamodb.TableReplica`), each under its own region's data
 The dr stack names the tables its replicas join by ARN (`iam.table_arn`, checked naming); its
 functions use the local replica under the same table name. Creating or deleting a replica is a
 call to the table's region (DynamoDB adds replicas through `UpdateTable` there), so the dr stack
-adds its replicas once prod is up (docs/deployment.md, Deploy order), and an update of the dr
+adds its replicas once prod is up (docs/deployment.md, Deploy), and an update of the dr
 stack that leaves the replicas as they are makes no call to the primary region.
 """
 

@@ -14,6 +14,7 @@ from ame_infra.buckets import BUCKETS
 from ame_infra.chalice_package import ChalicePackage
 from ame_infra.contract import FAILOVER_SWITCH_ALARM, QUEUES, TABLES
 from ame_infra.failover import HEALTH_PATH
+from ame_infra.functions import API_GATEWAY_TIMEOUT_SECONDS
 from ame_infra.mocked import DeclaredResource, Inventory
 from chalicelib.settings import PARTNER_URL_VARIABLES, Settings
 from tests.infra.conftest import policy_document
@@ -457,7 +458,7 @@ def test_the_api_gateway_execution_log_group_is_ours_kept_and_encrypted(stack: I
 def test_the_api_function_ends_before_api_gateway_does_and_the_worker_keeps_its_timeout(
     stack: Inventory, package: ChalicePackage
 ) -> None:
-    assert function(stack, "app.app").inputs["timeout"] < 29
+    assert function(stack, "app.app").inputs["timeout"] < API_GATEWAY_TIMEOUT_SECONDS == 29
     worker = next(f for f in package.functions if f.sqs_source)
     assert function(stack, "app.assemble_envelopes").inputs["timeout"] == worker.timeout_seconds
 
