@@ -43,9 +43,10 @@ from ame_infra.failover import (
     HealthCheckAlarms,
     HealthCheckAlarmsArgs,
 )
-from ame_infra.functions import AppFunctions, AppFunctionsArgs, consumer_timeouts, function_name
+from ame_infra.functions import AppFunctions, AppFunctionsArgs, function_name
 from ame_infra.identity import AreaIdentity, AreaIdentityArgs
 from ame_infra.keys import RegionalKey, RegionalKeyArgs
+from ame_infra.limits import consumer_timeouts
 from ame_infra.observability import AlarmTargets, Observability, ObservabilityArgs, alert_topic
 from ame_infra.queues import MessageQueues, MessageQueuesArgs
 from ame_infra.tables import GlobalTables, GlobalTablesArgs, TableReplicas, TableReplicasArgs

@@ -105,6 +105,8 @@ class FunctionAccess:
     queries_indexes_of: tuple[str, ...] = ()
     sends_to: tuple[QueueSpec, ...] = ()
     reads_region_switch: bool = False
+    """The legacy SSM switch (`region_switch_parameter`): no handler reads it since the failover switch
+    alarm replaced it (issue 11); the stacks no longer create the parameter."""
     reads_app_secret: bool = True
     """Every entry point builds the container, which derives its keys from the application secret."""
     verifies_callers: bool = False
@@ -122,7 +124,6 @@ ACCESS_BY_HANDLER = {
         },
         queries_indexes_of=(CREDIT.key,),
         sends_to=(ENVELOPE_REQUESTS,),
-        reads_region_switch=True,  # /v1/health answers 503 while the region is held out of service
         verifies_callers=True,
     ),
     # The scheduled sweeper: finds orders stuck in PROCESSING (index query) and re-queues them here.
@@ -130,7 +131,6 @@ ACCESS_BY_HANDLER = {
         tables={ORDERS.key: ("dynamodb:Query",)},
         queries_indexes_of=(ORDERS.key,),
         sends_to=(ENVELOPE_REQUESTS,),
-        reads_region_switch=True,
     ),
     # The SQS handler: reads and decides orders, publishes results and notifications.
     "app.assemble_envelopes": FunctionAccess(
@@ -141,7 +141,7 @@ ACCESS_BY_HANDLER = {
 
 
 def region_switch_parameter(region: str) -> str:
-    """The SSM parameter that takes a region out of service ("true") for operators and DR drills."""
+    """The legacy SSM out-of-service parameter (replaced by `FAILOVER_SWITCH_ALARM`; no longer created)."""
     return f"/ame-platform/{region}/out-of-service"
 
 
@@ -184,7 +184,6 @@ def lambda_environment(
         "AME_FAILOVER_SWITCH_REGION": failover_switch_region,
         "AME_FAILOVER_SWITCH_ALARM": FAILOVER_SWITCH_ALARM,
         "AME_PUBLIC_URL": f"https://{api_domain}",  # the sweeper asks it which region is serving
-        "AME_OUT_OF_SERVICE_PARAMETER": region_switch_parameter(region),
         **{table.env_var: table.name for table in TABLES},
         **{queue.env_var: queue.name for queue in QUEUES},
         "AME_MAX_RECEIVE_COUNT": str(max_receive_count),

@@ -17,6 +17,7 @@ from ame_infra.contract import (
     app_secret_parameter,
     region_switch_parameter,
 )
+from ame_infra.limits import WORKER_MAX_CONCURRENCY, function_timeout
 from ame_infra.queues import DeployedQueue
 
 KMS_FOR_ENCRYPTED_QUEUES = ("kms:Decrypt", "kms:GenerateDataKey")
@@ -26,26 +27,6 @@ SQS_CONSUMER_ACTIONS = (
     "sqs:GetQueueAttributes",
     "sqs:ReceiveMessage",
 )
-
-
-API_GATEWAY_TIMEOUT_SECONDS = 29
-"""API Gateway ends every REST integration here; a longer Lambda would run on with nobody waiting."""
-API_TIMEOUT_SECONDS = 25
-"""The API function's ceiling, whatever Chalice packages (60 s by default): under API Gateway's 29 s,
-with room for the cold start and the gateway itself."""
-WORKER_MAX_CONCURRENCY = 10
-"""After a failback the requests queue may hold a backlog: capping its event source keeps the account's
-concurrency for the API (Lambda's `ScalingConfig.MaximumConcurrency`, 2-1000)."""
-
-
-def function_timeout(packaged: PackagedFunction) -> int:
-    """The packaged timeout, capped at `API_TIMEOUT_SECONDS` for the function behind API Gateway."""
-    return min(packaged.timeout_seconds, API_TIMEOUT_SECONDS) if packaged.is_api else packaged.timeout_seconds
-
-
-def consumer_timeouts(package: ChalicePackage) -> dict[str, int]:
-    """Queue name -> the timeout of the function its SQS event source invokes (the visibility follows it)."""
-    return {f.sqs_source.queue_name: function_timeout(f) for f in package.functions if f.sqs_source is not None}
 
 
 @dataclass(frozen=True)
@@ -78,15 +59,6 @@ class AppFunctions(pulumi.ComponentResource):
     def __init__(self, name: str, args: AppFunctionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ame:compute:AppFunctions", name, None, opts)
         code = pulumi.FileArchive(str(args.package.archive))
-        self.region_switch = aws.ssm.Parameter(
-            f"{name}-region-switch",
-            name=region_switch_parameter(args.region),
-            type="String",
-            insecure_value="false",  # not a secret; `value` would be stored as one
-            description="'true' takes this region out of service: /v1/health answers 503 and Route 53 fails over.",
-            # Operators and DR drills flip it; a routine `pulumi up` must not flip it back mid-incident.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["insecure_value"]),
-        )
         # The application secret (cursor signing, audit subject hashes): read once per process from SSM,
         # so it never sits in a function's configuration. Both stacks must hold the same value.
         self.app_secret = aws.ssm.Parameter(

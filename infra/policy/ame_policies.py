@@ -212,7 +212,7 @@ def client_is_a_machine_client(props: Props) -> Iterable[str]:
 
 def secret_parameters_are_secure(props: Props) -> Iterable[str]:
     if "insecureValue" in props:
-        return  # a plain value on purpose (the region switch), stored as such
+        return  # a plain value on purpose, stored as such
     if props.get("type") != "SecureString":
         yield "SSM parameter with a secret value must be a SecureString"
     elif not props.get("keyId"):

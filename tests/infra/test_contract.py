@@ -172,6 +172,8 @@ def variables_the_app_reads() -> set[str]:
 
 
 LEFT_AT_THE_APPS_DEFAULT = {
+    # The legacy SSM switch: unset, the app reads none (the failover switch alarm replaced it, issue 11).
+    "AME_OUT_OF_SERVICE_PARAMETER",
     # Tuning with a default chosen in the app (settings.py); an operator may set them on a function.
     "AME_POLICY_TTL_SECONDS",
     "AME_PARTNER_CONNECT_TIMEOUT",

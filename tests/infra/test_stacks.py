@@ -14,7 +14,7 @@ from ame_infra.buckets import BUCKETS
 from ame_infra.chalice_package import ChalicePackage
 from ame_infra.contract import FAILOVER_SWITCH_ALARM, QUEUES, TABLES
 from ame_infra.failover import HEALTH_PATH
-from ame_infra.functions import API_GATEWAY_TIMEOUT_SECONDS
+from ame_infra.limits import API_GATEWAY_TIMEOUT_SECONDS
 from ame_infra.mocked import DeclaredResource, Inventory
 from chalicelib.settings import PARTNER_URL_VARIABLES, Settings
 from tests.infra.conftest import policy_document
@@ -136,11 +136,11 @@ def test_each_function_reaches_only_its_own_tables_and_queues(stack: Inventory) 
         table + "ame-orders": {"dynamodb:Query"},
         table + "ame-orders/index/by-status": {"dynamodb:Query"},
     }
-    switch = f"arn:aws:ssm:{region}:111111111111:parameter/ame-platform/{region}/out-of-service"
-    assert api[switch] == sweeper[switch] == {"ssm:GetParameter"} and switch not in worker
+    # the legacy SSM switch is gone: the failover switch is an alarm
+    assert not [r for g in (api, sweeper, worker) for r in g if r.endswith("/out-of-service")]
 
 
-def test_the_sweeper_runs_every_minute_and_the_region_switch_starts_in_service(stack: Inventory) -> None:
+def test_the_sweeper_runs_every_minute_and_no_ssm_switch_is_left(stack: Inventory) -> None:
     sweeper = function(stack, "app.sweep_stuck_orders")
     (rule,) = stack.of_type("aws:cloudwatch/eventRule:EventRule")
     assert rule.inputs["scheduleExpression"] == "rate(1 minute)"
@@ -148,11 +148,9 @@ def test_the_sweeper_runs_every_minute_and_the_region_switch_starts_in_service(s
     assert target.inputs["arn"].endswith(f":{sweeper.inputs['name']}")
     permissions = {p.inputs["principal"] for p in stack.of_type("aws:lambda/permission:Permission")}
     assert permissions == {"events.amazonaws.com", "apigateway.amazonaws.com"}
-    switch = stack.named("aws:ssm/parameter:Parameter", "ame-functions-region-switch")
-    assert switch.inputs["name"] == f"/ame-platform/{switch.region}/out-of-service"
-    assert switch.inputs["insecureValue"] == "false"
-    env = sweeper.inputs["environment"]["variables"]
-    assert env["AME_OUT_OF_SERVICE_PARAMETER"] == switch.inputs["name"]
+    parameters = [p.inputs["name"] for p in stack.of_type("aws:ssm/parameter:Parameter")]
+    assert parameters == [f"/ame-platform/{region_of(stack)}/app-secret"]
+    assert "AME_OUT_OF_SERVICE_PARAMETER" not in sweeper.inputs["environment"]["variables"]
 
 
 def test_log_groups_keep_logs_for_a_set_time_under_a_cmk(stack: Inventory) -> None:
