@@ -143,13 +143,22 @@ class RegionalApi(pulumi.ComponentResource):
             kms_key_id=args.key_arn,
             opts=child,
         )
+        # API Gateway creates the execution log group on first use, without retention or a key: here
+        # first, it keeps the ERROR-level logs `log_retention_days` under the compute key.
+        execution_logs = aws.cloudwatch.LogGroup(
+            f"{name}-execution",
+            name=execution_log_group(rest_api.id, STAGE),
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.key_arn,
+            opts=child,
+        )
         stage = aws.apigateway.Stage(
             name,
             rest_api=rest_api.id,
             deployment=deployment.id,
             stage_name=STAGE,
             access_log_settings={"destination_arn": access_logs.arn, "format": ACCESS_LOG_FORMAT},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account, execution_logs]),
         )
         aws.apigateway.MethodSettings(
             name,
@@ -248,6 +257,11 @@ class RegionalApi(pulumi.ComponentResource):
             redacted_fields=[{"uri_path": {}}, {"single_header": {"name": "authorization"}}],
             opts=child,
         )
+
+
+def execution_log_group(rest_api_id: pulumi.Input[str], stage: str) -> pulumi.Output[str]:
+    """The group API Gateway writes a stage's execution logs to (its name is fixed by the service)."""
+    return pulumi.Output.concat("API-Gateway-Execution-Logs_", rest_api_id, "/", stage)
 
 
 def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgs:

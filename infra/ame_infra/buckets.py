@@ -1,4 +1,5 @@
-"""S3 buckets in both regions, the primary's replicated to the DR region within 15 minutes (RTC)."""
+"""S3 buckets in each region, owned by that region's stack; the primary's replicated to the DR
+region's within 15 minutes (RTC)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from ame_infra import iam
+from ame_infra import iam, peers
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class BucketSpec:
     glacier_class: str = "GLACIER"
     noncurrent_versions_kept_days: int = 365
     object_locked: bool = False
-    """S3 Object Lock, COMPLIANCE mode, default retention from `ReplicatedBucketsArgs.object_lock_days`."""
+    """S3 Object Lock, COMPLIANCE mode, default retention from `RegionalBucketsArgs.object_lock_days`."""
 
 
 BUCKETS = (
@@ -36,7 +37,7 @@ RTC_MINUTES = 15
 
 
 def bucket_name(prefix: str, purpose: str, region: str) -> str:
-    """`<bucketPrefix>-<purpose>-<region>`: the DR stack finds the buckets prod keeps in its region by name."""
+    """`<bucketPrefix>-<purpose>-<region>`: prod's replication names the dr stack's buckets by it."""
     return f"{prefix}-{purpose}-{region}"
 
 
@@ -53,40 +54,30 @@ class VersionedBucket:
 
 
 @dataclass(frozen=True)
-class RegionalSide:
+class RegionalBucketsArgs:
+    prefix: str
     region: str
     key_arn: pulumi.Input[str]
-    provider: aws.Provider
-
-
-@dataclass(frozen=True)
-class ReplicatedBucketsArgs:
-    prefix: str
-    primary: RegionalSide
-    dr: RegionalSide
+    """The region's data key: each bucket's default encryption."""
     object_lock_days: int
     specs: tuple[BucketSpec, ...] = BUCKETS
 
 
-class ReplicatedBuckets(pulumi.ComponentResource):
-    names: dict[str, pulumi.Output[str]]
+class RegionalBuckets(pulumi.ComponentResource):
+    """One region's buckets, owned by that region's stack: prod's are the sources, dr's the destinations."""
 
-    def __init__(self, name: str, args: ReplicatedBucketsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("ame:data:ReplicatedBuckets", name, None, opts)
-        pairs = {
-            spec.purpose: (self._bucket(spec, args, args.primary), self._bucket(spec, args, args.dr))
-            for spec in args.specs
-        }
-        role = self._replication_role(name, args, pairs)
-        for spec in args.specs:
-            source, target = pairs[spec.purpose]
-            self._replicate(spec, source, target, role, args)
-        self.names = {purpose: source.bucket.bucket for purpose, (source, _) in pairs.items()}
+    names: dict[str, pulumi.Output[str]]
+    by_purpose: dict[str, VersionedBucket]
+
+    def __init__(self, name: str, args: RegionalBucketsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ame:data:RegionalBuckets", name, None, opts)
+        self.by_purpose = {spec.purpose: self._bucket(spec, args) for spec in args.specs}
+        self.names = {purpose: b.bucket.bucket for purpose, b in self.by_purpose.items()}
         self.register_outputs({"names": self.names})
 
-    def _bucket(self, spec: BucketSpec, args: ReplicatedBucketsArgs, side: RegionalSide) -> VersionedBucket:
-        name = bucket_name(args.prefix, spec.purpose, side.region)
-        opts = pulumi.ResourceOptions(parent=self, provider=side.provider)
+    def _bucket(self, spec: BucketSpec, args: RegionalBucketsArgs) -> VersionedBucket:
+        name = bucket_name(args.prefix, spec.purpose, args.region)
+        opts = pulumi.ResourceOptions(parent=self)
         bucket = aws.s3.Bucket(
             name, bucket=name, opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=True))
         )
@@ -112,7 +103,7 @@ class ReplicatedBuckets(pulumi.ComponentResource):
                 {
                     "apply_server_side_encryption_by_default": {
                         "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": side.key_arn,
+                        "kms_master_key_id": args.key_arn,
                     },
                     "bucket_key_enabled": True,
                 }
@@ -170,70 +161,93 @@ class ReplicatedBuckets(pulumi.ComponentResource):
         )
         return VersionedBucket(bucket, versioning, lock)
 
-    def _replication_role(
-        self, name: str, args: ReplicatedBucketsArgs, pairs: dict[str, tuple[VersionedBucket, VersionedBucket]]
-    ) -> aws.iam.Role:
-        opts = pulumi.ResourceOptions(parent=self, provider=args.primary.provider)
+
+@dataclass(frozen=True)
+class BucketReplicationArgs:
+    prefix: str
+    sources: RegionalBuckets
+    source_key_arn: pulumi.Input[str]
+    destination_region: str
+    account_id: pulumi.Input[str]
+    specs: tuple[BucketSpec, ...] = BUCKETS
+
+
+class BucketReplication(pulumi.ComponentResource):
+    """Prod's buckets replicated to the dr stack's twins, named by `bucket_name` (checked naming).
+
+    S3 refuses a rule whose destination bucket does not exist or is not versioned: the dr stack is
+    deployed first (docs/deployment.md, Deploy)."""
+
+    def __init__(self, name: str, args: BucketReplicationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ame:data:BucketReplication", name, None, opts)
+        role = self._replication_role(name, args)
+        for spec in args.specs:
+            self._replicate(spec, args.sources.by_purpose[spec.purpose], role, args)
+        self.register_outputs({})
+
+    @staticmethod
+    def destination_arn(args: BucketReplicationArgs, spec: BucketSpec) -> str:
+        return f"arn:aws:s3:::{bucket_name(args.prefix, spec.purpose, args.destination_region)}"
+
+    def _replication_role(self, name: str, args: BucketReplicationArgs) -> aws.iam.Role:
+        opts = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(f"{name}-replication", assume_role_policy=iam.assume_role("s3.amazonaws.com"), opts=opts)
-        sources = [source.bucket for source, _ in pairs.values()]
-        targets = [target.bucket for _, target in pairs.values()]
-        locked = [pulumi.Output.concat(pairs[s.purpose][0].bucket.arn, "/*") for s in args.specs if s.object_locked]
+        sources = [args.sources.by_purpose[s.purpose].bucket for s in args.specs]
+        targets = [self.destination_arn(args, s) for s in args.specs]
+        locked = [
+            pulumi.Output.concat(args.sources.by_purpose[s.purpose].bucket.arn, "/*")
+            for s in args.specs
+            if s.object_locked
+        ]
         statements = [
             iam.allow(["s3:GetReplicationConfiguration", "s3:ListBucket"], [b.arn for b in sources]),
             iam.allow(
                 ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
                 [pulumi.Output.concat(b.arn, "/*") for b in sources],
             ),
+            iam.allow(["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"], [f"{t}/*" for t in targets]),
+            iam.allow(["kms:Decrypt"], [args.source_key_arn]),
+            # The dr stack's data key, known here by its alias only (its key id is the dr stack's).
             iam.allow(
-                ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
-                [pulumi.Output.concat(b.arn, "/*") for b in targets],
+                ["kms:Encrypt", "kms:GenerateDataKey"],
+                [peers.keys_in(args.destination_region, args.account_id)],
+                {"ForAnyValue:StringEquals": {"kms:ResourceAliases": peers.DATA_KEY_ALIAS}},
             ),
-            iam.allow(["kms:Decrypt"], [args.primary.key_arn]),
-            iam.allow(["kms:Encrypt", "kms:GenerateDataKey"], [args.dr.key_arn]),
         ]
         if locked:
             # Replicas of locked objects keep their retention; S3 reads it with the role's rights.
             statements.append(iam.allow(["s3:GetObjectLegalHold", "s3:GetObjectRetention"], locked))
-        aws.iam.RolePolicy(
-            f"{name}-replication",
-            role=role.id,
-            policy=iam.document(*statements),
-            opts=opts,
-        )
+        aws.iam.RolePolicy(f"{name}-replication", role=role.id, policy=iam.document(*statements), opts=opts)
         return role
 
     def _replicate(
-        self,
-        spec: BucketSpec,
-        source: VersionedBucket,
-        target: VersionedBucket,
-        role: aws.iam.Role,
-        args: ReplicatedBucketsArgs,
+        self, spec: BucketSpec, source: VersionedBucket, role: aws.iam.Role, args: BucketReplicationArgs
     ) -> None:
+        region = args.destination_region
         aws.s3.BucketReplicationConfig(
-            f"{args.prefix}-{spec.purpose}-to-{args.dr.region}",
+            f"{args.prefix}-{spec.purpose}-to-{region}",
             bucket=source.bucket.id,
             role=role.arn,
             rules=[
                 {
-                    "id": f"{spec.purpose}-to-{args.dr.region}",
+                    "id": f"{spec.purpose}-to-{region}",
                     "status": "Enabled",
                     "priority": 1,
                     "filter": {},
                     "delete_marker_replication": {"status": "Enabled"},
                     "source_selection_criteria": {"sse_kms_encrypted_objects": {"status": "Enabled"}},
                     "destination": {
-                        "bucket": target.bucket.arn,
+                        "bucket": self.destination_arn(args, spec),
                         "storage_class": "STANDARD",
-                        "encryption_configuration": {"replica_kms_key_id": args.dr.key_arn},
+                        "encryption_configuration": {
+                            "replica_kms_key_id": peers.key_alias_arn(region, args.account_id)
+                        },
                         "replication_time": {"status": "Enabled", "time": {"minutes": RTC_MINUTES}},
                         "metrics": {"status": "Enabled", "event_threshold": {"minutes": RTC_MINUTES}},
                     },
                 }
             ],
             # S3 refuses a replication configuration until versioning (and, for locked objects, Object
-            # Lock) is on at both ends.
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=args.primary.provider, depends_on=[*source.ready, *target.ready]
-            ),
+            # Lock) is on at the source; the destination's are the dr stack's, deployed before.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=source.ready),
         )

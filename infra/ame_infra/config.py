@@ -95,6 +95,15 @@ class StackSettings:
     app_secret: pulumi.Output[str] | None = None
     audit_retention_days: int = 1825
     """S3 Object Lock (COMPLIANCE) on every audit record: nobody, root included, deletes it sooner."""
+    table_replicas: bool = True
+    """dr only: join the prod tables as their DR replicas. `false` for the very first `pulumi up` of dr,
+    before prod has created the tables (docs/deployment.md, Deploy)."""
+    backup_vault_lock: str = "governance"
+    """`governance` (default) or `compliance`: a compliance lock cannot be removed after 3 days, by anyone."""
+    standby_health_check_id: str | None = None
+    """prod only: the dr stack's `health_check_id` output, alarmed on in us-east-1 beside the primary's."""
+    worker_max_concurrency: int = 10
+    """The SQS event source's maximum concurrency: a backlog never takes the API's Lambda concurrency."""
 
     @property
     def is_primary(self) -> bool:
@@ -148,6 +157,10 @@ class StackSettings:
             # Read in clear only to check its length; from here on it travels as a secret Output.
             app_secret=pulumi.Output.secret(_checked_app_secret(config.require("appSecret"))),
             audit_retention_days=config.get_int("auditRetentionDays") or 1825,
+            table_replicas=config.get_bool("tableReplicas") is not False,
+            backup_vault_lock=config.get("backupVaultLock") or "governance",
+            standby_health_check_id=config.get("standbyHealthCheckId"),
+            worker_max_concurrency=config.get_int("workerMaxConcurrency") or 10,
         )
         settings.validate()
         return settings
@@ -170,6 +183,12 @@ class StackSettings:
         self._validate_identity()
         if not 1 <= self.audit_retention_days <= 3650:
             raise StackConfigError("auditRetentionDays: 1-3650 (the audit bucket keeps old versions 3650 days)")
+        if self.backup_vault_lock not in ("governance", "compliance"):
+            raise StackConfigError(f"backupVaultLock: governance or compliance, not {self.backup_vault_lock!r}")
+        if self.standby_health_check_id is not None and not self.is_primary:
+            raise StackConfigError("standbyHealthCheckId is prod's: the dr stack alarms on nothing in us-east-1")
+        if not 2 <= self.worker_max_concurrency <= 1000:
+            raise StackConfigError("workerMaxConcurrency: 2-1000 (Lambda's range for an SQS event source)")
 
     def _validate_identity(self) -> None:
         prefix = self.auth_domain_prefix

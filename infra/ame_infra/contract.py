@@ -105,6 +105,8 @@ class FunctionAccess:
     queries_indexes_of: tuple[str, ...] = ()
     sends_to: tuple[QueueSpec, ...] = ()
     reads_region_switch: bool = False
+    """The legacy SSM switch (`region_switch_parameter`): no handler reads it since the failover switch
+    alarm replaced it (issue 11); the stacks no longer create the parameter."""
     reads_app_secret: bool = True
     """Every entry point builds the container, which derives its keys from the application secret."""
     verifies_callers: bool = False
@@ -122,7 +124,6 @@ ACCESS_BY_HANDLER = {
         },
         queries_indexes_of=(CREDIT.key,),
         sends_to=(ENVELOPE_REQUESTS,),
-        reads_region_switch=True,  # /v1/health answers 503 while the region is held out of service
         verifies_callers=True,
     ),
     # The scheduled sweeper: finds orders stuck in PROCESSING (index query) and re-queues them here.
@@ -130,7 +131,6 @@ ACCESS_BY_HANDLER = {
         tables={ORDERS.key: ("dynamodb:Query",)},
         queries_indexes_of=(ORDERS.key,),
         sends_to=(ENVELOPE_REQUESTS,),
-        reads_region_switch=True,
     ),
     # The SQS handler: reads and decides orders, publishes results and notifications.
     "app.assemble_envelopes": FunctionAccess(
@@ -141,7 +141,7 @@ ACCESS_BY_HANDLER = {
 
 
 def region_switch_parameter(region: str) -> str:
-    """The SSM parameter that takes a region out of service ("true") for operators and DR drills."""
+    """The legacy SSM out-of-service parameter (replaced by `FAILOVER_SWITCH_ALARM`; no longer created)."""
     return f"/ame-platform/{region}/out-of-service"
 
 
@@ -150,14 +150,40 @@ def app_secret_parameter(region: str) -> str:
     return f"/ame-platform/{region}/app-secret"
 
 
+# --- the failover switch (docs/deployment.md, Failover): one alarm in the standby (dr) region -------
+
+FAILOVER_SWITCH_ALARM = "ame-platform-primary-out-of-service"
+"""Owned by the dr stack in the dr region; ALARM takes the primary out of Route 53 and fences it."""
+FAILOVER_SWITCH_NAMESPACE = "AME/Failover"
+FAILOVER_SWITCH_METRIC = "PrimaryOutOfService"
+"""No dimensions; operators and the drill put 1 (out of service) or 0 (back) and set the alarm's state."""
+
+
+def failover_switch(dr_region: str) -> dict[str, str]:
+    """The `failover_switch` stack output both stacks export: where the switch is and what it watches."""
+    return {
+        "region": dr_region,
+        "alarm_name": FAILOVER_SWITCH_ALARM,
+        "namespace": FAILOVER_SWITCH_NAMESPACE,
+        "metric_name": FAILOVER_SWITCH_METRIC,
+    }
+
+
 def lambda_environment(
-    role: str, region: str, api_domain: str, max_receive_count: int, partner_urls: dict[str, str]
+    role: str,
+    region: str,
+    api_domain: str,
+    max_receive_count: int,
+    partner_urls: dict[str, str],
+    failover_switch_region: str,
 ) -> dict[str, str]:
     """What `chalicelib.settings.Settings.from_env` reads; a test feeds it this and expects no error."""
     return {
         "AME_ROLE": role,
+        # Both regions read the one switch in the dr region: the primary is fenced by it, never the standby.
+        "AME_FAILOVER_SWITCH_REGION": failover_switch_region,
+        "AME_FAILOVER_SWITCH_ALARM": FAILOVER_SWITCH_ALARM,
         "AME_PUBLIC_URL": f"https://{api_domain}",  # the sweeper asks it which region is serving
-        "AME_OUT_OF_SERVICE_PARAMETER": region_switch_parameter(region),
         **{table.env_var: table.name for table in TABLES},
         **{queue.env_var: queue.name for queue in QUEUES},
         "AME_MAX_RECEIVE_COUNT": str(max_receive_count),

@@ -17,6 +17,7 @@ from ame_infra.contract import (
     app_secret_parameter,
     region_switch_parameter,
 )
+from ame_infra.limits import WORKER_MAX_CONCURRENCY, function_timeout
 from ame_infra.queues import DeployedQueue
 
 KMS_FOR_ENCRYPTED_QUEUES = ("kms:Decrypt", "kms:GenerateDataKey")
@@ -41,6 +42,8 @@ class AppFunctionsArgs:
     """A secret Output (`ame-platform:appSecret`); stored as an SSM SecureString under `key_arn`."""
     caller_environment: dict[str, pulumi.Input[str]]
     """The identity settings, for the functions that verify callers (contract.identity_environment)."""
+    worker_max_concurrency: int = WORKER_MAX_CONCURRENCY
+    """At most this many concurrent invocations from each SQS event source (`workerMaxConcurrency`)."""
 
 
 @dataclass(frozen=True)
@@ -56,15 +59,6 @@ class AppFunctions(pulumi.ComponentResource):
     def __init__(self, name: str, args: AppFunctionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ame:compute:AppFunctions", name, None, opts)
         code = pulumi.FileArchive(str(args.package.archive))
-        self.region_switch = aws.ssm.Parameter(
-            f"{name}-region-switch",
-            name=region_switch_parameter(args.region),
-            type="String",
-            insecure_value="false",  # not a secret; `value` would be stored as one
-            description="'true' takes this region out of service: /v1/health answers 503 and Route 53 fails over.",
-            # Operators and DR drills flip it; a routine `pulumi up` must not flip it back mid-incident.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["insecure_value"]),
-        )
         # The application secret (cursor signing, audit subject hashes): read once per process from SSM,
         # so it never sits in a function's configuration. Both stacks must hold the same value.
         self.app_secret = aws.ssm.Parameter(
@@ -108,7 +102,7 @@ class AppFunctions(pulumi.ComponentResource):
             handler=packaged.handler,
             code=code,
             memory_size=packaged.memory_mb,
-            timeout=packaged.timeout_seconds,
+            timeout=function_timeout(packaged),
             architectures=[packaged.architecture],
             environment={
                 "variables": {**args.environment, **(args.caller_environment if access.verifies_callers else {})}
@@ -125,6 +119,7 @@ class AppFunctions(pulumi.ComponentResource):
                 maximum_batching_window_in_seconds=packaged.sqs_source.batching_window_seconds,
                 # Chalice leaves this out; without it one bad record makes Lambda retry the whole batch.
                 function_response_types=["ReportBatchItemFailures"],
+                scaling_config={"maximum_concurrency": args.worker_max_concurrency},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
         if packaged.schedule is not None:

@@ -40,6 +40,8 @@ class DeclaredResource:
     inputs: dict[str, Any]
     custom: bool
     provider_name: str | None
+    protect: bool = False
+    """`ResourceOptions.protect` as the engine receives it (inherited from the parent included)."""
 
     @property
     def is_component(self) -> bool:
@@ -78,6 +80,21 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[DeclaredResource] = []
         self.provider_regions: dict[str, str] = {}
+        self.protected: set[tuple[str, str]] = set()
+        """(type, name) of each registration that asked for `protect`; the mock API does not pass it on."""
+
+    def watch_protect(self) -> None:
+        """Wraps the mock monitor's RegisterResource to note `protect`, which `MockResourceArgs` leaves out."""
+        monitor = runtime_settings.get_monitor()
+        assert monitor is not None, "call after pulumi.runtime.set_mocks"
+        register = monitor.RegisterResource
+
+        def recording(request: Any) -> Any:
+            if request.protect:
+                self.protected.add((request.type, request.name))
+            return register(request)
+
+        monitor.RegisterResource = recording
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         inputs = dict(args.inputs)
@@ -87,7 +104,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
             region: str | None = inputs["region"]
         else:
             region = self.provider_regions.get(provider_name or "")
-        self.resources.append(DeclaredResource(args.typ, args.name, region, inputs, bool(args.custom), provider_name))
+        protect = (args.typ, args.name) in self.protected
+        self.resources.append(
+            DeclaredResource(args.typ, args.name, region, inputs, bool(args.custom), provider_name, protect)
+        )
         outputs = {**inputs, **_plausible_outputs(args.typ, args.name, region or "us-east-1", inputs)}
         return outputs.pop("id"), outputs
 
@@ -139,6 +159,11 @@ def _plausible_outputs(kind: str, name: str, region: str, inputs: dict[str, Any]
         outputs["arn"] = f"arn:aws:firehose:{region}:{ACCOUNT_ID}:deliverystream/{physical}"
     elif kind == "aws:iam/role:Role":
         outputs["arn"] = f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
+    elif kind == "aws:dynamodb/tableReplica:TableReplica":
+        table = str(inputs.get("globalTableArn", "")).rsplit("/", 1)[-1]
+        outputs["arn"] = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{table}"
+    elif kind == "aws:backup/vault:Vault":
+        outputs["arn"] = f"arn:aws:backup:{region}:{ACCOUNT_ID}:backup-vault:{physical}"
     return outputs
 
 
@@ -161,6 +186,7 @@ def run_stack(stack: str, package_dir: Path | None = None, extra_config: dict[st
     mocks = RecordingMocks()
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+    mocks.watch_protect()
     pulumi.runtime.set_all_config({**stack_config(stack, package_dir), **(extra_config or {})}, list(SECRET_CONFIG))
 
     def program() -> None:

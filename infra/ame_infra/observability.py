@@ -10,8 +10,6 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-ROUTE53_METRICS_REGION = "us-east-1"
-"""Route 53 publishes health-check metrics only here, whichever region the stack serves."""
 ON_FIRST_OCCURRENCE: dict[str, Any] = {
     "comparison_operator": "GreaterThanThreshold",
     "threshold": 0,
@@ -27,11 +25,10 @@ class AlarmTargets:
 
     api_name: str
     stage: str
-    function_names: Sequence[pulumi.Input[str]]
+    function_names: Sequence[str]
     queue_names: Sequence[str]
     dlq_names: Sequence[str]
     table_names: Sequence[str]
-    health_check_id: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -45,8 +42,6 @@ class ObservabilityArgs:
     replication_latency_ms: int
     alert_email: str | None = None
     alert_https_endpoint: pulumi.Input[str] | None = None
-    metrics_region_provider: aws.Provider | None = None
-    metrics_region_key_arn: pulumi.Input[str] | None = None
 
 
 class Observability(pulumi.ComponentResource):
@@ -55,34 +50,21 @@ class Observability(pulumi.ComponentResource):
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ame:observability:Observability", name, None, opts)
         self._name = name
-        topic = self._topic(name, args.key_arn, args, pulumi.ResourceOptions(parent=self))
+        topic = alert_topic(
+            name, args.key_arn, args.alert_email, args.alert_https_endpoint, pulumi.ResourceOptions(parent=self)
+        )
         self.topic_arn = topic.arn
         self._api_alarms(args, topic)
         self._function_alarms(args, topic)
         self._queue_alarms(args, topic)
         self._replication_alarms(args, topic)
-        self._health_check_alarm(args, topic)
         self._dashboard(args)
         self.register_outputs({"topic_arn": topic.arn})
-
-    def _topic(
-        self, name: str, key_arn: pulumi.Input[str], args: ObservabilityArgs, opts: pulumi.ResourceOptions
-    ) -> aws.sns.Topic:
-        topic = aws.sns.Topic(name, name=name, kms_master_key_id=key_arn, opts=opts)
-        if args.alert_email:
-            aws.sns.TopicSubscription(
-                f"{name}-email", topic=topic.arn, protocol="email", endpoint=args.alert_email, opts=opts
-            )
-        if args.alert_https_endpoint is not None:
-            aws.sns.TopicSubscription(
-                f"{name}-pager", topic=topic.arn, protocol="https", endpoint=args.alert_https_endpoint, opts=opts
-            )
-        return topic
 
     def _alarm(
         self, suffix: str, topic: aws.sns.Topic, opts: pulumi.ResourceOptions | None = None, **metric: Any
     ) -> aws.cloudwatch.MetricAlarm:
-        name = f"{self._name}-{suffix}"
+        name = f"ame-platform-{suffix.removeprefix('ame-')}"
         defaults: dict[str, Any] = {
             "period": 60,
             "evaluation_periods": 5,
@@ -124,10 +106,11 @@ class Observability(pulumi.ComponentResource):
         )
 
     def _function_alarms(self, args: ObservabilityArgs, topic: aws.sns.Topic) -> None:
-        for index, function_name in enumerate(args.targets.function_names):
+        for function_name in args.targets.function_names:
             for metric in ("Errors", "Throttles"):
+                # `<function>-errors`: the page names the function, not its place in a list.
                 self._alarm(
-                    f"lambda-{index}-{metric.lower()}",
+                    f"{function_name.removeprefix('ame-platform-')}-{metric.lower()}",
                     topic,
                     alarm_description=pulumi.Output.concat("Lambda ", metric, " in ", function_name),
                     namespace="AWS/Lambda",
@@ -140,7 +123,7 @@ class Observability(pulumi.ComponentResource):
     def _queue_alarms(self, args: ObservabilityArgs, topic: aws.sns.Topic) -> None:
         for dlq in args.targets.dlq_names:
             self._alarm(
-                f"dlq-{dlq}",
+                f"{dlq}-not-empty",
                 topic,
                 alarm_description=f"Messages in {dlq}: an order or event gave up; replay with make replay-dlq.",
                 namespace="AWS/SQS",
@@ -151,7 +134,7 @@ class Observability(pulumi.ComponentResource):
             )
         for queue in args.targets.queue_names:
             self._alarm(
-                f"backlog-{queue}",
+                f"{queue}-backlog",
                 topic,
                 alarm_description=f"Oldest message in {queue} waited more than 5 minutes.",
                 namespace="AWS/SQS",
@@ -166,7 +149,7 @@ class Observability(pulumi.ComponentResource):
         """Global tables report latency in the region that wrote, per receiving region."""
         for table in args.targets.table_names:
             self._alarm(
-                f"replication-{table}",
+                f"{table}-replication-to-{args.peer_region}",
                 topic,
                 alarm_description=f"{table} replication {args.region} -> {args.peer_region} lagging (RPO at risk).",
                 namespace="AWS/DynamoDB",
@@ -176,29 +159,6 @@ class Observability(pulumi.ComponentResource):
                 comparison_operator="GreaterThanThreshold",
                 threshold=args.replication_latency_ms,
             )
-
-    def _health_check_alarm(self, args: ObservabilityArgs, topic: aws.sns.Topic) -> None:
-        if args.region == ROUTE53_METRICS_REGION or args.metrics_region_provider is None:
-            alarm_topic, opts = topic, pulumi.ResourceOptions(parent=self)
-        else:
-            opts = pulumi.ResourceOptions(parent=self, provider=args.metrics_region_provider)
-            key = args.metrics_region_key_arn if args.metrics_region_key_arn is not None else args.key_arn
-            alarm_topic = self._topic(f"{self._name}-{ROUTE53_METRICS_REGION}", key, args, opts)
-        self._alarm(
-            "health-check",
-            alarm_topic,
-            opts=opts,
-            alarm_description=f"Route 53 sees {args.region} unhealthy: DNS is failing over.",
-            namespace="AWS/Route53",
-            metric_name="HealthCheckStatus",
-            dimensions={"HealthCheckId": args.targets.health_check_id},
-            statistic="Minimum",
-            comparison_operator="LessThanThreshold",
-            threshold=1,
-            evaluation_periods=1,
-            datapoints_to_alarm=1,
-            treat_missing_data="breaching",
-        )
 
     def _dashboard(self, args: ObservabilityArgs) -> None:
         t = args.targets
@@ -230,12 +190,35 @@ class Observability(pulumi.ComponentResource):
         for index, widget in enumerate(widgets):
             widget.update(x=(index % 2) * 12, y=(index // 2) * 6, width=12, height=6)
             widget["properties"]["region"] = args.region
+        # Dashboards are global to the account: without the region the second stack would take the first's.
         aws.cloudwatch.Dashboard(
             self._name,
-            dashboard_name=self._name,
+            dashboard_name=dashboard_name(args.region),
             dashboard_body=pulumi.Output.json_dumps({"widgets": widgets}),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def dashboard_name(region: str) -> str:
+    return f"ame-platform-{region}"
+
+
+def alert_topic(
+    name: str,
+    key_arn: pulumi.Input[str],
+    email: str | None,
+    https_endpoint: pulumi.Input[str] | None,
+    opts: pulumi.ResourceOptions,
+) -> aws.sns.Topic:
+    """The on-call topic: e-mail and, when configured, a pager's HTTPS endpoint."""
+    topic = aws.sns.Topic(name, name=name, kms_master_key_id=key_arn, opts=opts)
+    if email:
+        aws.sns.TopicSubscription(f"{name}-email", topic=topic.arn, protocol="email", endpoint=email, opts=opts)
+    if https_endpoint is not None:
+        aws.sns.TopicSubscription(
+            f"{name}-pager", topic=topic.arn, protocol="https", endpoint=https_endpoint, opts=opts
+        )
+    return topic
 
 
 def _widget(title: str, metrics: list[list[Any]], stat: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -15,12 +16,24 @@ KMS_DATA_KEY_REUSE_SECONDS = 300
 """SQS caches a data key this long: fewer KMS calls per message, same CMK."""
 
 
+LAMBDA_VISIBILITY_FACTOR = 6
+"""AWS's rule for SQS event sources: visibility at least six times the consuming function's timeout,
+so a batch Lambda retries (throttled, or still running) is not redelivered meanwhile."""
+
+
+def visibility_timeout(consumer_timeout_seconds: int | None) -> int | None:
+    """Six consumer timeouts; a queue no Lambda here consumes keeps SQS's default (its readers, other
+    areas' systems, set their own on each receive)."""
+    return None if consumer_timeout_seconds is None else LAMBDA_VISIBILITY_FACTOR * consumer_timeout_seconds
+
+
 @dataclass(frozen=True)
 class MessageQueuesArgs:
     queues: tuple[QueueSpec, ...]
     key_arn: pulumi.Input[str]
     max_receive_count: int
-    consumer_timeout_seconds: int
+    consumer_timeouts: Mapping[str, int]
+    """Queue name -> the timeout of the function its SQS event source invokes (`functions.consumer_timeouts`)."""
 
 
 @dataclass(frozen=True)
@@ -52,9 +65,7 @@ class MessageQueues(pulumi.ComponentResource):
         queue = aws.sqs.Queue(
             spec.name,
             name=spec.name,
-            # AWS's rule for Lambda consumers: at least six times the function timeout, so a
-            # retried batch is not redelivered while the first attempt still runs.
-            visibility_timeout_seconds=6 * args.consumer_timeout_seconds,
+            visibility_timeout_seconds=visibility_timeout(args.consumer_timeouts.get(spec.name)),
             message_retention_seconds=4 * 24 * 3600,
             redrive_policy=pulumi.Output.json_dumps(
                 {"deadLetterTargetArn": dlq.arn, "maxReceiveCount": args.max_receive_count}

@@ -49,12 +49,20 @@ def table_is_protected(props: Props) -> Iterable[str]:
         yield "table needs deletion protection"
     if not (props.get("streamEnabled") and props.get("streamViewType") == "NEW_AND_OLD_IMAGES"):
         yield "table needs a NEW_AND_OLD_IMAGES stream (global tables replicate through it)"
-    replicas = props.get("replicas") or []
-    if not replicas:
-        yield "table has no replica in the DR region"
-    for replica in replicas:
-        if not (replica.get("kmsKeyArn") and replica.get("pointInTimeRecovery")):
-            yield f"replica in {replica.get('regionName')} needs its own CMK and point-in-time recovery"
+    for replica in props.get("replicas") or []:
+        yield (
+            f"table declares its replica in {replica.get('regionName')} inline: the DR region's stack owns it "
+            "(aws.dynamodb.TableReplica), so each stack keeps to its own region"
+        )
+
+
+def table_replica_is_protected(props: Props) -> Iterable[str]:
+    if not props.get("kmsKeyArn"):
+        yield "replica must be encrypted with its own region's customer-managed key"
+    if not props.get("pointInTimeRecovery"):
+        yield "replica needs point-in-time recovery"
+    if not props.get("deletionProtectionEnabled"):
+        yield "replica needs deletion protection"
 
 
 def bucket_encryption_uses_cmk(props: Props) -> Iterable[str]:
@@ -204,7 +212,7 @@ def client_is_a_machine_client(props: Props) -> Iterable[str]:
 
 def secret_parameters_are_secure(props: Props) -> Iterable[str]:
     if "insecureValue" in props:
-        return  # a plain value on purpose (the region switch), stored as such
+        return  # a plain value on purpose, stored as such
     if props.get("type") != "SecureString":
         yield "SSM parameter with a secret value must be a SecureString"
     elif not props.get("keyId"):
@@ -258,8 +266,13 @@ def gateway_responses_in_the_app_shape(props: Props) -> Iterable[str]:
 RESOURCE_CHECKS: dict[str, tuple[str, str, Check]] = {
     "dynamodb-table-protected": (
         "aws:dynamodb/table:Table",
-        "Tables: CMK, PITR, deletion protection, replica.",
+        "Tables: CMK, PITR, deletion protection, replicas owned by the DR stack.",
         table_is_protected,
+    ),
+    "dynamodb-replica-protected": (
+        "aws:dynamodb/tableReplica:TableReplica",
+        "Table replicas: their region's CMK, PITR, deletion protection.",
+        table_replica_is_protected,
     ),
     "s3-encrypted-with-cmk": (
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
@@ -378,7 +391,16 @@ def every_queue_and_dlq_alarmed(resources: list[Resource]) -> Iterable[str]:
             yield f"queue {queue} has no {metric} alarm"
 
 
-def secondary_stack_owns_no_data(resources: list[Resource]) -> Iterable[str]:
+PRIMARY_DATA = (
+    "aws:dynamodb/table:Table",
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+    "aws:backup/plan:Plan",
+)
+"""Where data is written first and copied from: the PRIMARY stack's. The DR stack holds the copies
+(table replicas, replication destinations, the vault copies land in)."""
+
+
+def secondary_stack_owns_only_copies(resources: list[Resource]) -> Iterable[str]:
     failover_types = {
         policy.get("type")
         for kind, _, props in resources
@@ -387,8 +409,8 @@ def secondary_stack_owns_no_data(resources: list[Resource]) -> Iterable[str]:
     }
     if "SECONDARY" in failover_types:
         for kind, name, _ in resources:
-            if kind in ("aws:dynamodb/table:Table", "aws:s3/bucket:Bucket"):
-                yield f"the SECONDARY (DR) stack must not own data, but declares {kind} {name}"
+            if kind in PRIMARY_DATA:
+                yield f"the SECONDARY (DR) stack holds copies only, but declares {kind} {name}"
 
 
 def every_bucket_fully_configured(resources: list[Resource]) -> Iterable[str]:
@@ -432,9 +454,9 @@ def api_logs_feed_the_audit_trail(resources: list[Resource]) -> Iterable[str]:
 
 STACK_CHECKS: dict[str, tuple[str, Callable[[list[Resource]], Iterable[str]]]] = {
     "queues-alarmed": ("Every DLQ alarms on any message; every queue on backlog age.", every_queue_and_dlq_alarmed),
-    "dr-owns-no-data": (
-        "The SECONDARY stack serves from replicas and declares no tables or buckets.",
-        secondary_stack_owns_no_data,
+    "dr-owns-only-copies": (
+        "The SECONDARY stack owns replicas and replication destinations, never the tables or their sources.",
+        secondary_stack_owns_only_copies,
     ),
     "buckets-fully-configured": (
         "Every bucket has encryption, access block, versioning and lifecycle.",

@@ -11,15 +11,16 @@ import pulumi
 import pytest
 from pulumi.runtime import settings as runtime_settings
 
+from ame_infra.backups import BackupVault, BackupVaultArgs
 from ame_infra.chalice_package import ChalicePackage, PackageError, load_package
 from ame_infra.config import AreaClient, StackConfigError, StackSettings, parse_areas
 from ame_infra.contract import QUEUES, TABLES
-from ame_infra.failover import Failover, FailoverArgs
+from ame_infra.failover import Failover, FailoverArgs, HealthCheckAlarms, HealthCheckAlarmsArgs
 from ame_infra.identity import AreaIdentity, AreaIdentityArgs
 from ame_infra.mocked import Inventory, RecordingMocks, run_stack
 from ame_infra.plan import render
 from ame_infra.queues import MessageQueues, MessageQueuesArgs
-from ame_infra.tables import GlobalTables, GlobalTablesArgs
+from ame_infra.tables import GlobalTables, GlobalTablesArgs, TableReplicas, TableReplicasArgs
 
 KEY = "arn:aws:kms:us-east-1:111111111111:key/k"
 DR_KEY = "arn:aws:kms:us-west-2:111111111111:key/k"
@@ -35,30 +36,39 @@ def mocks() -> RecordingMocks:
 
 @pulumi.runtime.test
 def test_each_queue_redrives_to_its_own_dlq(mocks: RecordingMocks) -> pulumi.Output[None]:
-    queues = MessageQueues("q", MessageQueuesArgs(QUEUES, KEY, max_receive_count=4, consumer_timeout_seconds=30))
+    queues = MessageQueues(
+        "q", MessageQueuesArgs(QUEUES, KEY, max_receive_count=4, consumer_timeouts={"ame-envelope-requests": 30})
+    )
 
-    def check(values: list[str]) -> None:
-        redrive, dlq_arn, visibility = values
+    def check(values: list[Any]) -> None:
+        redrive, dlq_arn, visibility, unconsumed = values
         assert json.loads(redrive) == {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 4}
         assert dlq_arn.endswith(":ame-envelope-requests-dlq")
-        assert int(visibility) == 180
+        assert int(visibility) == 180  # six times its consumer's 30 s
+        assert unconsumed is None  # no Lambda here reads it: SQS's default
 
     requests = queues.by_key["requests"]
     return pulumi.Output.all(
-        requests.queue.redrive_policy, requests.dlq.arn, requests.queue.visibility_timeout_seconds
+        requests.queue.redrive_policy,
+        requests.dlq.arn,
+        requests.queue.visibility_timeout_seconds,
+        queues.by_key["results"].queue.visibility_timeout_seconds,
     ).apply(check)
 
 
 @pulumi.runtime.test
-def test_global_tables_replicate_every_table_to_the_dr_region(mocks: RecordingMocks) -> pulumi.Output[None]:
-    tables = GlobalTables("t", GlobalTablesArgs(TABLES, "us-west-2", KEY, DR_KEY))
+def test_dr_replicas_join_the_primary_tables_by_their_arn(mocks: RecordingMocks) -> pulumi.Output[None]:
+    tables = GlobalTables("t", GlobalTablesArgs(TABLES, KEY))
+    replicas = TableReplicas("r", TableReplicasArgs(TABLES, "us-east-1", "111111111111", DR_KEY))
 
-    def check(arns: list[str]) -> None:
-        assert sorted(a.rsplit("/", 1)[-1] for a in arns) == sorted(t.name for t in TABLES)
-        declared = [r for r in mocks.resources if r.type == "aws:dynamodb/table:Table"]
-        assert [r.inputs["replicas"][0]["regionName"] for r in declared] == ["us-west-2"] * 3
+    def check(values: list[list[str]]) -> None:
+        table_arns = values[: len(TABLES)]
+        declared = [r for r in mocks.resources if r.type == "aws:dynamodb/tableReplica:TableReplica"]
+        assert sorted(r.inputs["globalTableArn"] for r in declared) == sorted(table_arns)
+        assert all(r.inputs["kmsKeyArn"] == DR_KEY for r in declared)
+        assert not [r for r in mocks.resources if r.type == "aws:dynamodb/table:Table" and r.inputs.get("replicas")]
 
-    return pulumi.Output.all(*tables.arns.values()).apply(check)
+    return pulumi.Output.all(*tables.arns.values(), *replicas.arns.values()).apply(check)
 
 
 @pytest.mark.parametrize(("role", "expected"), [("primary", "PRIMARY"), ("dr", "SECONDARY")])
@@ -66,18 +76,32 @@ def test_global_tables_replicate_every_table_to_the_dr_region(mocks: RecordingMo
 def test_the_failover_record_follows_the_role(mocks: RecordingMocks, role: str, expected: str) -> pulumi.Output[None]:
     failover = Failover(
         "f",
-        FailoverArgs(role, "us-east-1", "Z1", "api.example.com", "a.execute-api.us-east-1.amazonaws.com", "d-1", "Z2"),
+        FailoverArgs(
+            role,
+            "us-east-1",
+            "Z1",
+            "api.example.com",
+            "a.execute-api.us-east-1.amazonaws.com",
+            "d-1",
+            "Z2",
+            "us-west-2",
+        ),
     )
 
     def check(values: list[Any]) -> None:
-        policies, record_check_id, health_check_id = values
+        policies, record_check_id, followed_id, https_id = values
         assert [p["type"] for p in policies] == [expected]
-        assert record_check_id == health_check_id
+        assert record_check_id == followed_id
+        # The primary follows the calculated check (endpoint AND switch); the standby its endpoint alone.
+        assert (record_check_id == https_id) is (role == "dr")
 
     record = failover.record
-    return pulumi.Output.all(record.failover_routing_policies, record.health_check_id, failover.health_check_id).apply(
-        check
-    )
+    return pulumi.Output.all(
+        record.failover_routing_policies,
+        record.health_check_id,
+        failover.record_health_check_id,
+        failover.health_check_id,
+    ).apply(check)
 
 
 def test_swagger_points_every_route_at_the_given_function(package: ChalicePackage) -> None:
@@ -130,6 +154,9 @@ PEER_ISSUER = "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_Peer"
         ({"peer_token_issuer": PEER_ISSUER, "peer_area_client_ids": {"AREA-NOPE": "c1"}}, "AREA-NOPE"),
         ({"peer_area_client_ids": {"AREA-CREDIT": "c1"}}, "without peerTokenIssuer"),
         ({"audit_retention_days": 0}, "auditRetentionDays"),
+        ({"backup_vault_lock": "strict"}, "backupVaultLock"),
+        ({"role": "dr", "standby_health_check_id": "hc-1"}, "standbyHealthCheckId is prod's"),
+        ({"worker_max_concurrency": 1}, "workerMaxConcurrency"),
     ],
 )
 def test_settings_refuse_contradictions(change: dict[str, object], message: str) -> None:
@@ -207,3 +234,38 @@ def test_the_api_trusts_the_peer_pool_and_its_clients_when_told(mocks: Recording
         identity.token_url,
         identity.environment["AME_TOKEN_URL"],
     ).apply(check)
+
+
+@pulumi.runtime.test
+def test_prod_alarms_on_the_standbys_route53_check_once_told_its_id(mocks: RecordingMocks) -> pulumi.Output[None]:
+    alarms = HealthCheckAlarms(
+        "h", HealthCheckAlarmsArgs("us-east-1", "hc-primary", "us-west-2", "hc-standby", "arn:aws:sns:us-east-1:1:t")
+    )
+
+    def check(_: object) -> None:
+        alarms = {r.inputs["name"]: r.inputs for r in mocks.resources if r.type.endswith("MetricAlarm")}
+        assert {name: a["dimensions"]["HealthCheckId"] for name, a in alarms.items()} == {
+            "ame-platform-route53-primary-us-east-1-unhealthy": "hc-primary",
+            "ame-platform-route53-standby-us-west-2-unhealthy": "hc-standby",
+        }
+
+    return pulumi.Output.all(*[a.arn for a in alarms.alarms]).apply(check)
+
+
+@pytest.mark.parametrize(("mode", "changeable_days"), [("governance", None), ("compliance", 3)])
+@pulumi.runtime.test
+def test_the_vault_lock_is_governance_unless_config_says_compliance(
+    mocks: RecordingMocks, mode: str, changeable_days: int | None
+) -> pulumi.Output[None]:
+    vault = BackupVault("v", BackupVaultArgs("us-east-1", KEY, lock_mode=mode))
+
+    def check(_: object) -> None:
+        (lock,) = [r for r in mocks.resources if r.type.endswith("VaultLockConfiguration")]
+        # without changeableForDays AWS keeps the lock in governance mode; with it, compliance after those days
+        assert lock.inputs.get("changeableForDays") == changeable_days
+        assert (lock.inputs["minRetentionDays"], lock.inputs["maxRetentionDays"]) == (7, 35)
+        (settings,) = [r for r in mocks.resources if r.type.endswith("RegionSettings")]
+        assert settings.inputs["resourceTypeOptInPreference"] == {"DynamoDB": True}
+        assert settings.inputs["resourceTypeManagementPreference"] == {"DynamoDB": True}
+
+    return pulumi.Output.all(vault.arn, vault.lock.id, vault.region_settings.id).apply(check)

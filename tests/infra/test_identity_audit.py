@@ -225,32 +225,32 @@ def test_firehose_may_only_add_objects_under_its_prefixes_and_use_the_key_throug
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
-def test_both_stacks_write_to_a_bucket_prod_locks_in_compliance_mode(
+def test_each_stack_writes_to_its_own_bucket_locked_in_compliance_mode(
     region: str, prod: Inventory, dr: Inventory
 ) -> None:
     writer = prod if region == "us-east-1" else dr
     (stream,) = writer.of_type(STREAM)
     bucket = stream.inputs["extendedS3Configuration"]["bucketArn"].removeprefix("arn:aws:s3:::")
-    lock = prod.named(LOCK, bucket)
+    lock = writer.named(LOCK, bucket)
     assert lock.region == region
     assert lock.inputs["objectLockEnabled"] == "Enabled"
     assert lock.inputs["rule"] == {"defaultRetention": {"mode": "COMPLIANCE", "days": 1825}}
     # ... encrypted by default with the same region's data key Firehose names
-    encryption = prod.named(
+    encryption = writer.named(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", bucket
     )
     default = encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
     assert default["kmsMasterKeyId"] == stream.inputs["extendedS3Configuration"]["kmsKeyArn"]
     # ... and kept readable at once for a data subject's report
-    lifecycle = prod.named("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket)
+    lifecycle = writer.named("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket)
     assert [t["storageClass"] for t in lifecycle.inputs["rules"][0]["transitions"]] == ["STANDARD_IA", "GLACIER_IR"]
 
 
-def test_only_the_audit_buckets_are_locked_and_replication_carries_their_retention(prod: Inventory) -> None:
-    assert {lock.name for lock in prod.of_type(LOCK)} == {
-        "example-bank-ame-audit-us-east-1",
-        "example-bank-ame-audit-us-west-2",
-    }
+def test_only_the_audit_buckets_are_locked_and_replication_carries_their_retention(
+    prod: Inventory, dr: Inventory
+) -> None:
+    assert {lock.name for lock in prod.of_type(LOCK)} == {"example-bank-ame-audit-us-east-1"}
+    assert {lock.name for lock in dr.of_type(LOCK)} == {"example-bank-ame-audit-us-west-2"}
     granted = grants(prod, "ame-buckets-replication")
     assert granted["arn:aws:s3:::example-bank-ame-audit-us-east-1/*"] >= {
         "s3:GetObjectRetention",

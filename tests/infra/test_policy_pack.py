@@ -92,7 +92,12 @@ def edit_responses(inputs: dict[str, Any], drop: str | None = None, template: st
 
 BREAKAGES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     ("dynamodb-table-protected", TABLE, lambda i: i.pop("serverSideEncryption"), "customer-managed"),
-    ("dynamodb-table-protected", TABLE, lambda i: i.update(replicas=[]), "no replica"),
+    (
+        "dynamodb-table-protected",
+        TABLE,
+        lambda i: i.update(replicas=[{"regionName": "us-west-2", "kmsKeyArn": "k", "pointInTimeRecovery": True}]),
+        "DR region's stack owns it",
+    ),
     ("dynamodb-table-protected", TABLE, lambda i: i.update(deletionProtectionEnabled=False), "deletion"),
     (
         "s3-encrypted-with-cmk",
@@ -218,18 +223,38 @@ def test_a_dlq_without_an_alarm_is_reported(dr: Inventory) -> None:
     assert len(found) == 3 and all("-dlq" in message and "has no" in message for message in found)
 
 
-def test_a_secondary_stack_declaring_a_table_is_reported(prod: Inventory, dr: Inventory) -> None:
-    table = prod.of_type("aws:dynamodb/table:Table")[0]
-    found = violations(POLICIES["dr-owns-no-data"], [*dr.cloud_resources, table])
-    assert found == [f"the SECONDARY (DR) stack must not own data, but declares aws:dynamodb/table:Table {table.name}"]
-    assert violations(POLICIES["dr-owns-no-data"], prod.cloud_resources) == []  # PRIMARY owns the data
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda i: i.pop("kmsKeyArn"), "customer-managed key"),
+        (lambda i: i.update(pointInTimeRecovery=False), "point-in-time"),
+        (lambda i: i.update(deletionProtectionEnabled=False), "deletion protection"),
+    ],
+)
+def test_a_dr_replica_without_its_key_pitr_or_protection_is_reported(
+    change: Callable[[dict[str, Any]], None], expected: str, dr: Inventory
+) -> None:
+    replica = first(dr, "aws:dynamodb/tableReplica:TableReplica")
+    assert violations(POLICIES["dynamodb-replica-protected"], [replica]) == []
+    found = violations(POLICIES["dynamodb-replica-protected"], [replaced(replica, change)])
+    assert found and expected in found[0], found
+
+
+@pytest.mark.parametrize(
+    "token", ["aws:dynamodb/table:Table", "aws:s3/bucketReplicationConfig:BucketReplicationConfig"]
+)
+def test_a_secondary_stack_declaring_primary_data_is_reported(token: str, prod: Inventory, dr: Inventory) -> None:
+    primary_data = prod.of_type(token)[0]
+    found = violations(POLICIES["dr-owns-only-copies"], [*dr.cloud_resources, primary_data])
+    assert found == [f"the SECONDARY (DR) stack holds copies only, but declares {token} {primary_data.name}"]
+    assert violations(POLICIES["dr-owns-only-copies"], prod.cloud_resources) == []  # PRIMARY owns the data
 
 
 def test_a_bucket_missing_its_encryption_resource_is_reported(prod: Inventory) -> None:
-    audit = "example-bank-ame-audit-us-west-2"
+    audit = "example-bank-ame-audit-us-east-1"
     resources = [r for r in prod.cloud_resources if r.name != audit or not r.type.endswith("EncryptionConfiguration")]
     found = violations(POLICIES["buckets-fully-configured"], resources)
-    assert "10 buckets but 9 BucketServerSideEncryptionConfiguration resources" in found
+    assert "5 buckets but 4 BucketServerSideEncryptionConfiguration resources" in found
 
 
 def test_a_stage_without_a_web_acl_is_reported(dr: Inventory) -> None:
@@ -257,13 +282,14 @@ def test_the_app_secret_must_stay_a_securestring_under_a_cmk(
     assert violations(POLICIES["ssm-secrets-secure"], [secret]) == []
     found = violations(POLICIES["ssm-secrets-secure"], [replaced(secret, change)])
     assert found and expected in found[0], found
-    # the region switch holds a plain, non-secret value on purpose
-    assert violations(POLICIES["ssm-secrets-secure"], [prod.named(PARAMETER, "ame-functions-region-switch")]) == []
+    # a plain, non-secret value on purpose (`insecureValue`) is not judged as a secret
+    plain = replaced(secret, lambda i: i.update(type="String", insecureValue="false", value=None))
+    assert violations(POLICIES["ssm-secrets-secure"], [plain]) == []
 
 
-def test_an_audit_bucket_without_object_lock_is_reported(prod: Inventory) -> None:
+def test_an_audit_bucket_without_object_lock_is_reported(dr: Inventory) -> None:
     unlocked = "example-bank-ame-audit-us-west-2"
-    resources = [r for r in prod.cloud_resources if not (r.type == LOCK and r.name == unlocked)]
+    resources = [r for r in dr.cloud_resources if not (r.type == LOCK and r.name == unlocked)]
     found = violations(POLICIES["audit-buckets-locked"], resources)
     assert found == [f"audit bucket {unlocked} has no Object Lock configuration"]
 
