@@ -172,8 +172,6 @@ def variables_the_app_reads() -> set[str]:
 
 
 LEFT_AT_THE_APPS_DEFAULT = {
-    # The legacy SSM switch: unset, the app reads none (the failover switch alarm replaced it, issue 11).
-    "AME_OUT_OF_SERVICE_PARAMETER",
     # Tuning with a default chosen in the app (settings.py); an operator may set them on a function.
     "AME_POLICY_TTL_SECONDS",
     "AME_PARTNER_CONNECT_TIMEOUT",
@@ -187,9 +185,6 @@ LEFT_AT_THE_APPS_DEFAULT = {
     "AME_LOG_LEVEL",
 }
 NEVER_SET_IN_AWS = {"AME_APP_SECRET"}  # the secret itself: AWS reads AME_APP_SECRET_PARAMETER from SSM
-SET_AHEAD_OF_THE_APP = {"AME_FAILOVER_SWITCH_REGION", "AME_FAILOVER_SWITCH_ALARM"}
-"""The failover switch (/work/contracts-i11.md): the stacks set them before the app's reader lands; once
-chalicelib/settings.py reads them this set is redundant and can go."""
 
 
 def test_every_variable_the_app_reads_is_set_by_the_stacks_or_left_at_a_default_on_purpose() -> None:
@@ -202,5 +197,5 @@ def test_every_variable_the_app_reads_is_set_by_the_stacks_or_left_at_a_default_
     undecided = read - set_by_stacks - LEFT_AT_THE_APPS_DEFAULT - NEVER_SET_IN_AWS
     assert not undecided, f"set these in contract.lambda_environment or list them as defaulted: {sorted(undecided)}"
     assert not set_by_stacks & NEVER_SET_IN_AWS
-    assert not set_by_stacks - read - SET_AHEAD_OF_THE_APP, "the stacks set variables the app never reads"
+    assert not set_by_stacks - read, "the stacks set variables the app never reads"
     assert env["AME_APP_SECRET_PARAMETER"] == "/ame-platform/us-east-1/app-secret"
