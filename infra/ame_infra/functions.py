@@ -8,25 +8,16 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from ame_infra import iam
+from ame_infra import grants, iam
 from ame_infra.chalice_package import ChalicePackage, PackagedFunction
 from ame_infra.contract import (
     ACCESS_BY_HANDLER,
-    TABLES,
-    FunctionAccess,
+    FAILOVER_SWITCH_ALARM,
     app_secret_parameter,
     region_switch_parameter,
 )
 from ame_infra.limits import WORKER_MAX_CONCURRENCY, function_timeout
 from ame_infra.queues import DeployedQueue
-
-KMS_FOR_ENCRYPTED_QUEUES = ("kms:Decrypt", "kms:GenerateDataKey")
-SQS_CONSUMER_ACTIONS = (
-    "sqs:ChangeMessageVisibility",
-    "sqs:DeleteMessage",
-    "sqs:GetQueueAttributes",
-    "sqs:ReceiveMessage",
-)
 
 
 @dataclass(frozen=True)
@@ -91,7 +82,7 @@ class AppFunctions(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(
             name,
             role=role.id,
-            policy=iam.document(*statements_for(name, access, consumed, args)),
+            policy=iam.document(*statements_for(name, packaged.handler, consumed, args)),
             opts=child,
         )
         function = aws.lambda_.Function(
@@ -155,42 +146,36 @@ def function_name(packaged: PackagedFunction) -> str:
 
 
 def statements_for(
-    name: str, access: FunctionAccess, consumed: DeployedQueue | None, args: AppFunctionsArgs
+    name: str, handler: str, consumed: DeployedQueue | None, args: AppFunctionsArgs
 ) -> list[iam.Statement]:
-    log_group = f"/aws/lambda/{name}"
-    statements = [
-        iam.allow(
-            ["logs:CreateLogStream", "logs:PutLogEvents"], [iam.log_group_arn(args.region, args.account_id, log_group)]
-        )
-    ]
-    tables = {spec.key: spec for spec in TABLES}
-    for key, actions in sorted(access.tables.items()):
-        table = iam.table_arn(args.region, args.account_id, tables[key].name)
-        resources: list[pulumi.Input[str]] = [table]
-        if key in access.queries_indexes_of:
-            resources += [pulumi.Output.concat(table, "/index/", index.name) for index in tables[key].indexes]
-        statements.append(iam.allow(actions, resources))
-    sends = [args.queues[q.key].queue.arn for q in access.sends_to]
-    if sends:
-        statements.append(iam.allow(["sqs:SendMessage"], sends))
-    if consumed is not None:
-        statements.append(iam.allow(SQS_CONSUMER_ACTIONS, [consumed.queue.arn]))
-    if sends or consumed is not None:
-        statements.append(iam.allow(KMS_FOR_ENCRYPTED_QUEUES, [args.key_arn]))
-    if access.reads_region_switch:
-        statements.append(iam.allow(["ssm:GetParameter"], [parameter_arn(args, region_switch_parameter(args.region))]))
-    if access.reads_app_secret:
-        secret = parameter_arn(args, app_secret_parameter(args.region))
-        statements.append(iam.allow(["ssm:GetParameter"], [secret]))
-        # SSM decrypts a SecureString with the caller's rights, naming the parameter in the context.
-        statements.append(
-            iam.allow(
-                ["kms:Decrypt"],
-                [args.key_arn],
-                {"StringEquals": {"kms:EncryptionContext:PARAMETER_ARN": secret}},
-            )
-        )
-    return statements
+    """`grants.statements` (the local stack's IAM users are built from it too) with this stack's ARNs."""
+    resources = grants.Resources(
+        log_group=lambda group: iam.log_group_arn(args.region, args.account_id, group),
+        table=lambda table: iam.table_arn(args.region, args.account_id, table),
+        index=lambda table, index: pulumi.Output.concat(table, "/index/", index),
+        queue=lambda spec: args.queues[spec.key].queue.arn,
+        key=args.key_arn,
+        parameter=lambda parameter: parameter_arn(args, parameter),
+        switch_alarm=switch_alarm_arn(args),
+    )
+    return grants.statements(
+        handler,
+        name,
+        consumed.spec if consumed is not None else None,
+        resources,
+        region_switch_parameter(args.region),
+        app_secret_parameter(args.region),
+    )
+
+
+def switch_alarm_arn(args: AppFunctionsArgs) -> pulumi.Output[str]:
+    """The failover switch: the alarm the functions' environment names (`AME_FAILOVER_SWITCH_REGION`/`_ALARM`,
+    `contract.lambda_environment`), in the standby region."""
+    region = args.environment.get("AME_FAILOVER_SWITCH_REGION")
+    if region is None:  # a role must not read every region's alarm of that name
+        raise ValueError("the functions' environment names no AME_FAILOVER_SWITCH_REGION (contract.lambda_environment)")
+    alarm = args.environment.get("AME_FAILOVER_SWITCH_ALARM", FAILOVER_SWITCH_ALARM)
+    return pulumi.Output.concat("arn:aws:cloudwatch:", region, ":", args.account_id, ":alarm:", alarm)
 
 
 def parameter_arn(args: AppFunctionsArgs, name: str) -> pulumi.Output[str]:
