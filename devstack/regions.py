@@ -19,6 +19,7 @@ from chalicelib.settings import FAILOVER_SWITCH_ALARM
 from devstack.faults import FaultProxy
 from devstack.issuer import DEFAULT_KEY
 from devstack.stack import (
+    AWS_USERS_FILE,
     CLIENTS_FILE,
     ROOT,
     ProcessGroup,
@@ -28,6 +29,7 @@ from devstack.stack import (
     local_clients_from_env,
     ports_from_env,
     run_in_foreground,
+    sweeper_of,
     wait_until,
 )
 from devstack.tokens import LocalClients
@@ -71,6 +73,8 @@ class TwoRegionConfig:
     """As RuntimeConfig's: None is a temporary file of its own (`make run-dr` writes .devstack/clients.json)."""
     local_clients: Path | None = None
     issuer_key: Path = DEFAULT_KEY
+    aws_users_file: Path | None = None
+    """As RuntimeConfig's (`make run-dr` writes .devstack/aws-users.json)."""
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> TwoRegionConfig:
@@ -107,6 +111,7 @@ class TwoRegionConfig:
             partners_port=self.partners_port,
             issuer_port=self.issuer_port,
             clients_file=self.clients_file,
+            aws_users_file=self.aws_users_file,
             local_clients=self.local_clients,
             issuer_key=self.issuer_key,
             visibility_timeout=self.visibility_timeout,
@@ -250,9 +255,11 @@ class TwoRegionStack:
             self.group.start_api(f"api-{region}", self.config.api_ports[region], env, quiet=True)
 
     def stop_region(self, region: str, parts: tuple[str, ...] = ("worker", "api")) -> None:
-        """A region lost, not a graceful shutdown: its processes are killed."""
+        """A region lost, not a graceful shutdown: its processes are killed (the worker's sweeper with it)."""
         for part in parts:
             self.group.kill(f"{part}-{region}")
+            if part == "worker":
+                self.group.kill(sweeper_of(f"{part}-{region}"))
 
     def replication(self, action: str, region: str) -> dict[str, Any]:
         """`pause`/`resume` the flow out of a region, or `status` (region ignored)."""
@@ -299,7 +306,11 @@ def main() -> None:
     try:
         ports = ports_from_env(TWO_REGION_PORTS)
         config = TwoRegionConfig.from_ports(
-            ports, quiet=False, clients_file=CLIENTS_FILE, local_clients=local_clients_from_env()
+            ports,
+            quiet=False,
+            clients_file=CLIENTS_FILE,
+            local_clients=local_clients_from_env(),
+            aws_users_file=AWS_USERS_FILE,
         )
     except StartupError as bad:
         print(f"stopping: could not start: {bad}", file=sys.stderr)

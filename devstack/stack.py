@@ -32,6 +32,7 @@ from chalicelib.polling import wait_for
 from chalicelib.settings import PARTNER_URL_VARIABLES
 from devstack.issuer import DEFAULT_KEY
 from devstack.mask import AuditCopy
+from devstack.permissions import FunctionUser, create_function_users, write_users
 from devstack.tokens import ClientsFileError, LocalClients
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +76,11 @@ def _masked_copy(source: IO[bytes], sinks: list[Sink], audit: AuditCopy | None =
                 sink.flush()
             except (ValueError, OSError):
                 sinks.remove(sink)
+
+
+def sweeper_of(worker: str) -> str:
+    """The sweeper process beside a worker: `worker` -> `sweeper`, `worker-us-east-1` -> `sweeper-us-east-1`."""
+    return worker.replace("worker", "sweeper", 1)
 
 
 def free_port() -> int:
@@ -218,6 +224,8 @@ LOCAL_PORTS = {"AME_API_PORT": 8000, "AME_AWS_PORT": 8100, "AME_PARTNERS_PORT": 
 
 CLIENTS_FILE = ROOT / ".devstack" / "clients.json"
 """Where `make run` and `make run-dr` write the clients they registered with the issuer."""
+AWS_USERS_FILE = ROOT / ".devstack" / "aws-users.json"
+"""Where `make run` and `make run-dr` write the function users' keys (`make chalice-local` runs as the API's)."""
 
 
 def local_clients_from_env(env: Mapping[str, str] = os.environ) -> Path | None:
@@ -247,6 +255,8 @@ class RuntimeConfig:
     quiet: bool = True
     audit_dir: Path | None = None
     """Where the APIs' audit records are copied (`audit.jsonl`); None: `audit/` beside `log_dir`."""
+    aws_users_file: Path | None = None
+    """Where the function users' keys are written (0600) while the stack runs; None: nowhere."""
 
     @property
     def audit_file(self) -> Path:
@@ -277,6 +287,8 @@ class ProcessGroup:
         self.audit = AuditCopy(config.audit_file)
         self._scratch: Path | None = None
         self._wrote_clients = False
+        self.aws_users: dict[str, FunctionUser] = {}
+        """The IAM user of each function kind (api, worker, sweeper) on the local endpoint, once it is up."""
 
     @property
     def aws_url(self) -> str:
@@ -317,7 +329,9 @@ class ProcessGroup:
                 "AWS_ENDPOINT_URL": self.aws_url,
                 "AWS_REGION": self.config.region,
                 "AWS_DEFAULT_REGION": self.config.region,
-                "AWS_ACCESS_KEY_ID": "local",  # moto accepts any credentials; these are not secrets
+                # The local endpoint's administrator (devstack.permissions); each function's process runs
+                # as its own user instead (`as_function`). Placeholders, never valid in AWS.
+                "AWS_ACCESS_KEY_ID": "local",
                 "AWS_SECRET_ACCESS_KEY": "local",
                 "AME_ROLE": self.config.role,
                 "AME_MAX_RECEIVE_COUNT": str(self.config.max_receive_count),
@@ -363,20 +377,35 @@ class ProcessGroup:
         local = [sys.executable, "-m", "devstack.chalice_local", "local"]  # chalice local, API Gateway's 404s
         argv = [*local, "--host", "127.0.0.1", "--port", str(port), "--no-autoreload"]
         quiet = self.config.quiet if quiet is None else quiet
-        api = self.spawn(name, argv, env, cwd=ROOT / "app", quiet=quiet, audit=True)
+        api = self.spawn(name, argv, self.as_function("api", env), cwd=ROOT / "app", quiet=quiet, audit=True)
         wait_until(f"http://127.0.0.1:{port}/v1/health", 30, api)
 
     def start_worker(self, name: str, env: dict[str, str]) -> None:
-        self.spawn(name, [sys.executable, "-m", "devstack.worker"], env, quiet=self.config.quiet)
+        """The queue consumer as `name` and the scheduled sweeper as `sweeper_of(name)`: two functions, two users."""
+        worker = [sys.executable, "-m", "devstack.worker"]
+        self.spawn(name, [*worker, "--queue-only"], self.as_function("worker", env), quiet=self.config.quiet)
+        sweeper = self.as_function("sweeper", env)
+        self.spawn(sweeper_of(name), [*worker, "--schedule-only"], sweeper, quiet=self.config.quiet)
+
+    def as_function(self, kind: str, env: dict[str, str]) -> dict[str, str]:
+        """`env` with the keys of that function's IAM user: the process may do what its deployed role may."""
+        if kind not in self.aws_users:
+            raise RuntimeError(f"no IAM user for the {kind} yet: start the shared services first")
+        return {**env, **self.aws_users[kind].env()}
 
     def start_shared_services(self, env: dict[str, str]) -> None:
-        """The local AWS endpoint (every region), the partner simulator and the token issuer, up and answering."""
-        moto = self.spawn("aws", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.config.aws_port)], env)
+        """The local AWS endpoint (every region, enforcing IAM, with one user per function), the partner
+        simulator and the token issuer, up and answering."""
+        endpoint = [sys.executable, "-m", "devstack.permissions", "serve"]
+        moto = self.spawn("aws", [*endpoint, "-H", "127.0.0.1", "-p", str(self.config.aws_port)], env)
         sim = self.spawn(
             "partners", [sys.executable, "-m", "devstack.simulator", "--port", str(self.config.partners_port)], env
         )
         issuer = self.spawn("issuer", self._issuer_argv(), env)
         wait_until(f"{self.aws_url}/moto-api/", 30, moto)
+        self.aws_users = create_function_users(self.aws_url)
+        if self.config.aws_users_file is not None:
+            write_users(self.config.aws_users_file, self.aws_url, self.aws_users)
         wait_until(f"{self.partners_url}/areas/health-probe", 15, sim)
         wait_until(f"{self.issuer_url}/.well-known/jwks.json", 15, issuer)
 
@@ -441,6 +470,9 @@ class ProcessGroup:
             log.close()
         self._logs.clear()
         self._remove_clients_file()
+        if self.aws_users and self.config.aws_users_file is not None:
+            self.config.aws_users_file.unlink(missing_ok=True)  # the keys die with the endpoint
+        self.aws_users = {}
 
     def _remove_clients_file(self) -> None:
         """The secrets in it die with the issuer; a stack that never started leaves another one's file alone."""
@@ -607,6 +639,7 @@ def main() -> None:
         clients_file=CLIENTS_FILE,
         local_clients=local_clients_from_env(),
         quiet=False,
+        aws_users_file=AWS_USERS_FILE,
     )
     stack = LocalStack(config)
     raise SystemExit(run_in_foreground(stack, lambda: banner(stack)))

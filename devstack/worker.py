@@ -4,6 +4,7 @@ Long-polls a queue, hands batches to the Chalice SQS handler in the real Lambda 
 and deletes only the records the handler did not report in `batchItemFailures`; a handler
 exception leaves the whole batch for redelivery, exactly as Lambda does. Alongside, it invokes
 the scheduled sweeper every `AME_SWEEP_INTERVAL_SECONDS` (EventBridge's `rate(1 minute)` in AWS).
+The local stack runs the two apart (`--queue-only`, `--schedule-only`), each as its function's IAM user.
 """
 
 from __future__ import annotations
@@ -150,6 +151,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--handler", default="assemble_envelopes")
     parser.add_argument("--queue", default=None, help="defaults to the envelope-requests queue")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--queue-only", action="store_true", help="the SQS handler, not the sweeper's schedule")
+    only.add_argument("--schedule-only", action="store_true", help="the sweeper's schedule, not the SQS handler")
     args = parser.parse_args()
     configure_logging(os.environ.get("AME_LOG_LEVEL", "INFO"))
     settings = Settings.from_env(os.environ)
@@ -157,7 +161,12 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     sweep_every = float(os.environ.get("AME_SWEEP_INTERVAL_SECONDS", "60"))
-    threading.Thread(target=run_schedule, args=(settings, "sweep_stuck_orders", sweep_every, stop), daemon=True).start()
+    if args.schedule_only:
+        run_schedule(settings, "sweep_stuck_orders", sweep_every, stop)
+        return
+    if not args.queue_only:
+        schedule = (settings, "sweep_stuck_orders", sweep_every, stop)
+        threading.Thread(target=run_schedule, args=schedule, daemon=True).start()
     run(settings, args.handler, args.queue or settings.envelope_requests_queue, stop)
 
 

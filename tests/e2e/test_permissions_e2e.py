@@ -1,0 +1,112 @@
+"""The local stack runs under the deployed permissions: moto enforces IAM, each function runs as its own user.
+
+A grant missing from `infra/ame_infra/grants.py` (the Pulumi roles' source) is denied here as in AWS,
+so the e2e and drill suites fail on it instead of the first deploy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from chalicelib.polling import wait_for
+from devstack import demo_data as demo
+from devstack import permissions
+from devstack.stack import LocalStack
+from tests.e2e.conftest import auth_for_order
+
+pytestmark = pytest.mark.e2e
+
+
+def process_environment(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(entry.decode().split("=", 1) for entry in raw if b"=" in entry)
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads a process's environment from /proc")
+def test_the_api_the_worker_and_the_sweeper_each_run_as_their_own_user(stack: LocalStack) -> None:
+    running = {name: process.pid for name, process in stack.processes}
+    for process, kind in (("api", "api"), ("worker", "worker"), ("sweeper", "sweeper")):
+        key = process_environment(running[process])["AWS_ACCESS_KEY_ID"]
+        assert key == stack.aws_users[kind].access_key_id, process
+    assert len({user.access_key_id for user in stack.aws_users.values()}) == 3
+
+
+def client_as(stack: LocalStack, kind: str, service: str) -> object:
+    user = stack.aws_users[kind]
+    return boto3.client(
+        service,
+        region_name=stack.config.region,
+        endpoint_url=stack.aws_url,
+        aws_access_key_id=user.access_key_id,
+        aws_secret_access_key=user.secret_access_key,
+    )
+
+
+def test_the_endpoint_denies_what_a_functions_role_does_not_grant(stack: LocalStack) -> None:
+    # GIVEN the API's user, whose role sends to the request queue but never consumes it
+    sqs = client_as(stack, "api", "sqs")
+    url = sqs.get_queue_url(QueueName="ame-envelope-requests")["QueueUrl"]  # type: ignore[attr-defined]
+    # WHEN it tries to receive from it THEN moto refuses, naming the user and the action
+    with pytest.raises(ClientError) as denied:
+        sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)  # type: ignore[attr-defined]
+    # (moto answers IAM's XML error to SQS's JSON client: botocore reads only the status as the code)
+    assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert "<Code>AccessDenied</Code>" in str(denied.value)
+    assert "user/ame-platform-api is not authorized to perform: sqs:ReceiveMessage" in str(denied.value)
+    # AND an unknown key is refused outright: only the stack's users and its administrator exist
+    stranger = boto3.client(
+        "sqs", region_name="us-east-1", endpoint_url=stack.aws_url, aws_access_key_id="AKIA0", aws_secret_access_key="x"
+    )
+    with pytest.raises(ClientError, match="InvalidClientTokenId"):
+        stranger.list_queues()
+
+
+@pytest.fixture
+def api_without_send(stack: LocalStack) -> Iterator[None]:
+    """The API's user with its deployed grants but sqs:SendMessage, restored after the test."""
+    granted = permissions.deployed_actions("api")
+    permissions.grant(stack.aws_url, "api", granted - {"sqs:SendMessage"})
+    try:
+        yield
+    finally:
+        permissions.grant(stack.aws_url, "api", granted)
+
+
+def place_order(stack: LocalStack, key: str) -> requests.Response:
+    body = demo.order_body(demo.ACME.cnpj)
+    headers = {**auth_for_order(stack, body), "Idempotency-Key": key}
+    return requests.post(f"{stack.api_url}/v1/orders", json=body, headers=headers, timeout=15)
+
+
+def test_an_order_fails_without_the_send_grant_and_heals_when_it_is_back(
+    stack: LocalStack, api_without_send: None
+) -> None:
+    # GIVEN the API's role without sqs:SendMessage WHEN an order is placed
+    refused = place_order(stack, "permissions-revoked")
+    # THEN it is refused as a queue outage, in the app's error shape
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "QUEUE_UNAVAILABLE"
+    # WHEN the grant is back THEN the same call is accepted
+    permissions.grant(stack.aws_url, "api", permissions.deployed_actions("api"))
+    accepted = place_order(stack, "permissions-restored")
+    assert accepted.status_code == 202, accepted.text
+
+
+def test_the_endpoint_saw_the_api_and_the_worker_call_with_their_own_keys(stack: LocalStack) -> None:
+    # GIVEN an order the API accepted and the worker decided
+    accepted = place_order(stack, "permissions-last-used")
+    assert accepted.status_code == 202, accepted.text
+    url = f"{stack.api_url}/v1/orders/{accepted.json()['order_key']}"
+    headers = auth_for_order(stack, demo.order_body(demo.ACME.cnpj))
+    assert wait_for(lambda: requests.get(url, headers=headers, timeout=5).json()["status"] != "PROCESSING", 20)
+    # THEN the endpoint recorded each function's own key as used (its calls were authorized as that user)
+    iam = permissions.iam_client(stack.aws_url)
+    for kind in ("api", "worker"):
+        used = iam.get_access_key_last_used(AccessKeyId=stack.aws_users[kind].access_key_id)["AccessKeyLastUsed"]
+        assert used.get("LastUsedDate") is not None, kind
