@@ -1,0 +1,57 @@
+"""One source of grants: the local stack's IAM users may do exactly what the deployed roles may."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ame_infra import grants
+from ame_infra.mocked import Inventory
+from devstack import permissions
+from tests.infra.conftest import policy_document
+from tests.infra.test_stacks import ROLE_POLICY, function
+
+
+def role_actions(stack: Inventory, handler: str) -> set[str]:
+    name = function(stack, handler).inputs["name"]
+    (policy,) = [p for p in stack.of_type(ROLE_POLICY) if p.name == name]
+    return {action for statement in policy_document(policy) for action in statement["Action"]}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", sorted(grants.KINDS))
+def test_each_local_function_user_holds_its_deployed_roles_actions(stack: Inventory, kind: str) -> None:
+    # GIVEN the role Pulumi declares for that function and the policy the local stack gives its user
+    deployed = role_actions(stack, grants.KINDS[kind])
+    (statement,) = permissions.local_policy(permissions.deployed_actions(kind))["Statement"]
+    # THEN the user holds the role's actions, plus only moto's names for the same operations, on `*`
+    assert set(statement["Action"]) - deployed <= {a for names in permissions.MOTO_ACTION_NAMES.values() for a in names}
+    assert deployed <= set(statement["Action"])
+    assert statement["Resource"] == "*" and "Condition" not in statement
+
+
+def test_every_sender_may_look_its_queues_up_by_name(stack: Inventory) -> None:
+    # The app resolves queue URLs with sqs:GetQueueUrl (chalicelib.adapters.sqs.QueueAddress): every
+    # function that sends needs it, on the queues it sends to, or every enqueue fails in AWS.
+    for handler in (grants.API, grants.WORKER, grants.SWEEPER):
+        name = function(stack, handler).inputs["name"]
+        (policy,) = [p for p in stack.of_type(ROLE_POLICY) if p.name == name]
+        (lookup,) = [s for s in policy_document(policy) if "sqs:GetQueueUrl" in s["Action"]]  # type: ignore[operator]
+        assert lookup["Action"] == ["sqs:GetQueueUrl", "sqs:SendMessage"], handler
+        assert all(":sqs:" in arn for arn in lookup["Resource"]), handler  # type: ignore[attr-defined]
+
+
+def test_the_failover_switch_is_read_on_its_alarm_only(stack: Inventory) -> None:
+    name = function(stack, grants.API).inputs["name"]
+    (policy,) = [p for p in stack.of_type(ROLE_POLICY) if p.name == name]
+    (switch,) = [s for s in policy_document(policy) if s["Action"] == ["cloudwatch:DescribeAlarms"]]
+    resources: list[str] = switch["Resource"]  # type: ignore[assignment]
+    (arn,) = resources
+    assert arn.startswith("arn:aws:cloudwatch:") and arn.endswith(":alarm:ame-platform-primary-out-of-service")
+
+
+def test_the_local_copy_drops_what_moto_cannot_evaluate() -> None:
+    # moto turns a statement whose Condition it cannot satisfy into an explicit deny: the local copy has none
+    policy = permissions.local_policy(permissions.deployed_actions("api"))
+    assert "Condition" not in json.dumps(policy)
+    assert "dynamodb:TransactWriteItems" in policy["Statement"][0]["Action"]  # the API's draft transaction
