@@ -105,16 +105,20 @@ clean:
 
 # make chalice-local [CHALICE_PORT=8001]: `chalice local --stage local` beside `make run` (whose endpoint and
 # partners it uses, and whose token issuer and clients it trusts: AME_TOKEN_ISSUERS and AME_AREA_CLIENTS exported
-# from $(CLIENTS)), its request lines (paths carry CPFs) through the PII mask, its audit records appended to
+# from $(CLIENTS)), running as the API's IAM user on that endpoint (its keys exported from $(AWS_USERS)), its
+# request lines (paths carry CPFs) through the PII mask, its audit records appended to
 # .devstack/audit/audit.jsonl as make run's are. Needs `make run` running.
 CHALICE_PORT ?= 8001
 LOCAL_AWS    ?= http://127.0.0.1:8100
 CLIENTS      ?= .devstack/clients.json
+AWS_USERS    ?= .devstack/aws-users.json
 .PHONY: chalice-local
 chalice-local:
 	@$(BIN)/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' $(LOCAL_AWS)/moto-api/ 2>/dev/null \
 		|| { echo "chalice-local: nothing answers at $(LOCAL_AWS) (the local AWS endpoint): start make run in another terminal first"; exit 1; }
 	@test -f $(CLIENTS) || { echo "chalice-local: no $(CLIENTS) (the clients make run registers): start make run in another terminal first"; exit 1; }
-	(identity=$$($(BIN)/python -m devstack.tokens env $(CLIENTS)) && eval "$$identity" && cd app \
+	@test -f $(AWS_USERS) || { echo "chalice-local: no $(AWS_USERS) (the IAM users make run creates): start make run in another terminal first"; exit 1; }
+	(identity=$$($(BIN)/python -m devstack.tokens env $(CLIENTS)) && eval "$$identity" \
+		&& api_user=$$($(BIN)/python -m devstack.permissions env api $(AWS_USERS)) && eval "$$api_user" && cd app \
 		&& PYTHONUNBUFFERED=1 PYTHONPATH=.. ../$(BIN)/python -m devstack.chalice_local local --stage local --port $(CHALICE_PORT)) 2>&1 \
 		| $(BIN)/python -m devstack.mask --audit .devstack/audit/audit.jsonl

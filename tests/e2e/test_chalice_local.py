@@ -3,8 +3,8 @@
 The stage's variables overwrite the environment (Chalice applies them over it), so they cannot be
 pointed elsewhere per run: the test runs a copy of `app/` whose `local` stage names the backing
 services' free ports instead of the defaults, and starts Chalice with an environment that has none
-of the settings but the two `make chalice-local` exports from the clients file (the token issuer and
-the area registry), so only the stage can have set the others.
+of the settings but what `make chalice-local` exports: the two from the clients file (the token issuer
+and the area registry) and the API's IAM user's keys, so only the stage can have set the others.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from devstack import demo_data as demo
+from devstack import permissions
 from devstack.stack import BIN, ROOT, ProcessGroup, StackConfig, free_port, wait_until
 from devstack.tokens import LocalClients
 from tests.e2e.conftest import CREDIT
@@ -47,7 +48,8 @@ def local_stage_on(config: StackConfig) -> dict[str, Any]:
 def backing_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessGroup]:
     """What `make run` provides besides its API: the AWS endpoint, the partners, the token issuer, tables,
     queues, the worker."""
-    config = StackConfig.on_free_ports(log_dir=tmp_path_factory.mktemp("chalice-local-logs"))
+    logs = tmp_path_factory.mktemp("chalice-local-logs")
+    config = StackConfig.on_free_ports(log_dir=logs, aws_users_file=logs / "aws-users.json")
     group = ProcessGroup(config)
 
     def start(env: dict[str, str]) -> None:
@@ -70,8 +72,10 @@ def chalice_local(backing_services: ProcessGroup, tmp_path_factory: pytest.TempP
     (project / ".chalice").mkdir()
     (project / ".chalice" / "config.json").write_text(json.dumps(local_stage_on(backing_services.config)))
     port = free_port()
-    # No AWS_* and no AME_* but what `make chalice-local` exports from the clients file `make run` wrote
+    # No AWS_* and no AME_* but what `make chalice-local` exports from the files `make run` wrote
     identity = LocalClients.load(backing_services.clients_file).api_env()
+    assert backing_services.config.aws_users_file is not None
+    api_user = permissions.read_user(backing_services.config.aws_users_file, "api").env()
     # No bytecode written into the project: Chalice's reloader watches it and starts importing `app.py` while
     # it lists the files, so an `__pycache__/app.*.pyc` written after the listing restarted the server a
     # second later, resetting the requests in flight (seen on a loaded CI machine).
@@ -81,6 +85,7 @@ def chalice_local(backing_services: ProcessGroup, tmp_path_factory: pytest.TempP
         "PYTHONUNBUFFERED": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
         **identity,
+        **api_user,
     }
     argv = [str(BIN / "chalice"), "local", "--stage", "local", "--port", str(port)]
     api = backing_services.spawn("chalice-local", argv, bare, cwd=project)
@@ -152,3 +157,26 @@ def test_make_chalice_local_without_the_clients_file_says_to_start_make_run(back
     assert done.returncode != 0
     (line,) = done.stdout.splitlines()
     assert line == f"chalice-local: no {missing} (the clients make run registers): {START_MAKE_RUN}"
+
+
+def test_make_chalice_local_without_the_users_file_says_to_start_make_run(backing_services: ProcessGroup) -> None:
+    # GIVEN an endpoint answering and a clients file, but no IAM users file where the target looks for it
+    missing = backing_services.config.log_dir / "no-aws-users.json"
+    done = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "chalice-local",
+            f"LOCAL_AWS={backing_services.aws_url}",
+            f"CLIENTS={backing_services.clients_file}",
+            f"AWS_USERS={missing}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    # THEN it names the file and says to start `make run` first, in one line
+    assert done.returncode != 0
+    (line,) = done.stdout.splitlines()
+    assert line == f"chalice-local: no {missing} (the IAM users make run creates): {START_MAKE_RUN}"
