@@ -6,6 +6,8 @@ so the e2e and drill suites fail on it instead of the first deploy.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,8 +19,9 @@ from botocore.exceptions import ClientError
 from chalicelib.polling import wait_for
 from devstack import demo_data as demo
 from devstack import permissions
-from devstack.stack import LocalStack
+from devstack.stack import ROOT, LocalStack
 from tests.e2e.conftest import auth_for_order
+from tests.e2e.test_readme_examples import readme_sh_blocks
 
 pytestmark = pytest.mark.e2e
 
@@ -110,3 +113,18 @@ def test_the_endpoint_saw_the_api_and_the_worker_call_with_their_own_keys(stack:
     for kind in ("api", "worker"):
         used = iam.get_access_key_last_used(AccessKeyId=stack.aws_users[kind].access_key_id)["AccessKeyLastUsed"]
         assert used.get("LastUsedDate") is not None, kind
+
+
+def test_the_readmes_denial_example_names_the_user_and_the_action(stack: LocalStack, tmp_path: Path) -> None:
+    # GIVEN the README's block, on this stack's endpoint and with its users written where make run writes them
+    (block,) = [b for b in readme_sh_blocks() if "devstack.permissions env api" in b and "scan" in b]
+    users = tmp_path / "aws-users.json"
+    permissions.write_users(users, stack.aws_url, stack.aws_users)
+    script = block.replace(".devstack/aws-users.json", str(users)).replace("http://127.0.0.1:8100", stack.aws_url)
+    if not (ROOT / ".venv" / "bin" / "python").exists():  # the suite may run from another interpreter
+        script = script.replace(".venv/bin/python", sys.executable)
+    # WHEN it is pasted into a shell at the repository's root
+    done = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    # THEN its one line says the API's user may not scan
+    (line,) = done.stdout.splitlines()
+    assert "user/ame-platform-api is not authorized to perform: dynamodb:Scan" in line
