@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
 from ame_infra import grants
 from ame_infra.mocked import Inventory
 from devstack import permissions
-from tests.infra.conftest import policy_document
+from tests.infra.conftest import ROOT, policy_document
 from tests.infra.test_stacks import ROLE_POLICY, function
 
 
@@ -55,3 +58,11 @@ def test_the_local_copy_drops_what_moto_cannot_evaluate() -> None:
     policy = permissions.local_policy(permissions.deployed_actions("api"))
     assert "Condition" not in json.dumps(policy)
     assert "dynamodb:TransactWriteItems" in policy["Statement"][0]["Action"]  # the API's draft transaction
+
+
+def test_the_grants_import_no_pulumi() -> None:
+    # devstack builds the local users from this module: importing it must not need the Pulumi SDK
+    probe = "import sys; import ame_infra.grants; print(sorted(m for m in sys.modules if m.startswith('pulumi')))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "infra")}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
