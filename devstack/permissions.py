@@ -48,6 +48,20 @@ MOTO_ACTION_NAMES = {
     "sqs:DeleteMessage": ("sqs:DeleteMessageBatch",),
     "sqs:ChangeMessageVisibility": ("sqs:ChangeMessageVisibilityBatch",),
 }
+MOTO_SERVICE_PREFIXES = {
+    # moto prefixes an action with the service's signing name: CloudWatch signs as `monitoring`, so it
+    # checks monitoring:DescribeAlarms where AWS checks cloudwatch:DescribeAlarms.
+    "cloudwatch": "monitoring",
+}
+
+
+def moto_names(action: str) -> set[str]:
+    """The names moto checks for what AWS authorizes as `action` (besides `action` itself)."""
+    names = set(MOTO_ACTION_NAMES.get(action, ()))
+    service, _, operation = action.partition(":")
+    if service in MOTO_SERVICE_PREFIXES:
+        names.add(f"{MOTO_SERVICE_PREFIXES[service]}:{operation}")
+    return names
 
 
 @dataclass(frozen=True)
@@ -85,7 +99,7 @@ def local_policy(actions: set[str]) -> dict[str, Any]:
     (kms:EncryptionContext) and turns a statement whose condition fails into an explicit deny."""
     local = set(actions)
     for action in actions:
-        local.update(MOTO_ACTION_NAMES.get(action, ()))
+        local.update(moto_names(action))
     return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": sorted(local), "Resource": "*"}]}
 
 
