@@ -42,12 +42,6 @@ def is_fifo(queue: str) -> bool:
     return queue.endswith(".fifo")
 
 
-def region_switch_parameter(region: str) -> str:
-    """The old SSM out-of-service parameter's name; the app no longer reads it (the infra stacks still
-    name it until they drop the parameter). The switch is `FAILOVER_SWITCH_ALARM` in the dr region."""
-    return f"/ame-platform/{region}/out-of-service"
-
-
 def dead_letter_queue_name(queue: str) -> str:
     """`<name>-dlq`, keeping a FIFO queue's `.fifo` suffix last as SQS requires."""
     base = queue.removesuffix(".fifo")

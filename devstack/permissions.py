@@ -29,7 +29,7 @@ if str(ROOT / "infra") not in sys.path:  # ame_infra.grants is the Pulumi progra
     sys.path.insert(0, str(ROOT / "infra"))
 
 from ame_infra import grants  # noqa: E402
-from ame_infra.contract import app_secret_parameter, region_switch_parameter  # noqa: E402
+from ame_infra.contract import app_secret_parameter  # noqa: E402
 
 ADMIN_KEY = "local"
 """The local stack's placeholder credential, as before: the endpoint's administrator; never valid in AWS."""
@@ -88,7 +88,6 @@ def deployed_actions(kind: str) -> set[str]:
         user_name(kind),
         grants.CONSUMES.get(handler),
         grants.everything(),
-        region_switch_parameter("local"),
         app_secret_parameter("local"),
     )
     return grants.actions(found)

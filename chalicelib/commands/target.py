@@ -19,7 +19,8 @@ from chalicelib.settings import region_from
 
 LOCAL_AWS_PORT = 8100
 LOCAL_PLACEHOLDER_CREDENTIAL = "local"
-"""What the local stack uses; the local endpoint accepts any credentials, AWS none of these."""
+"""The local endpoint's administrator (moto enforces IAM: only it and the function users' keys are accepted);
+AWS accepts none of these."""
 
 
 class TargetError(RuntimeError):

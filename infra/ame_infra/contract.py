@@ -104,9 +104,6 @@ class FunctionAccess:
     tables: dict[str, tuple[str, ...]]
     queries_indexes_of: tuple[str, ...] = ()
     sends_to: tuple[QueueSpec, ...] = ()
-    reads_region_switch: bool = False
-    """The legacy SSM switch (`region_switch_parameter`): no handler reads it since the failover switch
-    alarm replaced it (issue 11); the stacks no longer create the parameter."""
     reads_app_secret: bool = True
     """Every entry point builds the container, which derives its keys from the application secret."""
     verifies_callers: bool = False
@@ -138,11 +135,6 @@ ACCESS_BY_HANDLER = {
         sends_to=(ENVELOPE_RESULTS, NOTIFICATIONS),
     ),
 }
-
-
-def region_switch_parameter(region: str) -> str:
-    """The legacy SSM out-of-service parameter (replaced by `FAILOVER_SWITCH_ALARM`; no longer created)."""
-    return f"/ame-platform/{region}/out-of-service"
 
 
 def app_secret_parameter(region: str) -> str:

@@ -14,7 +14,6 @@ from ame_infra.contract import (
     ACCESS_BY_HANDLER,
     FAILOVER_SWITCH_ALARM,
     app_secret_parameter,
-    region_switch_parameter,
 )
 from ame_infra.limits import WORKER_MAX_CONCURRENCY, function_timeout
 from ame_infra.queues import DeployedQueue
@@ -163,7 +162,6 @@ def statements_for(
         name,
         consumed.spec if consumed is not None else None,
         resources,
-        region_switch_parameter(args.region),
         app_secret_parameter(args.region),
     )
 

@@ -83,7 +83,6 @@ def statements(
     function_name: str,
     consumed: QueueSpec | None,
     resources: Resources,
-    region_switch_parameter: str,
     app_secret_parameter: str,
 ) -> list[Statement]:
     """The function's identity policy: its log group, tables, queues, key, parameters and the failover switch."""
@@ -107,8 +106,6 @@ def statements(
     if sends or consumed is not None:
         found.append(allow(KMS_FOR_ENCRYPTED_QUEUES, [resources.key]))
     found.append(allow(FAILOVER_SWITCH_ACTIONS, [resources.switch_alarm]))
-    if access.reads_region_switch:
-        found.append(allow(["ssm:GetParameter"], [resources.parameter(region_switch_parameter)]))
     if access.reads_app_secret:
         secret = resources.parameter(app_secret_parameter)
         found.append(allow(["ssm:GetParameter"], [secret]))

@@ -13,7 +13,6 @@ from ame_infra import config as infra_config
 from ame_infra import contract
 from ame_infra.chalice_package import ChalicePackage
 from ame_infra.contract import ACCESS_BY_HANDLER, CREDIT, IDEMPOTENCY, ORDERS, PARTNERS, QUEUES, TableSpec
-from ame_infra.contract import region_switch_parameter as infra_switch
 from chalicelib import keys, settings
 from chalicelib.adapters.credit_dynamodb import credit_table
 from chalicelib.adapters.dynamodb import IdempotencyModel, OrderModel
@@ -26,7 +25,6 @@ from chalicelib.settings import (
     IdentitySettings,
     Settings,
     dead_letter_queue_name,
-    region_switch_parameter,
 )
 from tests.infra.conftest import ROOT
 from tests.unit.test_architecture import imported_roots
@@ -70,10 +68,6 @@ def test_partner_variables_and_queue_defaults_match_the_app_settings() -> None:
         defaults.envelope_results_queue,
         defaults.notifications_queue,
     ]
-
-
-def test_the_region_switch_is_named_alike_by_the_infra_and_the_app() -> None:
-    assert infra_switch("us-west-2") == region_switch_parameter("us-west-2")
 
 
 def test_dead_letter_queues_are_named_alike_by_the_infra_and_the_app() -> None:
