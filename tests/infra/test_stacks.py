@@ -513,3 +513,20 @@ def test_the_sample_outputs_files_are_outputs_the_stack_exports_in_their_shape(s
 def test_docs_describe_every_stack_output(prod: Inventory, dr: Inventory) -> None:
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", (ROOT / "docs" / "deployment.md").read_text(), re.MULTILINE))
     assert set(prod.exports) | set(dr.exports) <= documented
+
+
+def test_the_local_stack_declares_the_switch_alarm_as_the_dr_stack_does(dr: Inventory) -> None:
+    # The alarm is declared twice, in two APIs: Pulumi in AWS, boto3's put_metric_alarm for the local stack.
+    from chalicelib.adapters.failover_switch import ensure_switch_alarm
+
+    calls: list[dict[str, object]] = []
+
+    class Recorder:
+        def put_metric_alarm(self, **kwargs: object) -> None:
+            calls.append(kwargs)
+
+    ensure_switch_alarm(Recorder())
+    (local,) = calls
+    (deployed,) = [a for a in dr.of_type(ALARM) if a.inputs.get("name") == FAILOVER_SWITCH_ALARM]
+    assert local["AlarmName"] == deployed.inputs["name"]
+    assert {k: local[k[0].upper() + k[1:]] for k in SWITCH_SETTINGS} == {k: deployed.inputs[k] for k in SWITCH_SETTINGS}
