@@ -13,6 +13,8 @@ from chalicelib.health import DeepHealth
 from chalicelib.orders.ports import RegionSwitch
 
 PRIMARY_ROLE = "primary"
+SWITCH_CACHE_SECONDS = 5.0
+"""How long a process keeps the switch state it read: a cleared switch unfences the primary within this."""
 FENCED_MESSAGE = "this region is fenced while the standby region serves; send requests to the public name"
 
 
