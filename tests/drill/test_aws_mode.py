@@ -87,14 +87,15 @@ def test_the_switch_takes_the_region_out_and_only_clearing_it_brings_it_back(
 ) -> None:
     # GIVEN outputs without `failover_switch` (saved before the stacks exported it): the contract's alarm in dr
     assert (target.switch.region, target.switch.alarm_name) == (SECONDARY, FAILOVER_SWITCH_ALARM)
-    # WHEN the drill's fault step sets the switch from the standby side
-    target.inject_fault(PRIMARY)
+    # WHEN the switch is set from the standby side (the drill's fallback when the standby's latch did not act)
+    assert not target.switch_set()
+    target.take_over(PRIMARY)
+    assert target.switch_set()
     # THEN the primary's own health check fails (after the switch's 5 s cache) and traffic moves to DR
     assert wait_for(lambda: target.health_status(PRIMARY) == 503, timeout=15)
     assert wait_for(lambda: region_answering(stack) == SECONDARY, timeout=10)
     assert target.healthy(SECONDARY)
-    # AND the end of the fault does not bring it back: it stays out while the switch is set
-    target.recover(PRIMARY)
+    # AND a whole primary does not come back by itself: it stays out while the switch is set
     assert not wait_for(lambda: target.healthy(PRIMARY), timeout=6)
     assert region_answering(stack) == SECONDARY
     # WHEN the operator's failback step clears it THEN the primary serves again
