@@ -166,7 +166,8 @@ def test_dry_run_with_the_sample_outputs_prints_every_step_and_calls_nothing(
     # GIVEN the sample outputs files the README documents
     # WHEN the AWS drill runs with --dry-run
     code = main(dry_run_argv(tmp_path / "report"))
-    # THEN it lists the steps, the read-only preflight first and the switch flipped both ways, and exits 0
+    # THEN it lists the steps, the read-only preflight first, the fault, the wait for the standby to take over (the
+    # drill setting the switch only if it does not) and the switch cleared at failback, and exits 0
     printed = capsys.readouterr().out.strip().splitlines()
     steps = AwsTarget(StackOutputs.load(ROOT / SAMPLE_PROD), StackOutputs.load(ROOT / SAMPLE_DR)).plan(
         "failover", tmp_path / "report"
@@ -174,7 +175,12 @@ def test_dry_run_with_the_sample_outputs_prints_every_step_and_calls_nothing(
     assert code == 0 and [line.split(". ", 1)[1] for line in printed] == steps
     assert any(f"cloudwatch:DescribeAlarms {FAILOVER_SWITCH_ALARM} in us-west-2" in step for step in steps)
     set_it = f"--region us-west-2 --alarm-name {FAILOVER_SWITCH_ALARM} --state-value ALARM"
-    assert any(step.startswith("fault: the standby takes over") and set_it in step for step in steps)
+    throttle = "lambda put-function-concurrency --region us-east-1 --function-name ame-platform-api-handler"
+    assert any(step.startswith("fault: the primary's API stops answering") and throttle in step for step in steps)
+    assert not any(set_it in step for step in steps if step.startswith("fault"))
+    (takeover,) = [step for step in steps if step.startswith("the standby takes over: wait up to 180 s")]
+    assert "sweeper runs every minute" in takeover and set_it in takeover and "fails" in takeover
+    assert any(step.startswith("recover: aws lambda delete-function-concurrency") for step in steps)
     assert any("held out: for 5 s" in step and "503 (REGION_FENCED)" in step for step in steps)
     clear_it = f"--region us-west-2 --alarm-name {FAILOVER_SWITCH_ALARM} --state-value OK"
     assert any(step.startswith("failback (the operator's step)") and clear_it in step for step in steps)
@@ -195,7 +201,10 @@ def test_the_readme_dry_run_works_verbatim_without_credentials(tmp_path: Path) -
     result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     # THEN it prints the plan and exits 0
     assert result.returncode == 0, result.stderr
-    assert "fault: the standby takes over: aws cloudwatch put-metric-data --region us-west-2" in result.stdout
+    assert "fault: the primary's API stops answering: aws lambda put-function-concurrency --region us-east-1" in (
+        result.stdout
+    )
+    assert "the standby takes over: wait up to 180 s" in result.stdout
 
 
 @pytest.mark.parametrize("key", [*StackOutputs.required(), "table_names.orders", "table_names.credit"])
@@ -241,7 +250,7 @@ def test_the_aws_path_never_loads_the_local_runtime(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     # THEN no devstack module was ever imported
     assert result.returncode == 0, result.stderr
-    assert "fault: the standby takes over" in result.stdout
+    assert "the standby takes over: wait up to 180 s" in result.stdout
 
 
 def test_the_outputs_the_drill_reads_are_the_ones_the_stacks_export() -> None:
