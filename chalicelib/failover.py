@@ -1,7 +1,8 @@
 """Fencing: a primary the standby has taken over from stops writing, so two regions never write one key.
 
-The switch is read from the standby (dr) region, where operators and drills set it while the primary
-is impaired; failback is clearing it, a deliberate step. Only the primary role is ever fenced by it.
+The switch is read from the standby (dr) region, where the standby's sweeper (`chalicelib.takeover`),
+operators and drills set it while the primary is impaired; failback is clearing it, a deliberate step.
+Only the primary role is ever fenced by it.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Route 53's PRIMARY health check combines the primary's own check with this alarm, so the standby
 side decides failover; the app reads the same alarm to fence a primary that has been taken over.
-The writer (operators' runbook, the drill, `devstack.switch`) puts the metric and sets the alarm's
-state: CloudWatch would take a minute to evaluate the metric (moto never does), the state counts now.
+The writer (the standby's takeover latch, operators' runbook, the drill, `devstack.switch`) puts the
+metric and sets the alarm's state: CloudWatch would take a minute to evaluate the metric (moto never
+does), the state counts now.
 The alarm treats missing data as `ignore`, so the last state holds: failback is always a step.
 """
 
