@@ -8,6 +8,7 @@ checks run against the same endpoint, in regions the test provisions.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import shlex
 import subprocess
 import sys
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from chalicelib.settings import CREDIT_TABLE, FAILOVER_SWITCH_ALARM, ORDERS_TABL
 from devstack.regions import PRIMARY, SECONDARY, TwoRegionConfig, TwoRegionStack
 from drill.__main__ import main
 from drill.targets import AwsTarget, StackOutputs
-from drill.targets.aws import OPTIONAL_OUTPUTS
+from drill.targets.aws import API_FUNCTION, OPTIONAL_OUTPUTS
 
 pytestmark = pytest.mark.drill
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,6 +104,43 @@ def test_the_switch_takes_the_region_out_and_only_clearing_it_brings_it_back(
     target.fail_back(PRIMARY)
     assert wait_for(lambda: target.healthy(PRIMARY), timeout=15)
     assert wait_for(lambda: region_answering(stack) == PRIMARY, timeout=10)
+
+
+def test_the_aws_fault_throttles_the_primarys_api_function_and_its_end_lifts_it(
+    stack: TwoRegionStack, target: AwsTarget
+) -> None:
+    # GIVEN the API function as the prod stack names it, in the primary region of the local endpoint
+    options: dict[str, Any] = {
+        "endpoint_url": stack.aws_url,
+        "aws_access_key_id": "local",
+        "aws_secret_access_key": "local",
+    }
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = boto3.client("iam", region_name=PRIMARY, **options).create_role(
+        RoleName=f"drill-fault-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    functions = boto3.client("lambda", region_name=PRIMARY, **options)
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def app(event, context):\n    return {}\n")
+    functions.create_function(
+        FunctionName=API_FUNCTION, Runtime="python3.11", Role=role, Handler="app.app", Code={"ZipFile": code.getvalue()}
+    )
+    try:
+        # WHEN the drill's AWS fault runs THEN the function may run nowhere: every request fails
+        target.inject_fault(PRIMARY)
+        assert functions.get_function_concurrency(FunctionName=API_FUNCTION)["ReservedConcurrentExecutions"] == 0
+        # WHEN the fault ends THEN the limit is gone (the switch, not the throttle, keeps the primary out)
+        target.recover(PRIMARY)
+        assert "ReservedConcurrentExecutions" not in functions.get_function_concurrency(FunctionName=API_FUNCTION)
+        assert not target.switch_set()
+    finally:
+        functions.delete_function(FunctionName=API_FUNCTION)
 
 
 def test_the_readme_failover_by_hand_works_as_written(stack: TwoRegionStack) -> None:
