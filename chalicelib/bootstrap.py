@@ -18,12 +18,14 @@ from chalicelib.credit.cursors import DecisionCursors
 from chalicelib.credit.policy_provider import PolicyProvider
 from chalicelib.credit.ports import CreditStore
 from chalicelib.credit.services import CreditService
+from chalicelib.failover import PRIMARY_ROLE
 from chalicelib.health import DeepHealth
 from chalicelib.keys import AppKeys
 from chalicelib.logs import configure_logging
 from chalicelib.orders.ports import AlwaysInService, Partners, RegionSwitch
 from chalicelib.orders.services import OrderService
 from chalicelib.settings import CREDIT_TABLE, ConfigurationError, IdentitySettings, Settings, region_from
+from chalicelib.takeover import Takeover
 
 if TYPE_CHECKING:
     import requests
@@ -44,6 +46,8 @@ class Container:
     """Per-purpose keys from the application secret (cursor signing, audit subject hashes)."""
     health: DeepHealth
     """`/v1/health`'s probe of DynamoDB and SQS, cached a few seconds."""
+    takeover: Takeover | None = None
+    """The dr sweeper's watch on the primary (`AME_PEER_HEALTH_URL`); None in the primary, or unset."""
 
 
 def build_container(settings: Settings) -> Container:
@@ -65,6 +69,7 @@ def build_container(settings: Settings) -> Container:
         region_switch=region_switch,
         keys=keys,
         health=_deep_health(settings),
+        takeover=_takeover(settings),
     )
 
 
@@ -146,6 +151,28 @@ def _region_switch(settings: Settings) -> RegionSwitch:
 
     cloudwatch = _aws_client("cloudwatch", settings, settings.failover_switch_region, PROBE_CONFIG)
     return Fence(CloudWatchFailoverSwitch(cloudwatch, settings.failover_switch_alarm), settings.role)
+
+
+def _takeover(settings: Settings) -> Takeover | None:
+    """The standby's latch: only a non-primary region with the primary's health URL and the switch's region."""
+    if settings.role == PRIMARY_ROLE or not settings.peer_health_url or not settings.failover_switch_region:
+        return None
+    from chalicelib.adapters.failover_switch import CloudWatchFailoverSwitch, CloudWatchSwitchLatch
+    from chalicelib.adapters.health_probes import PROBE_CONFIG
+    from chalicelib.adapters.peer_health import HttpPeerHealth
+    from chalicelib.takeover import Probing
+
+    cloudwatch = _aws_client("cloudwatch", settings, settings.failover_switch_region, PROBE_CONFIG)
+    alarm = settings.failover_switch_alarm
+    try:
+        return Takeover(
+            HttpPeerHealth(settings.peer_health_url, settings.peer_probe_timeout),
+            CloudWatchFailoverSwitch(cloudwatch, alarm, ttl_seconds=0.0),  # read fresh: the decision is now
+            CloudWatchSwitchLatch(cloudwatch, alarm),
+            Probing(settings.peer_probes, settings.peer_probe_interval),
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"AME_PEER_PROBES / AME_PEER_PROBE_INTERVAL_SECONDS: {exc}") from None
 
 
 def _deep_health(settings: Settings) -> DeepHealth:

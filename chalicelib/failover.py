@@ -1,7 +1,8 @@
 """Fencing: a primary the standby has taken over from stops writing, so two regions never write one key.
 
-The switch is read from the standby (dr) region, where operators and drills set it while the primary
-is impaired; failback is clearing it, a deliberate step. Only the primary role is ever fenced by it.
+The switch is read from the standby (dr) region, where the standby's sweeper (`chalicelib.takeover`),
+operators and drills set it while the primary is impaired; failback is clearing it, a deliberate step.
+Only the primary role is ever fenced by it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from chalicelib.health import DeepHealth
 from chalicelib.orders.ports import RegionSwitch
 
 PRIMARY_ROLE = "primary"
+SWITCH_CACHE_SECONDS = 5.0
+"""How long a process keeps the switch state it read: a cleared switch unfences the primary within this."""
 FENCED_MESSAGE = "this region is fenced while the standby region serves; send requests to the public name"
 
 

@@ -90,6 +90,11 @@ class Settings:
     """Where the switch alarm lives (the dr region); None: no switch, this region is never fenced."""
     failover_switch_alarm: str
     public_url: str | None
+    peer_health_url: str | None
+    """dr only: the primary's regional `/v1/health`, which the sweeper probes to take over (None: it never does)."""
+    peer_probes: int
+    peer_probe_interval: float
+    peer_probe_timeout: float
     app_secret: str | None
     """Locally, the application secret itself (`AME_APP_SECRET`); in AWS it stays in SSM instead."""
     app_secret_parameter: str | None
@@ -124,6 +129,12 @@ class Settings:
             failover_switch_region=env.get("AME_FAILOVER_SWITCH_REGION") or None,
             failover_switch_alarm=env.get("AME_FAILOVER_SWITCH_ALARM") or FAILOVER_SWITCH_ALARM,
             public_url=env.get("AME_PUBLIC_URL") or None,
+            peer_health_url=env.get("AME_PEER_HEALTH_URL") or None,
+            # Three probes 10 s apart, 4 s each: about Route 53's own 3 x 10 s, and at most 32 s of the
+            # sweeper's 60 s. The probes must span more than the primary's switch cache (chalicelib.takeover).
+            peer_probes=_number(env, "AME_PEER_PROBES", "3", int),
+            peer_probe_interval=_number(env, "AME_PEER_PROBE_INTERVAL_SECONDS", "10", float),
+            peer_probe_timeout=_number(env, "AME_PEER_PROBE_TIMEOUT_SECONDS", "4", float),
             app_secret=env.get("AME_APP_SECRET") or None,
             app_secret_parameter=env.get("AME_APP_SECRET_PARAMETER") or None,
         )

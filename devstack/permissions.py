@@ -4,7 +4,8 @@
 first request (`INITIAL_NO_AUTH_ACTION_COUNT=0`). The stack's placeholder credentials (`local`/`local`)
 are an administrator seeded before the server listens, so provisioning, tests, drills and
 `--target local` commands work as before. `create_function_users` then creates, through the IAM API,
-one user per Lambda function kind (API, worker, sweeper) with the policy `infra/ame_infra/grants.py`
+one user per Lambda function kind (API, worker, sweeper, and the dr region's sweeper, which alone may set
+the failover switch) with the policy `infra/ame_infra/grants.py`
 builds for the Pulumi roles; each process runs with its own user's keys, so a call its role lacks is
 denied here as in AWS. `python -m devstack.permissions env api FILE` prints the exports of one user.
 
@@ -80,6 +81,11 @@ def user_name(kind: str) -> str:
     return f"ame-platform-{kind}"
 
 
+def sweeper_kind(role: str) -> str:
+    """`sweeper`, or `standby-sweeper` in the dr region: the one that may set the failover switch."""
+    return grants.kind_of(grants.SWEEPER, role)
+
+
 def deployed_actions(kind: str) -> set[str]:
     """The actions the Pulumi role of this function kind allows (grants.statements, as the program calls it)."""
     handler = grants.KINDS[kind]
@@ -89,6 +95,7 @@ def deployed_actions(kind: str) -> set[str]:
         grants.CONSUMES.get(handler),
         grants.everything(),
         app_secret_parameter("local"),
+        grants.role_of(kind),
     )
     return grants.actions(found)
 

@@ -64,6 +64,12 @@ class TwoRegionConfig:
     failure_threshold: int = 3
     sweep_after_seconds: float = 30.0
     sweep_interval_seconds: float = 5.0
+    """EventBridge runs the sweeper every minute; locally every few seconds, so the standby's takeover (the dr
+    sweeper's watch on the primary) acts within seconds of the router failing over."""
+    peer_probes: int = 3
+    peer_probe_interval_seconds: float = 3.0
+    """The dr sweeper's probes of the primary: 3, 3 s apart (AWS: 10 s), spanning more than the switch cache."""
+    peer_probe_timeout_seconds: float = 2.0
     replication_delay_ms: float = 0.0
     visibility_timeout: int = 10
     max_receive_count: int = 5
@@ -184,6 +190,18 @@ class TwoRegionStack:
             "AME_SWEEP_INTERVAL_SECONDS": str(self.config.sweep_interval_seconds),
         }
 
+    def sweeper_env(self, region: str) -> dict[str, str]:
+        """The dr sweeper watches the primary's own API past the router, as the dr stack's sweeper watches prod's
+        regional URL (`ame-platform:peerHealthUrl`), and takes over when it stops answering."""
+        if region == PRIMARY:
+            return {}
+        return {
+            "AME_PEER_HEALTH_URL": f"{self.region_url(PRIMARY)}/v1/health",
+            "AME_PEER_PROBES": str(self.config.peer_probes),
+            "AME_PEER_PROBE_INTERVAL_SECONDS": str(self.config.peer_probe_interval_seconds),
+            "AME_PEER_PROBE_TIMEOUT_SECONDS": str(self.config.peer_probe_timeout_seconds),
+        }
+
     def start(self) -> Self:
         self.group.launch(self._start_every_process)
         return self
@@ -249,7 +267,7 @@ class TwoRegionStack:
         """The region's API and worker: what a region outage takes away and a recovery brings back."""
         env = self.region_env(region)
         if "worker" in parts:
-            self.group.start_worker(f"worker-{region}", env)
+            self.group.start_worker(f"worker-{region}", env, self.sweeper_env(region))
         if "api" in parts:
             # The router checks each API every second: its request lines stay in the API's log, off the banner.
             self.group.start_api(f"api-{region}", self.config.api_ports[region], env, quiet=True)

@@ -32,7 +32,7 @@ from chalicelib.polling import wait_for
 from chalicelib.settings import PARTNER_URL_VARIABLES
 from devstack.issuer import DEFAULT_KEY
 from devstack.mask import AuditCopy
-from devstack.permissions import FunctionUser, create_function_users, write_users
+from devstack.permissions import FunctionUser, create_function_users, sweeper_kind, write_users
 from devstack.tokens import ClientsFileError, LocalClients
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -380,11 +380,12 @@ class ProcessGroup:
         api = self.spawn(name, argv, self.as_function("api", env), cwd=ROOT / "app", quiet=quiet, audit=True)
         wait_until(f"http://127.0.0.1:{port}/v1/health", 30, api)
 
-    def start_worker(self, name: str, env: dict[str, str]) -> None:
-        """The queue consumer as `name` and the scheduled sweeper as `sweeper_of(name)`: two functions, two users."""
+    def start_worker(self, name: str, env: dict[str, str], sweeper_env: Mapping[str, str] | None = None) -> None:
+        """The queue consumer as `name` and the scheduled sweeper as `sweeper_of(name)`: two functions, two users
+        (the dr region's sweeper is the user that may set the failover switch). `sweeper_env`: its own settings."""
         worker = [sys.executable, "-m", "devstack.worker"]
         self.spawn(name, [*worker, "--queue-only"], self.as_function("worker", env), quiet=self.config.quiet)
-        sweeper = self.as_function("sweeper", env)
+        sweeper = self.as_function(sweeper_kind(env.get("AME_ROLE", "primary")), {**env, **(sweeper_env or {})})
         self.spawn(sweeper_of(name), [*worker, "--schedule-only"], sweeper, quiet=self.config.quiet)
 
     def as_function(self, kind: str, env: dict[str, str]) -> dict[str, str]:

@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib.orders.model import OrderStatus
 from chalicelib.polling import wait_for
 from drill.canary import CanaryTraffic
-from drill.model import HELD_OUT_SECONDS, Canary, FailoverResult, HeldOut, ReplicationProbe, Switch
+from drill.model import DRILL, HELD_OUT_SECONDS, STANDBY, Canary, FailoverResult, HeldOut, ReplicationProbe, Switch
 from drill.targets import Target
 
 log = logging.getLogger("ame.drill")
@@ -110,18 +110,37 @@ def preflight(target: Target, traffic: CanaryTraffic, timeout: float = 15.0) -> 
 
 
 def fail_over_and_hold(target: Target, traffic: CanaryTraffic, pacing: Pacing) -> tuple[Switch, HeldOut]:
-    """The primary is lost, routing moves, the standby takes over (sets the switch, which fences the
-    primary and keeps Route 53 off it), and DR serves for the hold, deciding the orders the primary stranded."""
+    """The primary is lost, routing moves, the standby takes over (its sweeper sets the switch, which fences
+    the primary and keeps Route 53 off it), and DR serves for the hold, deciding the orders the primary stranded."""
     failover = switch_over(target, traffic, target.primary, target.secondary, pacing, fail=True)
     missing = len(failover.missing_at_switch)
     log.info("failed over: RTO %s s, %d acknowledged writes missing", failover.rto_seconds, missing)
-    target.take_over(target.primary)
-    held = HeldOut(switch_set_at=datetime.now(UTC))
+    held = await_takeover(target, failover.fault_at)
     log.info("the standby took over: the switch holds %s out until failback", target.primary)
     time.sleep(pacing.hold_on_dr_seconds)
     # The primary is still out: whatever of its stranded orders is decided now, the DR region decided.
     failover.stranded_decided_by_survivor = decided_in(target, target.secondary, failover.stranded_orders)
     return failover, held
+
+
+def await_takeover(target: Target, fault_at: datetime) -> HeldOut:
+    """Nobody sets the switch but the standby: its sweeper's latch, once every probe of the primary failed.
+
+    The drill only watches for it. When it does not come within the target's `takeover_timeout_seconds`,
+    the drill sets the switch itself, so the hold, the failback and the comparison still run and the
+    regions end in a known state, and the verdict fails naming it: a latch that did not act is the finding.
+    """
+    timeout = target.takeover_timeout_seconds
+    if wait_for(target.switch_set, timeout, every=target.takeover_poll_seconds):
+        held = HeldOut(switch_set_at=datetime.now(UTC), set_by=STANDBY)
+        log.info("the standby's sweeper set the switch %.1f s after the fault", held.takeover_seconds(fault_at))
+    else:
+        log.warning("the standby did not take over within %g s: the drill sets the switch itself", timeout)
+        target.take_over(target.primary)
+        held = HeldOut(switch_set_at=datetime.now(UTC), set_by=DRILL)
+    held.takeover_after_fault_seconds = held.takeover_seconds(fault_at)
+    held.takeover_timeout_seconds = timeout
+    return held
 
 
 def stay_out(target: Target, traffic: CanaryTraffic, held: HeldOut, pacing: Pacing) -> None:

@@ -101,12 +101,20 @@ class Switch:
         return None if self.served_at is None else (self.served_at - self.fault_at).total_seconds()
 
 
+STANDBY, DRILL = "standby", "drill"
+"""Who set the switch: the standby's sweeper (its takeover latch), or the drill when the latch did not act in time."""
+
+
 @dataclass
 class HeldOut:
     """Between failover and failback: the standby took over (switch set), the fault ended, and the
     recovered primary stayed out until the operator cleared the switch."""
 
     switch_set_at: datetime
+    set_by: str = STANDBY
+    takeover_after_fault_seconds: float | None = None
+    """Fault → the switch seen set (the drill polls it): how long the standby's latch took."""
+    takeover_timeout_seconds: float | None = None
     recovered_at: datetime | None = None
     watched_seconds: float = 0.0
     primary_health: list[int | None] = field(default_factory=list)
@@ -114,6 +122,13 @@ class HeldOut:
     served_by_primary: int = 0
     """Canary requests the primary answered while the switch was set: 0 when it stayed out."""
     cleared_at: datetime | None = None
+
+    @property
+    def standby_took_over(self) -> bool:
+        return self.set_by == STANDBY
+
+    def takeover_seconds(self, fault_at: datetime) -> float:
+        return (self.switch_set_at - fault_at).total_seconds()
 
     @property
     def stayed_out(self) -> bool:

@@ -39,6 +39,11 @@ class Verdict:
                 problems.append(f"RPO {f.rpo_seconds:.2f}s exceeds the {self.objectives.rpo_seconds:g}s objective")
             if f.failback is None or f.failback.rto_seconds is None:
                 problems.append("failback never completed")
+            if f.held_out is not None and not f.held_out.standby_took_over:
+                problems.append(
+                    f"the standby did not take over within {f.held_out.takeover_timeout_seconds:g} s of failing over: "
+                    "the drill set the switch itself"
+                )
             if f.held_out is not None and not f.held_out.stayed_out:
                 problems.append(
                     "the recovered primary took traffic or passed its health check before the switch was cleared"
@@ -78,6 +83,8 @@ class Verdict:
             "reported_replication_lag_source": None if f is None else f.reported_replication_lag_source,
             "failback_seconds": None if f is None or f.failback is None else f.failback.rto_seconds,
             "primary_held_out_until_failback": None if f is None or f.held_out is None else f.held_out.stayed_out,
+            "standby_took_over": None if f is None or f.held_out is None else f.held_out.standby_took_over,
+            "takeover_seconds": None if f is None or f.held_out is None else f.held_out.takeover_after_fault_seconds,
             "restore_seconds": None if r is None else round(r.restore_seconds, 3),
             "failover": None if f is None else _failover_details(f),
             "restore": None if r is None else {**as_json(r), "verified": r.verified},
@@ -216,7 +223,16 @@ def _held_out_lines(f: FailoverResult) -> list[str]:
     if h is None:
         return []
     statuses = ", ".join(sorted({"none" if s is None else str(s) for s in h.primary_health})) or "not checked"
+    if h.standby_took_over:
+        after = _seconds(h.takeover_after_fault_seconds)
+        who = f"- The standby's sweeper set the switch by itself, {after} after the fault."
+    else:
+        who = (
+            f"- The standby did NOT take over within {_seconds(h.takeover_timeout_seconds)} of failing over: the drill "
+            "set the switch itself."
+        )
     return [
+        who,
         f"- The standby took over (the failover switch set in {f.secondary}) at {_utc(h.switch_set_at)}; the fault "
         f"ended {_at(h.recovered_at)}; for {h.watched_seconds:.1f} s after, {f.primary}'s health answered {statuses} "
         f"and it served {h.served_by_primary} canary requests: held out until the operator's step: {h.stayed_out}.",

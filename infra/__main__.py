@@ -33,6 +33,7 @@ from ame_infra.contract import (
     app_secret_parameter,
     failover_switch,
     lambda_environment,
+    takeover_environment,
 )
 from ame_infra.failover import (
     ROUTE53_METRICS_REGION,
@@ -152,10 +153,18 @@ functions = AppFunctions(
         log_retention_days=settings.log_retention_days,
         app_secret=settings.required_app_secret,
         caller_environment=dict(identity.environment),
+        role=settings.role,
+        takeover_environment=dict(takeover_environment(settings.peer_health_url)),
         worker_max_concurrency=settings.worker_max_concurrency,
     ),
     opts=in_home,
 )
+if not settings.is_primary and settings.peer_health_url is None:
+    pulumi.log.warn(
+        "ame-platform:peerHealthUrl is not set: the standby never takes over by itself, so Route 53 fails back "
+        "on its own when the primary's check passes again (set it to prod's `regional_api_url` output + "
+        "/v1/health; docs/deployment.md, Deploy)"
+    )
 api_function = functions.by_logical_id[package.api_function.logical_id]
 api = RegionalApi(
     "ame-platform",

@@ -2,8 +2,9 @@
 
 Route 53's PRIMARY health check combines the primary's own check with this alarm, so the standby
 side decides failover; the app reads the same alarm to fence a primary that has been taken over.
-The writer (operators' runbook, the drill, `devstack.switch`) puts the metric and sets the alarm's
-state: CloudWatch would take a minute to evaluate the metric (moto never does), the state counts now.
+The writer (the standby's takeover latch, operators' runbook, the drill, `devstack.switch`) puts the
+metric and sets the alarm's state: CloudWatch would take a minute to evaluate the metric (moto never
+does), the state counts now.
 The alarm treats missing data as `ignore`, so the last state holds: failback is always a step.
 """
 
@@ -17,8 +18,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.failover import FailoverSwitch
+from chalicelib.failover import SWITCH_CACHE_SECONDS, FailoverSwitch
 from chalicelib.settings import FAILOVER_SWITCH_ALARM, FAILOVER_SWITCH_METRIC, FAILOVER_SWITCH_NAMESPACE
+from chalicelib.takeover import SwitchLatch
 
 log = logging.getLogger(__name__)
 OUT_OF_SERVICE, IN_SERVICE = "ALARM", "OK"
@@ -33,7 +35,7 @@ class CloudWatchFailoverSwitch(FailoverSwitch):
         self,
         client: Any,
         alarm_name: str = FAILOVER_SWITCH_ALARM,
-        ttl_seconds: float = 5.0,
+        ttl_seconds: float = SWITCH_CACHE_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
@@ -61,14 +63,28 @@ class CloudWatchFailoverSwitch(FailoverSwitch):
         return bool(alarms) and alarms[0].get("StateValue") == OUT_OF_SERVICE
 
 
-def set_primary_out_of_service(client: Any, out_of_service: bool, alarm_name: str = FAILOVER_SWITCH_ALARM) -> str:
+class CloudWatchSwitchLatch(SwitchLatch):
+    """The standby's takeover: the one writer, setting only (`chalicelib.takeover`)."""
+
+    def __init__(self, client: Any, alarm_name: str = FAILOVER_SWITCH_ALARM) -> None:
+        self._client = client
+        self._alarm = alarm_name
+
+    def hold_primary_out(self) -> None:
+        set_primary_out_of_service(self._client, True, self._alarm, reason="the standby took over: every probe failed")
+
+
+def set_primary_out_of_service(
+    client: Any, out_of_service: bool, alarm_name: str = FAILOVER_SWITCH_ALARM, reason: str | None = None
+) -> str:
     """Sets the switch (`client`: CloudWatch in the dr region); returns the alarm state it set."""
     client.put_metric_data(
         Namespace=FAILOVER_SWITCH_NAMESPACE,
         MetricData=[{"MetricName": FAILOVER_SWITCH_METRIC, "Value": 1.0 if out_of_service else 0.0, "Unit": "Count"}],
     )
     state = OUT_OF_SERVICE if out_of_service else IN_SERVICE
-    reason = "primary held out of service from the standby" if out_of_service else "primary back in service"
+    if reason is None:
+        reason = "primary held out of service from the standby" if out_of_service else "primary back in service"
     client.set_alarm_state(AlarmName=alarm_name, StateValue=state, StateReason=reason)
     return state
 

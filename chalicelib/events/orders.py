@@ -29,6 +29,7 @@ class BatchResponse(TypedDict):
 class SweepReport(TypedDict):
     active: bool
     requeued: int
+    took_over: bool
 
 
 def fenced() -> bool:
@@ -64,6 +65,15 @@ def assemble_envelopes(records: Iterable[SqsRecord]) -> BatchResponse:
 
 
 def sweep_stuck_orders() -> SweepReport:
+    """In the dr region, first the watch on the primary (it may take the primary over), then the sweep.
+
+    A watch that fails (CloudWatch refusing the write) is logged as an error and the sweep still runs."""
     c = container()
+    took_over = False
+    if c.takeover is not None:
+        try:
+            took_over = c.takeover.watch().took_over
+        except Exception as exc:
+            log.error("the watch on the primary failed", extra={"error": type(exc).__name__}, exc_info=True)
     result = c.orders.sweep(SweepStuckOrders(c.settings.region, c.settings.sweep_after))
-    return {"active": result.active, "requeued": len(result.requeued)}
+    return {"active": result.active, "requeued": len(result.requeued), "took_over": took_over}

@@ -31,6 +31,12 @@ from drill.canary import ORDER_AMOUNT, CanarySubjects, decision_body
 from drill.model import HELD_OUT_SECONDS
 from drill.targets.base import Names, Regions, Target
 
+API_FUNCTION = "ame-platform-api-handler"
+"""The API's Lambda function in each stack (`infra/ame_infra/functions.function_name` of `APIHandler`)."""
+TAKEOVER_TIMEOUT_SECONDS = 180.0
+"""EventBridge runs the dr sweeper every minute and one run probes for up to ~32 s (3 probes 10 s apart,
+4 s each), after Route 53's ~30 s: the standby sets the switch within about 2 minutes of the fault."""
+
 TABLE_KEYS = ("orders", "credit")
 """The `table_names` entries the drill reads; global tables have the same name in both regions."""
 
@@ -214,6 +220,10 @@ class AwsTarget(Target):
         self._route53 = boto3.client("route53", region_name="us-east-1", endpoint_url=endpoint_url)
         self._cloudwatch = boto3.client("cloudwatch", region_name=self.primary, endpoint_url=endpoint_url)
         self._sts = boto3.client("sts", region_name=self.primary, endpoint_url=endpoint_url)
+        self._lambda = boto3.client("lambda", region_name=self.primary, endpoint_url=endpoint_url)
+
+    takeover_timeout_seconds = TAKEOVER_TIMEOUT_SECONDS
+    takeover_poll_seconds = 5.0
 
     def canary_subjects(self) -> CanarySubjects:
         return canary_subjects_from(os.environ)
@@ -240,8 +250,9 @@ class AwsTarget(Target):
     def read_only_checks(self) -> dict[str, Callable[[], object]]:
         """One read-only call per resource and permission the drill needs, by what it checks.
 
-        Writing the switch (`cloudwatch:PutMetricData`, `cloudwatch:SetAlarmState`) and restoring or
-        deleting a table cannot be tried without doing them; reading the same alarm and table stands in.
+        Writing the switch (`cloudwatch:PutMetricData`, `cloudwatch:SetAlarmState`), throttling the API function
+        (`lambda:PutFunctionConcurrency`, `lambda:DeleteFunctionConcurrency`) and restoring or deleting a table
+        cannot be tried without doing them; reading the same alarm and table stands in.
         """
         names = self.data.names
         checks: dict[str, Callable[[], object]] = {
@@ -314,10 +325,17 @@ class AwsTarget(Target):
                 f"preflight: a probe write through {self.public_url} must become readable in {s}; replication "
                 f"counted from its acknowledgement, beside CloudWatch ReplicationLatency of {orders}",
                 f"traffic: canary orders and credit decisions through {self.public_url}, each write read back",
-                f"fault: the standby takes over: {self._switch_command(True)}",
+                f"fault: the primary's API stops answering: aws lambda put-function-concurrency --region {p} "
+                f"--function-name {API_FUNCTION} --reserved-concurrent-executions 0 (every request, "
+                "/v1/health included, fails; Route 53 fails over after 3 failed 10 s checks)",
                 f"measure RTO: until a canary write and read are answered by {s} ({REGION_HEADER})",
                 f"measure RPO: acknowledged canaries missing in {s} (dynamodb get-item --consistent-read)",
+                f"the standby takes over: wait up to {TAKEOVER_TIMEOUT_SECONDS:g} s (the {s} sweeper runs every "
+                "minute and probes for up to 32 s) for it to set the switch by itself, read with cloudwatch "
+                f"describe-alarms every 5 s; if it has not, the drill sets it ({self._switch_command(True)}) and "
+                "fails, the latch not having acted",
                 f"hold: serve from {s}; its sweeper re-queues orders stuck in PROCESSING",
+                f"recover: aws lambda delete-function-concurrency --region {p} --function-name {API_FUNCTION}",
                 f"held out: for {HELD_OUT_SECONDS:g} s {self.regional_url(p)}/v1/health answers 503 (REGION_FENCED) "
                 f"and every canary is answered by {s}: failback waits for the operator's step",
                 f"failback (the operator's step): {self._switch_command(False)}",
@@ -350,12 +368,17 @@ class AwsTarget(Target):
     def set_switch(self, out_of_service: bool) -> None:
         set_primary_out_of_service(self._switch, out_of_service, self.switch.alarm_name)
 
+    def switch_set(self) -> bool:
+        return self._describe_switch() == "ALARM"
+
     def inject_fault(self, region: str) -> None:
-        """In AWS the drill cannot impair a managed service: its fault is the standby taking over."""
-        self.set_switch(out_of_service=True)
+        """A managed service cannot be impaired; the primary's API function can be throttled to nothing, which
+        fails every request, `/v1/health` included, until `recover`. The switch is the standby's to set."""
+        self._lambda.put_function_concurrency(FunctionName=API_FUNCTION, ReservedConcurrentExecutions=0)
 
     def recover(self, region: str) -> None:
-        """Nothing was impaired: the primary is whole, and stays fenced until the switch is cleared."""
+        """The throttle is lifted: the primary answers again, fenced (503) until the switch is cleared."""
+        self._lambda.delete_function_concurrency(FunctionName=API_FUNCTION)
 
     def detected_unhealthy(self, region: str, since: datetime) -> datetime | None:
         checks = self._route53.get_health_check_status(HealthCheckId=self.outputs(region).health_check_id)

@@ -1,11 +1,11 @@
 """What every drill target offers, and the one way both read the regions' data.
 
-Both targets read data the same way (boto3, per region) and fail over the same way: the
-standby takes over by setting the failover switch (an alarm in the dr region that Route 53's
-primary record and the primary's fence read), and failback is clearing it, the operator's
-step. They differ in the fault (local: the primary's worker dies, then its DynamoDB is impaired
-and replication out of it stops; AWS: none can be injected into a managed service, so the fault
-is the switch itself) and in how routing is observed.
+Both targets read data the same way (boto3, per region) and fail over the same way: the primary
+stops answering, routing moves, and the standby takes over by itself (its sweeper sets the failover
+switch, an alarm in the dr region that Route 53's primary record and the primary's fence read);
+failback is clearing it, the operator's step. They differ in the fault (local: the primary's worker
+dies, then its DynamoDB is impaired and replication out of it stops; AWS: a managed service cannot
+be impaired, so the primary's API function is throttled to nothing) and in how routing is observed.
 """
 
 from __future__ import annotations
@@ -129,9 +129,17 @@ class Target(ABC):
     def set_switch(self, out_of_service: bool) -> None:
         """The failover switch, written in the standby region (the one writer: put the metric, set the alarm)."""
 
+    takeover_timeout_seconds: float = 60.0
+    """How long the drill waits, after failover, for the standby's sweeper to set the switch by itself."""
+    takeover_poll_seconds: float = 0.25
+
     def take_over(self, region: str) -> None:
-        """The standby takes over from `region`: the switch holds it out (and fenced) until failback."""
+        """The drill's fallback when the standby's latch did not act: the switch holds `region` out until failback."""
         self.set_switch(out_of_service=True)
+
+    @abstractmethod
+    def switch_set(self) -> bool:
+        """The switch alarm holds the primary out (ALARM), as read in the standby region now."""
 
     @abstractmethod
     def recover(self, region: str) -> None:

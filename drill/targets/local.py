@@ -114,6 +114,12 @@ class LocalTarget(Target):
         self.stack.replication("pause", region)
         self.stack.faults.impair("dynamodb")
 
+    def switch_set(self) -> bool:
+        from chalicelib.settings import FAILOVER_SWITCH_ALARM
+
+        alarms = self._cloudwatch.describe_alarms(AlarmNames=[FAILOVER_SWITCH_ALARM])["MetricAlarms"]
+        return bool(alarms) and alarms[0]["StateValue"] == "ALARM"
+
     def set_switch(self, out_of_service: bool) -> None:
         """The same writer as `devstack.switch` and the runbook, in the standby region of the local endpoint."""
         from chalicelib.adapters.failover_switch import set_primary_out_of_service

@@ -104,6 +104,9 @@ class StackSettings:
     """prod only: the dr stack's `health_check_id` output, alarmed on in us-east-1 beside the primary's."""
     worker_max_concurrency: int = 10
     """The SQS event source's maximum concurrency: a backlog never takes the API's Lambda concurrency."""
+    peer_health_url: str | None = None
+    """dr only: prod's `regional_api_url` output + `/v1/health`. The dr sweeper probes it and takes over
+    (sets the failover switch) when the primary stops answering; unset, it never does."""
 
     @property
     def is_primary(self) -> bool:
@@ -161,6 +164,7 @@ class StackSettings:
             backup_vault_lock=config.get("backupVaultLock") or "governance",
             standby_health_check_id=config.get("standbyHealthCheckId"),
             worker_max_concurrency=config.get_int("workerMaxConcurrency") or 10,
+            peer_health_url=config.get("peerHealthUrl"),
         )
         settings.validate()
         return settings
@@ -187,6 +191,14 @@ class StackSettings:
             raise StackConfigError(f"backupVaultLock: governance or compliance, not {self.backup_vault_lock!r}")
         if self.standby_health_check_id is not None and not self.is_primary:
             raise StackConfigError("standbyHealthCheckId is prod's: the dr stack alarms on nothing in us-east-1")
+        if self.peer_health_url is not None:
+            if self.is_primary:
+                raise StackConfigError("peerHealthUrl is dr's: the primary never takes over from its standby")
+            if not re.fullmatch(r"https://[^/\s]+/\S*/v1/health", self.peer_health_url):
+                raise StackConfigError(
+                    "peerHealthUrl must be prod's regional health URL: `regional_api_url` output + /v1/health, "
+                    f"not {self.peer_health_url!r}"
+                )
         if not 2 <= self.worker_max_concurrency <= 1000:
             raise StackConfigError("workerMaxConcurrency: 2-1000 (Lambda's range for an SQS event source)")
 

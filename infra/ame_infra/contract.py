@@ -185,6 +185,11 @@ def lambda_environment(
     }
 
 
+def takeover_environment(peer_health_url: str | None) -> dict[str, str]:
+    """The dr sweeper's watch on the primary (`chalicelib.takeover`): none without the primary's health URL."""
+    return {} if peer_health_url is None else {"AME_PEER_HEALTH_URL": peer_health_url}
+
+
 # --- identity: whom the API trusts (chalicelib.settings.IdentitySettings, chalicelib.identity.model) ---
 
 RESOURCE_SERVER = "ame-platform"

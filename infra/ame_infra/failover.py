@@ -3,8 +3,9 @@
 The prod stack writes the PRIMARY record, the dr stack the SECONDARY. The PRIMARY record's health
 check is CALCULATED: healthy only while both the primary's HTTPS check on `/api/v1/health` and a
 CLOUDWATCH_METRIC check on the failover switch pass. The switch is an alarm the dr stack keeps in
-the dr region (`contract.FAILOVER_SWITCH_ALARM`): operators and the drill set it from there, so a
-failover needs nothing from the impaired region, and Route 53 evaluates health checks in its data
+the dr region (`contract.FAILOVER_SWITCH_ALARM`): the dr sweeper (when the primary stops answering,
+`chalicelib.takeover`), operators and the drill set it from there, so a failover needs nothing from
+the impaired region, and Route 53 evaluates health checks in its data
 plane, which needs no control-plane (us-east-1) call. The switch alarm treats missing data as
 "ignore": its last state holds, so the primary comes back only when someone sets it back (failback
 is an operator's step, never automatic).

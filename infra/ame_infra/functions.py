@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -32,6 +32,10 @@ class AppFunctionsArgs:
     """A secret Output (`ame-platform:appSecret`); stored as an SSM SecureString under `key_arn`."""
     caller_environment: dict[str, pulumi.Input[str]]
     """The identity settings, for the functions that verify callers (contract.identity_environment)."""
+    role: str
+    """`primary` or `dr`: the dr stack's sweeper also watches the primary and may set the failover switch."""
+    takeover_environment: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """For the dr sweeper only (`grants.takes_over`): `AME_PEER_HEALTH_URL`, the primary's regional health."""
     worker_max_concurrency: int = WORKER_MAX_CONCURRENCY
     """At most this many concurrent invocations from each SQS event source (`workerMaxConcurrency`)."""
 
@@ -94,9 +98,7 @@ class AppFunctions(pulumi.ComponentResource):
             memory_size=packaged.memory_mb,
             timeout=function_timeout(packaged),
             architectures=[packaged.architecture],
-            environment={
-                "variables": {**args.environment, **(args.caller_environment if access.verifies_callers else {})}
-            },
+            environment={"variables": function_environment(packaged.handler, access.verifies_callers, args)},
             logging_config={"log_format": "Text", "log_group": log_group.name},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, policy, self.app_secret]),
         )
@@ -139,6 +141,12 @@ class AppFunctions(pulumi.ComponentResource):
         raise ValueError(f"{packaged.logical_id} consumes {packaged.sqs_source.queue_name}, which no stack declares")
 
 
+def function_environment(handler: str, verifies_callers: bool, args: AppFunctionsArgs) -> dict[str, pulumi.Input[str]]:
+    """Every function's settings, plus the identity settings for the API and the takeover's for the dr sweeper."""
+    takeover = args.takeover_environment if grants.takes_over(handler, args.role) else {}
+    return {**args.environment, **(args.caller_environment if verifies_callers else {}), **takeover}
+
+
 def function_name(packaged: PackagedFunction) -> str:
     words = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", packaged.logical_id).lower()
     return f"ame-platform-{words}"
@@ -163,6 +171,7 @@ def statements_for(
         consumed.spec if consumed is not None else None,
         resources,
         app_secret_parameter(args.region),
+        args.role,
     )
 
 

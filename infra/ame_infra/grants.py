@@ -12,7 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ame_infra.contract import ACCESS_BY_HANDLER, ENVELOPE_REQUESTS, TABLES, FunctionAccess, QueueSpec
+from ame_infra.contract import (
+    ACCESS_BY_HANDLER,
+    ENVELOPE_REQUESTS,
+    FAILOVER_SWITCH_NAMESPACE,
+    TABLES,
+    FunctionAccess,
+    QueueSpec,
+)
 
 Statement = dict[str, Any]
 Resource = Any
@@ -33,9 +40,17 @@ FAILOVER_SWITCH_ACTIONS = ("cloudwatch:DescribeAlarms",)
 """Every function reads the failover switch (an alarm in the standby region): a fenced primary's API
 refuses writes and its worker and sweeper idle."""
 
+TAKEOVER_ACTIONS = ("cloudwatch:SetAlarmState",)
+TAKEOVER_METRIC_ACTIONS = ("cloudwatch:PutMetricData",)
+"""The dr sweeper takes over from a primary that stops answering (`chalicelib.takeover`): it writes the switch
+as every other writer does, the metric then the alarm's state. PutMetricData has no resource type in AWS:
+it is granted on `*`, narrowed to the switch's namespace by `cloudwatch:namespace`."""
+
 API, WORKER, SWEEPER = "app.app", "app.assemble_envelopes", "app.sweep_stuck_orders"
-KINDS = {"api": API, "worker": WORKER, "sweeper": SWEEPER}
-"""One role per Lambda function kind, by the name the local stack gives its process."""
+PRIMARY_ROLE, STANDBY_ROLE = "primary", "dr"
+KINDS = {"api": API, "worker": WORKER, "sweeper": SWEEPER, "standby-sweeper": SWEEPER}
+"""One role per Lambda function kind, by the name the local stack gives its process. The dr region's sweeper
+is a kind of its own: it alone may set the failover switch (`takes_over`)."""
 CONSUMES = {WORKER: ENVELOPE_REQUESTS}
 """The queue each SQS handler consumes (`app.py`'s `on_sqs_message`; the program reads it from the package)."""
 
@@ -78,14 +93,32 @@ def allow(actions: Sequence[str], resources: Sequence[Resource], conditions: dic
     return statement
 
 
+def takes_over(handler: str, role: str) -> bool:
+    """Only the standby's sweeper sets the switch; the primary's never could (it may be the impaired side)."""
+    return handler == SWEEPER and role == STANDBY_ROLE
+
+
+def kind_of(handler: str, role: str) -> str:
+    """The local user a stack of `role` runs `handler` as (`KINDS` inverted)."""
+    if takes_over(handler, role):
+        return "standby-sweeper"
+    return next(kind for kind, of in KINDS.items() if of == handler)
+
+
+def role_of(kind: str) -> str:
+    return STANDBY_ROLE if kind == "standby-sweeper" else PRIMARY_ROLE
+
+
 def statements(
     handler: str,
     function_name: str,
     consumed: QueueSpec | None,
     resources: Resources,
     app_secret_parameter: str,
+    role: str,
 ) -> list[Statement]:
-    """The function's identity policy: its log group, tables, queues, key, parameters and the failover switch."""
+    """The function's identity policy: its log group, tables, queues, key, parameters and the failover switch
+    (read by every function; written by the dr sweeper only)."""
     access = access_of(handler)
     log_group = resources.log_group(f"/aws/lambda/{function_name}")
     found = [allow(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group])]
@@ -106,6 +139,10 @@ def statements(
     if sends or consumed is not None:
         found.append(allow(KMS_FOR_ENCRYPTED_QUEUES, [resources.key]))
     found.append(allow(FAILOVER_SWITCH_ACTIONS, [resources.switch_alarm]))
+    if takes_over(handler, role):
+        found.append(allow(TAKEOVER_ACTIONS, [resources.switch_alarm]))
+        namespace = {"StringEquals": {"cloudwatch:namespace": FAILOVER_SWITCH_NAMESPACE}}
+        found.append(allow(TAKEOVER_METRIC_ACTIONS, ["*"], namespace))
     if access.reads_app_secret:
         secret = resources.parameter(app_secret_parameter)
         found.append(allow(["ssm:GetParameter"], [secret]))

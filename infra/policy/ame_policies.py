@@ -118,6 +118,11 @@ def is_dead_letter_queue(name: str) -> bool:
     return name.removesuffix(".fifo").endswith("-dlq")
 
 
+ACTIONS_WITHOUT_RESOURCE_TYPES = frozenset({"cloudwatch:PutMetricData"})
+"""AWS authorizes these on `*` only: allowed there when a Condition narrows them (the dr sweeper's takeover
+writes the switch's metric, held to its namespace by `cloudwatch:namespace`)."""
+
+
 def identity_policy_names_everything(props: Props) -> Iterable[str]:
     document = props.get("policy")
     if not isinstance(document, str):
@@ -133,8 +138,11 @@ def identity_policy_names_everything(props: Props) -> Iterable[str]:
             if "*" in action:
                 yield f"wildcard action {action!r}"
         resources = statement.get("Resource", [])
+        narrowed = statement.get("Condition") and set([actions] if isinstance(actions, str) else actions) <= (
+            ACTIONS_WITHOUT_RESOURCE_TYPES
+        )
         for resource in [resources] if isinstance(resources, str) else resources:
-            if resource == "*":
+            if resource == "*" and not narrowed:
                 yield f"statement allowing {actions} on every resource"
 
 

@@ -8,6 +8,7 @@ checks run against the same endpoint, in regions the test provisions.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import shlex
 import subprocess
 import sys
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from chalicelib.settings import CREDIT_TABLE, FAILOVER_SWITCH_ALARM, ORDERS_TABL
 from devstack.regions import PRIMARY, SECONDARY, TwoRegionConfig, TwoRegionStack
 from drill.__main__ import main
 from drill.targets import AwsTarget, StackOutputs
-from drill.targets.aws import OPTIONAL_OUTPUTS
+from drill.targets.aws import API_FUNCTION, OPTIONAL_OUTPUTS
 
 pytestmark = pytest.mark.drill
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,20 +89,58 @@ def test_the_switch_takes_the_region_out_and_only_clearing_it_brings_it_back(
 ) -> None:
     # GIVEN outputs without `failover_switch` (saved before the stacks exported it): the contract's alarm in dr
     assert (target.switch.region, target.switch.alarm_name) == (SECONDARY, FAILOVER_SWITCH_ALARM)
-    # WHEN the drill's fault step sets the switch from the standby side
-    target.inject_fault(PRIMARY)
+    # WHEN the switch is set from the standby side (the drill's fallback when the standby's latch did not act)
+    assert not target.switch_set()
+    target.take_over(PRIMARY)
+    assert target.switch_set()
     # THEN the primary's own health check fails (after the switch's 5 s cache) and traffic moves to DR
     assert wait_for(lambda: target.health_status(PRIMARY) == 503, timeout=15)
     assert wait_for(lambda: region_answering(stack) == SECONDARY, timeout=10)
     assert target.healthy(SECONDARY)
-    # AND the end of the fault does not bring it back: it stays out while the switch is set
-    target.recover(PRIMARY)
+    # AND a whole primary does not come back by itself: it stays out while the switch is set
     assert not wait_for(lambda: target.healthy(PRIMARY), timeout=6)
     assert region_answering(stack) == SECONDARY
     # WHEN the operator's failback step clears it THEN the primary serves again
     target.fail_back(PRIMARY)
     assert wait_for(lambda: target.healthy(PRIMARY), timeout=15)
     assert wait_for(lambda: region_answering(stack) == PRIMARY, timeout=10)
+
+
+def test_the_aws_fault_throttles_the_primarys_api_function_and_its_end_lifts_it(
+    stack: TwoRegionStack, target: AwsTarget
+) -> None:
+    # GIVEN the API function as the prod stack names it, in the primary region of the local endpoint
+    options: dict[str, Any] = {
+        "endpoint_url": stack.aws_url,
+        "aws_access_key_id": "local",
+        "aws_secret_access_key": "local",
+    }
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = boto3.client("iam", region_name=PRIMARY, **options).create_role(
+        RoleName=f"drill-fault-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    functions = boto3.client("lambda", region_name=PRIMARY, **options)
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def app(event, context):\n    return {}\n")
+    functions.create_function(
+        FunctionName=API_FUNCTION, Runtime="python3.11", Role=role, Handler="app.app", Code={"ZipFile": code.getvalue()}
+    )
+    try:
+        # WHEN the drill's AWS fault runs THEN the function may run nowhere: every request fails
+        target.inject_fault(PRIMARY)
+        assert functions.get_function_concurrency(FunctionName=API_FUNCTION)["ReservedConcurrentExecutions"] == 0
+        # WHEN the fault ends THEN the limit is gone (the switch, not the throttle, keeps the primary out)
+        target.recover(PRIMARY)
+        assert "ReservedConcurrentExecutions" not in functions.get_function_concurrency(FunctionName=API_FUNCTION)
+        assert not target.switch_set()
+    finally:
+        functions.delete_function(FunctionName=API_FUNCTION)
 
 
 def test_the_readme_failover_by_hand_works_as_written(stack: TwoRegionStack) -> None:
@@ -165,7 +205,8 @@ def test_dry_run_with_the_sample_outputs_prints_every_step_and_calls_nothing(
     # GIVEN the sample outputs files the README documents
     # WHEN the AWS drill runs with --dry-run
     code = main(dry_run_argv(tmp_path / "report"))
-    # THEN it lists the steps, the read-only preflight first and the switch flipped both ways, and exits 0
+    # THEN it lists the steps, the read-only preflight first, the fault, the wait for the standby to take over (the
+    # drill setting the switch only if it does not) and the switch cleared at failback, and exits 0
     printed = capsys.readouterr().out.strip().splitlines()
     steps = AwsTarget(StackOutputs.load(ROOT / SAMPLE_PROD), StackOutputs.load(ROOT / SAMPLE_DR)).plan(
         "failover", tmp_path / "report"
@@ -173,7 +214,12 @@ def test_dry_run_with_the_sample_outputs_prints_every_step_and_calls_nothing(
     assert code == 0 and [line.split(". ", 1)[1] for line in printed] == steps
     assert any(f"cloudwatch:DescribeAlarms {FAILOVER_SWITCH_ALARM} in us-west-2" in step for step in steps)
     set_it = f"--region us-west-2 --alarm-name {FAILOVER_SWITCH_ALARM} --state-value ALARM"
-    assert any(step.startswith("fault: the standby takes over") and set_it in step for step in steps)
+    throttle = "lambda put-function-concurrency --region us-east-1 --function-name ame-platform-api-handler"
+    assert any(step.startswith("fault: the primary's API stops answering") and throttle in step for step in steps)
+    assert not any(set_it in step for step in steps if step.startswith("fault"))
+    (takeover,) = [step for step in steps if step.startswith("the standby takes over: wait up to 180 s")]
+    assert "sweeper runs every minute" in takeover and set_it in takeover and "fails" in takeover
+    assert any(step.startswith("recover: aws lambda delete-function-concurrency") for step in steps)
     assert any("held out: for 5 s" in step and "503 (REGION_FENCED)" in step for step in steps)
     clear_it = f"--region us-west-2 --alarm-name {FAILOVER_SWITCH_ALARM} --state-value OK"
     assert any(step.startswith("failback (the operator's step)") and clear_it in step for step in steps)
@@ -194,7 +240,10 @@ def test_the_readme_dry_run_works_verbatim_without_credentials(tmp_path: Path) -
     result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     # THEN it prints the plan and exits 0
     assert result.returncode == 0, result.stderr
-    assert "fault: the standby takes over: aws cloudwatch put-metric-data --region us-west-2" in result.stdout
+    assert "fault: the primary's API stops answering: aws lambda put-function-concurrency --region us-east-1" in (
+        result.stdout
+    )
+    assert "the standby takes over: wait up to 180 s" in result.stdout
 
 
 @pytest.mark.parametrize("key", [*StackOutputs.required(), "table_names.orders", "table_names.credit"])
@@ -240,7 +289,7 @@ def test_the_aws_path_never_loads_the_local_runtime(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     # THEN no devstack module was ever imported
     assert result.returncode == 0, result.stderr
-    assert "fault: the standby takes over" in result.stdout
+    assert "the standby takes over: wait up to 180 s" in result.stdout
 
 
 def test_the_outputs_the_drill_reads_are_the_ones_the_stacks_export() -> None:

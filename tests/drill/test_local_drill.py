@@ -49,6 +49,9 @@ def test_a_failover_and_restore_drill_meets_the_objectives_and_loses_nothing(tmp
     assert held is not None and held.stayed_out and set(held.primary_health) == {503}
     assert held.recovered_at is not None and held.watched_seconds >= 5.0 and held.served_by_primary == 0
     assert held.switch_set_at < held.recovered_at and held.cleared_at is not None
+    # AND nobody but the standby set the switch: its sweeper's latch, after the fault, with no drill fallback
+    assert held.standby_took_over and held.takeover_after_fault_seconds is not None
+    assert held.switch_set_at > failover.failover.fault_at
     assert failover.failback is not None and failover.failback.fault_at == held.cleared_at
     routed = failover.failover.served_at
     assert routed is not None
@@ -85,5 +88,7 @@ def test_a_failover_and_restore_drill_meets_the_objectives_and_loses_nothing(tmp
     text = (report / "report.md").read_text()
     assert "objectives met" in text
     assert data["primary_held_out_until_failback"] is True
+    assert data["standby_took_over"] is True and data["takeover_seconds"] > 0
+    assert "- The standby's sweeper set the switch by itself, " in text
     assert "held out until the operator's step: True" in text
     assert f"| {failover.replication_lag_ms:.1f} ms (" in text and "reported by the platform: local replicator" in text

@@ -16,6 +16,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
+from ame_infra import grants
 from chalicelib.polling import wait_for
 from devstack import demo_data as demo
 from devstack import permissions
@@ -37,7 +38,7 @@ def test_the_api_the_worker_and_the_sweeper_each_run_as_their_own_user(stack: Lo
     for process, kind in (("api", "api"), ("worker", "worker"), ("sweeper", "sweeper")):
         key = process_environment(running[process])["AWS_ACCESS_KEY_ID"]
         assert key == stack.aws_users[kind].access_key_id, process
-    assert len({user.access_key_id for user in stack.aws_users.values()}) == 3
+    assert len({user.access_key_id for user in stack.aws_users.values()}) == len(grants.KINDS)
 
 
 def client_as(stack: LocalStack, kind: str, service: str) -> object:

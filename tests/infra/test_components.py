@@ -157,6 +157,9 @@ PEER_ISSUER = "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_Peer"
         ({"backup_vault_lock": "strict"}, "backupVaultLock"),
         ({"role": "dr", "standby_health_check_id": "hc-1"}, "standbyHealthCheckId is prod's"),
         ({"worker_max_concurrency": 1}, "workerMaxConcurrency"),
+        ({"peer_health_url": "https://abc.execute-api.us-east-1.amazonaws.com/api/v1/health"}, "peerHealthUrl is dr's"),
+        ({"role": "dr", "peer_health_url": "https://abc.execute-api.us-east-1.amazonaws.com/api"}, "output"),
+        ({"role": "dr", "peer_health_url": "http://abc.example/api/v1/health"}, "regional health URL"),
     ],
 )
 def test_settings_refuse_contradictions(change: dict[str, object], message: str) -> None:

@@ -177,6 +177,9 @@ LEFT_AT_THE_APPS_DEFAULT = {
     "AME_TOKEN_LEEWAY_SECONDS",
     "AME_JWKS_TTL_SECONDS",
     "AME_LOG_LEVEL",
+    "AME_PEER_PROBES",
+    "AME_PEER_PROBE_INTERVAL_SECONDS",
+    "AME_PEER_PROBE_TIMEOUT_SECONDS",
 }
 NEVER_SET_IN_AWS = {"AME_APP_SECRET"}  # the secret itself: AWS reads AME_APP_SECRET_PARAMETER from SSM
 
@@ -185,7 +188,7 @@ def test_every_variable_the_app_reads_is_set_by_the_stacks_or_left_at_a_default_
     env = contract.lambda_environment(
         "primary", "us-east-1", "api.example.com", 5, dict.fromkeys(PARTNERS, "https://x"), "us-west-2"
     )
-    set_by_stacks = set(env) | set(contract.IDENTITY_VARIABLES)
+    set_by_stacks = set(env) | set(contract.IDENTITY_VARIABLES) | set(contract.takeover_environment("https://x"))
     read = variables_the_app_reads()
     assert "AME_TOKEN_ISSUERS" in read and "AME_PARAMETRIZER_URL" in read  # the scan sees settings.py
     undecided = read - set_by_stacks - LEFT_AT_THE_APPS_DEFAULT - NEVER_SET_IN_AWS

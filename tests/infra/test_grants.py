@@ -22,10 +22,11 @@ def role_actions(stack: Inventory, handler: str) -> set[str]:
     return {action for statement in policy_document(policy) for action in statement["Action"]}  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("kind", sorted(grants.KINDS))
-def test_each_local_function_user_holds_its_deployed_roles_actions(stack: Inventory, kind: str) -> None:
+@pytest.mark.parametrize("handler", sorted(set(grants.KINDS.values())))
+def test_each_local_function_user_holds_its_deployed_roles_actions(stack: Inventory, handler: str) -> None:
     # GIVEN the role Pulumi declares for that function and the policy the local stack gives its user
-    deployed = role_actions(stack, grants.KINDS[kind])
+    deployed = role_actions(stack, handler)
+    kind = grants.kind_of(handler, "primary" if stack.stack == "prod" else "dr")
     (statement,) = permissions.local_policy(permissions.deployed_actions(kind))["Statement"]
     # THEN the user holds the role's actions, plus only moto's names for the same operations, on `*`
     moto_only = {name for action in deployed for name in permissions.moto_names(action)}
@@ -52,6 +53,36 @@ def test_the_failover_switch_is_read_on_its_alarm_only(stack: Inventory) -> None
     resources: list[str] = switch["Resource"]  # type: ignore[assignment]
     (arn,) = resources
     assert arn.startswith("arn:aws:cloudwatch:") and arn.endswith(":alarm:ame-platform-primary-out-of-service")
+
+
+def test_only_the_dr_sweeper_may_set_the_switch(prod: Inventory, dr: Inventory) -> None:
+    # GIVEN every function role of both stacks
+    writers = {
+        (inventory.stack, handler)
+        for inventory in (prod, dr)
+        for handler in set(grants.KINDS.values())
+        if role_actions(inventory, handler) & {"cloudwatch:PutMetricData", "cloudwatch:SetAlarmState"}
+    }
+    # THEN only the standby's sweeper writes the switch (the primary may be the impaired side)
+    assert writers == {("dr", grants.SWEEPER)}
+    name = function(dr, grants.SWEEPER).inputs["name"]
+    (policy,) = [p for p in dr.of_type(ROLE_POLICY) if p.name == name]
+    (alarm,) = [s for s in policy_document(policy) if s["Action"] == ["cloudwatch:SetAlarmState"]]
+    assert alarm["Resource"] == ["arn:aws:cloudwatch:us-west-2:111111111111:alarm:ame-platform-primary-out-of-service"]
+    assert "Condition" not in alarm
+    # PutMetricData has no resource type in AWS: `*`, held to the switch's namespace
+    (metric,) = [s for s in policy_document(policy) if s["Action"] == ["cloudwatch:PutMetricData"]]
+    assert metric["Resource"] == ["*"]
+    assert metric["Condition"] == {"StringEquals": {"cloudwatch:namespace": "AME/Failover"}}
+
+
+def test_the_local_dr_sweeper_is_a_user_of_its_own() -> None:
+    assert permissions.sweeper_kind("primary") == "sweeper"
+    assert permissions.sweeper_kind("dr") == "standby-sweeper"
+    standby, sweeper = permissions.deployed_actions("standby-sweeper"), permissions.deployed_actions("sweeper")
+    assert standby - sweeper == {"cloudwatch:PutMetricData", "cloudwatch:SetAlarmState"}
+    local = permissions.local_policy(standby)["Statement"][0]["Action"]
+    assert {"monitoring:PutMetricData", "monitoring:SetAlarmState"} <= set(local)  # moto's names for them
 
 
 def test_the_local_copy_drops_what_moto_cannot_evaluate() -> None:

@@ -214,6 +214,30 @@ def test_each_resource_policy_reports_the_breakage_it_exists_for(
     assert found and any(expected in message for message in found), found
 
 
+@pytest.mark.parametrize(
+    ("change", "allowed"),
+    [
+        (lambda s: None, True),  # as declared: `*`, held to the switch's namespace
+        (lambda s: s.pop("Condition"), False),
+        (lambda s: s.update(Action=["cloudwatch:PutMetricData", "cloudwatch:SetAlarmState"]), False),
+    ],
+)
+def test_only_a_narrowed_put_metric_data_may_name_every_resource(
+    change: Callable[[dict[str, Any]], None], allowed: bool, dr: Inventory
+) -> None:
+    # GIVEN the dr sweeper's role, which writes the switch's metric (PutMetricData has no resource type)
+    (policy,) = [p for p in dr.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "ame-platform-sweep-stuck-orders"]
+
+    def edit(inputs: dict[str, Any]) -> None:
+        document = json.loads(inputs["policy"])
+        (metric,) = [s for s in document["Statement"] if s["Action"] == ["cloudwatch:PutMetricData"]]
+        change(metric)
+        inputs["policy"] = json.dumps(document)
+
+    found = violations(POLICIES["iam-no-wildcards"], [replaced(policy, edit)])
+    assert (found == []) is allowed, found
+
+
 def test_a_dlq_without_an_alarm_is_reported(dr: Inventory) -> None:
     def dlq_alarm(r: DeclaredResource) -> bool:
         return r.type.endswith("MetricAlarm") and r.inputs["metricName"] == "ApproximateNumberOfMessagesVisible"

@@ -188,9 +188,13 @@ def test_the_scheduled_sweeper_runs_through_the_container(client: SignedClient, 
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=["arn:aws:events:rule/sweep"]
     )
     response = client.lambda_.invoke("sweep_stuck_orders", event)
-    assert response.payload == {"active": True, "requeued": 0}
+    assert response.payload == {"active": True, "requeued": 0, "took_over": False}
     container.region_switch.serving = False  # type: ignore[attr-defined]
-    assert client.lambda_.invoke("sweep_stuck_orders", event).payload == {"active": False, "requeued": 0}
+    assert client.lambda_.invoke("sweep_stuck_orders", event).payload == {
+        "active": False,
+        "requeued": 0,
+        "took_over": False,
+    }
 
 
 def test_sqs_handler_reports_only_the_failed_records(

@@ -13,8 +13,18 @@ from botocore.exceptions import ClientError, NoCredentialsError
 
 from devstack import demo_data as demo
 from devstack.router import FailoverRouting, RegionHealth
-from drill.failover import window_seconds
-from drill.model import Canary, FailoverResult, MessageCounts, Objectives, RestoreResult, Switch
+from drill.failover import await_takeover, window_seconds
+from drill.model import (
+    DRILL,
+    STANDBY,
+    Canary,
+    FailoverResult,
+    HeldOut,
+    MessageCounts,
+    Objectives,
+    RestoreResult,
+    Switch,
+)
 from drill.report import Verdict, markdown
 from drill.targets import canary_subjects_from, demo_subjects
 from drill.targets.aws import failure
@@ -205,3 +215,57 @@ def test_the_report_writer_imports_its_plotting_library_when_the_drill_starts() 
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+class SwitchWatcher:
+    """A drill target reduced to the switch: set by the standby after `set_after` reads, or never."""
+
+    primary = "us-east-1"
+    takeover_timeout_seconds = 0.3
+    takeover_poll_seconds = 0.01
+
+    def __init__(self, set_after: int | None) -> None:
+        self.set_after = set_after
+        self.reads = 0
+        self.taken_over_by_drill: list[str] = []
+
+    def switch_set(self) -> bool:
+        self.reads += 1
+        return self.set_after is not None and self.reads > self.set_after
+
+    def take_over(self, region: str) -> None:
+        self.taken_over_by_drill.append(region)
+
+
+def test_the_drill_waits_for_the_standby_to_set_the_switch_and_never_sets_it_itself() -> None:
+    watcher = SwitchWatcher(set_after=2)
+    fault_at = datetime.now(UTC)
+    held = await_takeover(watcher, fault_at)  # type: ignore[arg-type]
+    assert held.standby_took_over and held.set_by == STANDBY and watcher.taken_over_by_drill == []
+    assert held.takeover_after_fault_seconds is not None and held.takeover_after_fault_seconds >= 0
+    assert held.switch_set_at >= fault_at
+
+
+def test_a_standby_that_never_takes_over_gets_the_switch_set_by_the_drill_and_fails_it() -> None:
+    watcher = SwitchWatcher(set_after=None)
+    held = await_takeover(watcher, datetime.now(UTC))  # type: ignore[arg-type]
+    assert held.set_by == DRILL and watcher.taken_over_by_drill == ["us-east-1"]
+    held.primary_health = [503]
+    verdict = Verdict(Objectives(), result(held_out=held), None)
+    assert verdict.failures == [
+        "the standby did not take over within 0.3 s of failing over: the drill set the switch itself"
+    ]
+    assert verdict.as_dict()["standby_took_over"] is False
+    assert (
+        "- The standby did NOT take over within 0.30 s of failing over: the drill set the switch itself."
+        in markdown(verdict)
+    )
+
+
+def test_the_report_says_how_long_the_standby_took_to_take_over() -> None:
+    held = HeldOut(switch_set_at=T0 + timedelta(seconds=12.5), primary_health=[503], takeover_timeout_seconds=60.0)
+    held.takeover_after_fault_seconds = held.takeover_seconds(T0)
+    verdict = Verdict(Objectives(), result(held_out=held), None)
+    assert verdict.met and verdict.as_dict()["takeover_seconds"] == 12.5
+    assert verdict.as_dict()["standby_took_over"] is True
+    assert "- The standby's sweeper set the switch by itself, 12.50 s after the fault." in markdown(verdict)
