@@ -20,7 +20,7 @@ app.register_blueprint(credit.routes)  # /v1/customers, /v1/credit
 
 @app.on_sqs_message(queue=ENVELOPE_REQUESTS_QUEUE, batch_size=10)
 def assemble_envelopes(event: Any) -> order_events.BatchResponse:
-    return order_events.assemble_envelopes(event)
+    return order_events.assemble_envelopes(event, event.context)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

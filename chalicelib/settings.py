@@ -66,6 +66,13 @@ def _number(env: Mapping[str, str], name: str, default: str, kind: Callable[[str
         raise ConfigurationError(f"{name} is not {'an integer' if kind is int else 'a number'}") from None
 
 
+def _at_least_one(env: Mapping[str, str], name: str, default: str) -> int:
+    value = _number(env, name, default, int)
+    if value < 1:
+        raise ConfigurationError(f"{name} must be at least 1")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     region: str
@@ -85,6 +92,10 @@ class Settings:
     partner_retries: int
     idempotency_ttl: timedelta
     worker_threads: int
+    batch_concurrency: int
+    """How many records of one SQS batch are assembled at once (their partner calls share `worker_threads`)."""
+    batch_deadline_margin_seconds: float
+    """The SQS handler stops waiting this long before the Lambda timeout and hands back unfinished records."""
     sweep_after: timedelta
     failover_switch_region: str | None
     """Where the switch alarm lives (the dr region); None: no switch, this region is never fenced."""
@@ -125,6 +136,10 @@ class Settings:
             partner_retries=_number(env, "AME_PARTNER_RETRIES", "1", int),
             idempotency_ttl=timedelta(hours=_number(env, "AME_IDEMPOTENCY_TTL_HOURS", "24", float)),
             worker_threads=_number(env, "AME_WORKER_THREADS", "16", int),
+            # 4 of a batch of 10: a heavy company holds one slot while the rest pass through the others,
+            # and no more decisions than that share a 512 MB function's memory and the partner pool.
+            batch_concurrency=_at_least_one(env, "AME_BATCH_CONCURRENCY", "4"),
+            batch_deadline_margin_seconds=_number(env, "AME_BATCH_DEADLINE_MARGIN_SECONDS", "3", float),
             sweep_after=timedelta(seconds=_number(env, "AME_SWEEP_AFTER_SECONDS", "300", float)),
             failover_switch_region=env.get("AME_FAILOVER_SWITCH_REGION") or None,
             failover_switch_alarm=env.get("AME_FAILOVER_SWITCH_ALARM") or FAILOVER_SWITCH_ALARM,

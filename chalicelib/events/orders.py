@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from functools import partial
 from typing import Any, Protocol, TypedDict
 
-from chalicelib.bootstrap import container
+from chalicelib.bootstrap import Container, container
 from chalicelib.errors import DomainError
+from chalicelib.events.batch import run_records, time_left
 from chalicelib.orders.services import AssembleEnvelope, SweepStuckOrders
 
 log = logging.getLogger("ame.events")
@@ -37,8 +39,10 @@ def fenced() -> bool:
     return not container().region_switch.in_service()
 
 
-def assemble_envelopes(records: Iterable[SqsRecord]) -> BatchResponse:
-    """One record failing never fails its neighbours: it is reported back for redelivery.
+def assemble_envelopes(records: Iterable[SqsRecord], context: object = None) -> BatchResponse:
+    """One record failing, or running long, never fails or delays its neighbours: it alone is reported
+    back for redelivery. Records run side by side (`AME_BATCH_CONCURRENCY`); those unfinished when the
+    invocation's time runs low (Lambda's `context`) are reported too, rather than lost to a timeout.
 
     A fenced primary decides nothing: the batch goes back untouched (the standby's sweeper re-queues
     those orders there), and no order is marked FAILED for it."""
@@ -47,21 +51,28 @@ def assemble_envelopes(records: Iterable[SqsRecord]) -> BatchResponse:
     if fenced():
         log.warning("fenced: envelope requests left on the queue", extra={"count": len(raws)})
         return {"batchItemFailures": [{"itemIdentifier": raw["messageId"]} for raw in raws]}
-    failures: list[BatchItemFailure] = []
-    for raw in raws:
-        attempt = int(raw.get("attributes", {}).get("ApproximateReceiveCount", "1"))
-        try:
-            order_key = str(json.loads(raw["body"])["order_key"])
-            c.orders.assemble(AssembleEnvelope(order_key, attempt, c.settings.max_receive_count))
-        except Exception as exc:
-            detail = exc.message if isinstance(exc, DomainError) else type(exc).__name__
-            log.warning(
-                "envelope request failed; left for redelivery",
-                extra={"message_id": raw.get("messageId"), "attempt": attempt, "error": detail},
-                exc_info=not isinstance(exc, DomainError),
-            )
-            failures.append({"itemIdentifier": raw["messageId"]})
-    return {"batchItemFailures": failures}
+    outcome = run_records(
+        [(raw["messageId"], partial(_assemble_one, c, raw)) for raw in raws],
+        c.settings.batch_concurrency,
+        time_left(context, c.settings.batch_deadline_margin_seconds),
+    )
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in outcome.redeliver]}
+
+
+def _assemble_one(c: Container, raw: dict[str, Any]) -> None:
+    """One record: its receive count decides whether a failure is its last (the order then FAILED)."""
+    attempt = int(raw.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+    try:
+        order_key = str(json.loads(raw["body"])["order_key"])
+        c.orders.assemble(AssembleEnvelope(order_key, attempt, c.settings.max_receive_count))
+    except Exception as exc:
+        detail = exc.message if isinstance(exc, DomainError) else type(exc).__name__
+        log.warning(
+            "envelope request failed; left for redelivery",
+            extra={"message_id": raw.get("messageId"), "attempt": attempt, "error": detail},
+            exc_info=not isinstance(exc, DomainError),
+        )
+        raise
 
 
 def sweep_stuck_orders() -> SweepReport:
