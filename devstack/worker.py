@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -31,14 +32,19 @@ APP_DIR = Path(__file__).resolve().parent.parent / "app"
 
 
 class LocalLambdaContext:
-    def __init__(self, function_name: str, timeout_seconds: int = 60) -> None:
+    """Counts down from the function's timeout as Lambda's does, so the SQS handler's deadline holds locally."""
+
+    def __init__(
+        self, function_name: str, timeout_seconds: int = 60, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.function_name = function_name
         self.aws_request_id = str(uuid.uuid4())
         self.memory_limit_in_mb = 512
-        self._timeout_ms = timeout_seconds * 1000
+        self._clock = clock
+        self._ends = clock() + timeout_seconds
 
     def get_remaining_time_in_millis(self) -> int:
-        return self._timeout_ms
+        return max(0, int((self._ends - self._clock()) * 1000))
 
 
 def lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:

@@ -82,3 +82,17 @@ def test_a_health_answer_does_not_count_once_the_child_we_started_is_gone() -> N
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_local_lambda_context_counts_down_from_the_timeout() -> None:
+    # GIVEN a context made at t=100 s for a 60 s function
+    from devstack.worker import LocalLambdaContext
+
+    now = [100.0]
+    context = LocalLambdaContext("assemble_envelopes", timeout_seconds=60, clock=lambda: now[0])
+    # WHEN time passes THEN the remaining time falls as Lambda's does, and stops at 0
+    assert context.get_remaining_time_in_millis() == 60_000
+    now[0] = 142.5
+    assert context.get_remaining_time_in_millis() == 17_500
+    now[0] = 200.0
+    assert context.get_remaining_time_in_millis() == 0
