@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
 
 import pytest
 
 from chalicelib import bootstrap
+from chalicelib.events import batch as batch_module
 from chalicelib.events.batch import run_records, time_left
 from chalicelib.orders.model import Order
 from chalicelib.settings import PARTNER_URL_VARIABLES, ConfigurationError, Settings
@@ -136,34 +138,77 @@ def test_the_batch_concurrency_setting_must_be_a_positive_integer() -> None:
         Settings.from_env({**env, "AME_BATCH_CONCURRENCY": "0"})
 
 
+class HeavyFirst:
+    """Three orders in one batch; the first (heavy) cannot be loaded until `release` is set (by default,
+    once the two light ones are published)."""
+
+    def __init__(
+        self, chalice_module: ModuleType, container: bootstrap.Container, release: threading.Event | None = None
+    ) -> None:
+        with signed(chalice_module) as c:
+            self.heavy, *self.light = (post(c, body()).json_body["order_key"] for _ in range(3))
+        self.published: list[str] = []
+        self.light_published, self.heavy_published = threading.Event(), threading.Event()
+        self.release = release or self.light_published
+        publisher, repository = container.orders.publisher, container.orders.repository
+        publish, load = publisher.publish_result, repository.get
+
+        def publish_result(order: Order) -> None:
+            publish(order)
+            self.published.append(order.order_key)
+            if set(self.light) <= set(self.published):
+                self.light_published.set()
+            if order.order_key == self.heavy:
+                self.heavy_published.set()
+
+        def get(order_key: str) -> Order | None:
+            if order_key == self.heavy:
+                self.release.wait(WAIT)
+            return load(order_key)
+
+        publisher.publish_result = publish_result  # type: ignore[method-assign]
+        repository.get = get  # type: ignore[method-assign]
+        self.event: dict[str, Any] = sqs_event(*(json.dumps({"order_key": k}) for k in (self.heavy, *self.light)))
+        self.heavy_message_id = self.event["Records"][0]["messageId"]
+
+
 def test_the_sqs_handler_publishes_light_orders_while_a_heavy_one_is_still_deciding(
     chalice_module: ModuleType, container: bootstrap.Container
 ) -> None:
-    # GIVEN three orders, the first of which cannot be loaded until the two others are published
-    with signed(chalice_module) as c:
-        heavy, *light = (post(c, body()).json_body["order_key"] for _ in range(3))
-    publisher = container.orders.publisher
-    repository = container.orders.repository
-    published: list[str] = []
-    both_light_published = threading.Event()
-    publish, load = publisher.publish_result, repository.get
-
-    def publish_result(order: Order) -> None:
-        publish(order)
-        published.append(order.order_key)
-        if set(light) <= set(published):
-            both_light_published.set()
-
-    def get(order_key: str) -> Order | None:
-        if order_key == heavy:
-            both_light_published.wait(WAIT)
-        return load(order_key)
-
-    publisher.publish_result = publish_result  # type: ignore[method-assign]
-    repository.get = get  # type: ignore[method-assign]
-    event: dict[str, Any] = sqs_event(*(json.dumps({"order_key": k}) for k in (heavy, *light)))
+    # GIVEN a batch whose heavy order is held until the two light ones are published
+    batch = HeavyFirst(chalice_module, container)
     # WHEN the batch arrives (Lambda's context with a minute left) THEN the light orders are published
     # first, the heavy one last, and no record is handed back
-    response = chalice_module.assemble_envelopes(event, FakeContext(60_000))
+    response = chalice_module.assemble_envelopes(batch.event, FakeContext(60_000))
     assert response["batchItemFailures"] == []
-    assert sorted(published[:2]) == sorted(light) and published[2] == heavy
+    assert sorted(batch.published[:2]) == sorted(batch.light) and batch.published[2] == batch.heavy
+
+
+def test_the_sqs_handler_hands_back_a_record_still_running_when_lambdas_time_runs_low(
+    chalice_module: ModuleType, container: bootstrap.Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a heavy order held until the handler has answered, and Lambda's remaining time falling to
+    # the margin (3 s) once both light records are done (their futures, as the handler sees them)
+    batch = HeavyFirst(chalice_module, container, release=threading.Event())
+    futures: list[Future[object]] = []
+
+    class RecordingPool(ThreadPoolExecutor):
+        def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+            futures.append(super().submit(fn, *args, **kwargs))
+            return futures[-1]
+
+    class Countdown(FakeContext):
+        def get_remaining_time_in_millis(self) -> int:
+            return 3_000 if all(f.done() for f in futures[1:]) else 60_000
+
+    monkeypatch.setattr(batch_module, "ThreadPoolExecutor", RecordingPool)
+    try:
+        response = chalice_module.assemble_envelopes(batch.event, Countdown(0))
+        published_in_time = list(batch.published)
+    finally:
+        batch.release.set()
+    # THEN only the heavy record is handed back for redelivery; it goes on in the background
+    assert len(futures) == 3
+    assert response["batchItemFailures"] == [{"itemIdentifier": batch.heavy_message_id}]
+    assert sorted(published_in_time) == sorted(batch.light)
+    assert batch.heavy_published.wait(WAIT)
