@@ -90,10 +90,13 @@ audit-report: setup
 	@$(BIN)/python -m chalicelib.commands.audit_report "$(CPF)" --target $(TARGET) \
 		$(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(ARGS)
 
-# Build the Lambda deployment package and SAM/Terraform-free template the Pulumi program consumes.
+# Build the Lambda deployment package and SAM/Terraform-free template the Pulumi program consumes, then make it
+# lean (infra/ame_infra/lean_package.py): no runtime-provided SDK, cryptography in build/chalice/layer.zip, .pyc
+# compiled for the runtime, fixed zip metadata; fails if deployment.zip reaches 5 MB.
 package: setup
 	find chalicelib -name __pycache__ -prune -exec rm -rf {} +
 	cd app && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} ../$(BIN)/chalice package --pkg-format cloudformation ../build/chalice
+	PYTHONPATH=infra $(BIN)/python -m ame_infra.lean_package build/chalice
 
 # make infra-plan STACK=prod|dr: every AWS resource `pulumi up` would create, from Pulumi's mocks (no AWS, no CLI).
 STACK ?= prod dr
