@@ -65,6 +65,12 @@ bench-quorum: setup
 bench-credit: setup
 	$(BIN)/python -m bench.bench_credit
 
+# Cold `import app` and first invocation (GET /v1/health) of the built package laid out as Lambda does, 3 fresh
+# processes each (min/median/max); `ARGS="--package DIR"` measures another build, e.g. a plain `chalice package`.
+.PHONY: bench-cold-start
+bench-cold-start: package
+	$(BIN)/python -m bench.bench_cold_start $(ARGS)
+
 # What verifying a bearer token and its scope adds per request, in-process (p50/p95).
 bench-auth: setup
 	$(BIN)/python -m bench.bench_auth
