@@ -65,6 +65,12 @@ bench-quorum: setup
 bench-credit: setup
 	$(BIN)/python -m bench.bench_credit
 
+# Cold `import app` and first invocation (GET /v1/health) of the built package laid out as Lambda does, 3 fresh
+# processes each (min/median/max); `ARGS="--package DIR"` measures another build, e.g. a plain `chalice package`.
+.PHONY: bench-cold-start
+bench-cold-start: package
+	$(BIN)/python -m bench.bench_cold_start $(ARGS)
+
 # What verifying a bearer token and its scope adds per request, in-process (p50/p95).
 bench-auth: setup
 	$(BIN)/python -m bench.bench_auth
@@ -90,10 +96,13 @@ audit-report: setup
 	@$(BIN)/python -m chalicelib.commands.audit_report "$(CPF)" --target $(TARGET) \
 		$(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(ARGS)
 
-# Build the Lambda deployment package and SAM/Terraform-free template the Pulumi program consumes.
+# Build the Lambda deployment package and SAM/Terraform-free template the Pulumi program consumes, then make it
+# lean (infra/ame_infra/lean_package.py): no runtime-provided SDK, cryptography in build/chalice/layer.zip, .pyc
+# compiled for the runtime, fixed zip metadata; fails if deployment.zip reaches 5 MB.
 package: setup
 	find chalicelib -name __pycache__ -prune -exec rm -rf {} +
 	cd app && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} ../$(BIN)/chalice package --pkg-format cloudformation ../build/chalice
+	PYTHONPATH=infra $(BIN)/python -m ame_infra.lean_package build/chalice
 
 # make infra-plan STACK=prod|dr: every AWS resource `pulumi up` would create, from Pulumi's mocks (no AWS, no CLI).
 STACK ?= prod dr

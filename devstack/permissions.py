@@ -77,6 +77,11 @@ class FunctionUser:
         return {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret_access_key}
 
 
+DRAIN_KIND = "local-drain"
+"""A local-only user, no Lambda role: `devstack.drain` consumes the results and notification queues as it."""
+DRAIN_ACTIONS = frozenset({"sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage"})
+
+
 def user_name(kind: str) -> str:
     return f"ame-platform-{kind}"
 
@@ -132,6 +137,16 @@ def create_function_users(endpoint_url: str) -> dict[str, FunctionUser]:
         key = iam.create_access_key(UserName=name)["AccessKey"]
         users[kind] = FunctionUser(kind, name, key["AccessKeyId"], key["SecretAccessKey"])
     return users
+
+
+def create_drain_user(endpoint_url: str) -> FunctionUser:
+    """The local drain's user: receive and delete on SQS, nothing else (it stands in for other teams)."""
+    name = user_name(DRAIN_KIND)
+    iam = iam_client(endpoint_url)
+    iam.create_user(UserName=name)
+    grant(endpoint_url, DRAIN_KIND, set(DRAIN_ACTIONS))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return FunctionUser(DRAIN_KIND, name, key["AccessKeyId"], key["SecretAccessKey"])
 
 
 def grant(endpoint_url: str, kind: str, actions: set[str]) -> None:

@@ -32,7 +32,14 @@ from chalicelib.polling import wait_for
 from chalicelib.settings import PARTNER_URL_VARIABLES
 from devstack.issuer import DEFAULT_KEY
 from devstack.mask import AuditCopy
-from devstack.permissions import FunctionUser, create_function_users, sweeper_kind, write_users
+from devstack.permissions import (
+    DRAIN_KIND,
+    FunctionUser,
+    create_drain_user,
+    create_function_users,
+    sweeper_kind,
+    write_users,
+)
 from devstack.tokens import ClientsFileError, LocalClients
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -269,6 +276,9 @@ class StackConfig(RuntimeConfig):
     """One region: the runtime and the port its API listens on."""
 
     api_port: int = LOCAL_PORTS["AME_API_PORT"]
+    drain_outputs: bool = True
+    """Consume the results and notification queues (devstack/drain.py) so they stay short; False keeps every
+    message for a test that reads them."""
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> StackConfig:
@@ -388,6 +398,11 @@ class ProcessGroup:
         sweeper = self.as_function(sweeper_kind(env.get("AME_ROLE", "primary")), {**env, **(sweeper_env or {})})
         self.spawn(sweeper_of(name), [*worker, "--schedule-only"], sweeper, quiet=self.config.quiet)
 
+    def start_drain(self, name: str, env: dict[str, str]) -> None:
+        """The results and notification queues' consumer (devstack/drain.py), as the local-only drain user."""
+        argv = [sys.executable, "-m", "devstack.drain"]
+        self.spawn(name, argv, self.as_function(DRAIN_KIND, env), quiet=self.config.quiet)
+
     def as_function(self, kind: str, env: dict[str, str]) -> dict[str, str]:
         """`env` with the keys of that function's IAM user: the process may do what its deployed role may."""
         if kind not in self.aws_users:
@@ -404,7 +419,7 @@ class ProcessGroup:
         )
         issuer = self.spawn("issuer", self._issuer_argv(), env)
         wait_until(f"{self.aws_url}/moto-api/", 30, moto)
-        self.aws_users = create_function_users(self.aws_url)
+        self.aws_users = {**create_function_users(self.aws_url), DRAIN_KIND: create_drain_user(self.aws_url)}
         if self.config.aws_users_file is not None:
             write_users(self.config.aws_users_file, self.aws_url, self.aws_users)
         wait_until(f"{self.partners_url}/areas/health-probe", 15, sim)
@@ -514,6 +529,8 @@ class LocalStack(ProcessGroup):
         self.start_shared_services(env)
         self.provision(env)
         self.start_worker("worker", env)
+        if self.config.drain_outputs:
+            self.start_drain("drain", env)
         self.start_api("api", self.config.api_port, env)
 
     def __enter__(self) -> Self:

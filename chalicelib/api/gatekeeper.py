@@ -24,8 +24,7 @@ from chalicelib.bootstrap import audit_trail, container, token_verifier
 from chalicelib.clock import utc_now
 from chalicelib.errors import Forbidden, RegionFenced, Unauthenticated
 from chalicelib.failover import FENCED_MESSAGE
-from chalicelib.identity.model import Caller
-from chalicelib.identity.tokens import TokenRejected
+from chalicelib.identity.model import Caller, TokenRejected
 from chalicelib.settings import ConfigurationError, region_from
 
 log = logging.getLogger("ame.api")

@@ -6,6 +6,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
+class TokenRejected(Exception):
+    """Why a token was refused; for our logs only. Here, not beside the verifier, so the gatekeeper can catch it
+    without importing PyJWT and cryptography: the queue worker and the sweeper (same package) never verify a
+    token, and that import was a quarter of their cold `import app`."""
+
+
 class Scope(StrEnum):
     """What a token may do; Cognito issues them as `<resource server>/<scope>` (e.g. `ame-platform/orders.read`)."""
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import jwt
 
-from chalicelib.identity.model import Caller, Scope
+from chalicelib.identity.model import Caller, Scope, TokenRejected
 from chalicelib.settings import IdentitySettings
 
 ALLOWED_ALGORITHMS = ("RS256",)
@@ -31,10 +31,6 @@ again, at most this often: a flood of forged kids must not become a flood of req
 while the peer region's pool is down its tokens are refused at once instead of after a timeout each."""
 
 KEYS_BY_SCOPE = {scope.value: scope for scope in Scope}
-
-
-class TokenRejected(Exception):
-    """Why a token was refused; for our logs only."""
 
 
 JwksFetcher = Callable[[str], Mapping[str, Any]]

@@ -1,6 +1,7 @@
 """Reads `chalice package` output so the Lambda functions and the REST API are the app's own.
 
-`make package` writes `build/chalice/{deployment.zip,sam.json}`. The SAM template tells us each
+`make package` writes `build/chalice/{deployment.zip,layer.zip,sam.json}` (`lean_package` splits the
+heavy compiled dependencies into `layer.zip`, which every function mounts as a layer). The SAM template tells us each
 function's handler, runtime, memory, timeout and SQS event source, and carries the Swagger body
 Chalice generated for the routes; we deploy those with Pulumi instead of SAM.
 """
@@ -55,6 +56,11 @@ class ChalicePackage:
         return self.directory / "deployment.zip"
 
     @property
+    def layer_archive(self) -> Path:
+        """cryptography and its kin under `python/` (lean_package.LAYER_DISTRIBUTIONS)."""
+        return self.directory / "layer.zip"
+
+    @property
     def api_function(self) -> PackagedFunction:
         return next(f for f in self.functions if f.is_api)
 
@@ -71,7 +77,8 @@ class ChalicePackage:
 
 def load_package(directory: Path) -> ChalicePackage:
     template_path = directory / "sam.json"
-    if not template_path.is_file() or not (directory / "deployment.zip").is_file():
+    archives = [directory / "deployment.zip", directory / "layer.zip"]
+    if not template_path.is_file() or not all(a.is_file() for a in archives):
         raise PackageError(f"no chalice package in {directory}: run `make package` first")
     resources = json.loads(template_path.read_text())["Resources"]
     functions = tuple(

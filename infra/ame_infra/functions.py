@@ -53,6 +53,19 @@ class AppFunctions(pulumi.ComponentResource):
     def __init__(self, name: str, args: AppFunctionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ame:compute:AppFunctions", name, None, opts)
         code = pulumi.FileArchive(str(args.package.archive))
+        runtimes = sorted({f.runtime for f in args.package.functions})
+        architectures = sorted({f.architecture for f in args.package.functions})
+        # cryptography's Rust extension alone is ~4.5 MB compressed: it lives in a layer so the function zip
+        # stays small (lean_package.py); every function mounts it, since any may verify a token.
+        self.layer = aws.lambda_.LayerVersion(
+            f"{name}-deps",
+            layer_name=f"{name}-deps",
+            code=pulumi.FileArchive(str(args.package.layer_archive)),
+            compatible_runtimes=runtimes,
+            compatible_architectures=architectures,
+            description="ame-platform compiled dependencies (cryptography, cffi) for the Lambda platform",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         # The application secret (cursor signing, audit subject hashes): read once per process from SSM,
         # so it never sits in a function's configuration. Both stacks must hold the same value.
         self.app_secret = aws.ssm.Parameter(
@@ -95,6 +108,7 @@ class AppFunctions(pulumi.ComponentResource):
             runtime=packaged.runtime,
             handler=packaged.handler,
             code=code,
+            layers=[self.layer.arn],
             memory_size=packaged.memory_mb,
             timeout=function_timeout(packaged),
             architectures=[packaged.architecture],

@@ -35,10 +35,12 @@ def process_environment(pid: int) -> dict[str, str]:
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads a process's environment from /proc")
 def test_the_api_the_worker_and_the_sweeper_each_run_as_their_own_user(stack: LocalStack) -> None:
     running = {name: process.pid for name, process in stack.processes}
-    for process, kind in (("api", "api"), ("worker", "worker"), ("sweeper", "sweeper")):
+    pairs = (("api", "api"), ("worker", "worker"), ("sweeper", "sweeper"), ("drain", permissions.DRAIN_KIND))
+    for process, kind in pairs:
         key = process_environment(running[process])["AWS_ACCESS_KEY_ID"]
         assert key == stack.aws_users[kind].access_key_id, process
-    assert len({user.access_key_id for user in stack.aws_users.values()}) == len(grants.KINDS)
+    # one per Lambda function kind, plus the local-only drain's
+    assert len({user.access_key_id for user in stack.aws_users.values()}) == len(grants.KINDS) + 1
 
 
 def client_as(stack: LocalStack, kind: str, service: str) -> object:
@@ -114,6 +116,39 @@ def test_the_endpoint_saw_the_api_and_the_worker_call_with_their_own_keys(stack:
     for kind in ("api", "worker"):
         used = iam.get_access_key_last_used(AccessKeyId=stack.aws_users[kind].access_key_id)["AccessKeyLastUsed"]
         assert used.get("LastUsedDate") is not None, kind
+
+
+def test_the_drain_keeps_the_results_and_notification_queues_short(stack: LocalStack) -> None:
+    """moto scans a whole FIFO queue to deduplicate each send: undrained, they slowed every later order."""
+    # GIVEN an order the worker decided, which publishes a result and notices
+    accepted = place_order(stack, "drained-outputs")
+    assert accepted.status_code == 202, accepted.text
+    url = f"{stack.api_url}/v1/orders/{accepted.json()['order_key']}"
+    headers = auth_for_order(stack, demo.order_body(demo.ACME.cnpj))
+    assert wait_for(lambda: requests.get(url, headers=headers, timeout=5).json()["status"] != "PROCESSING", 20)
+    # THEN the drain empties both queues (nothing waiting, nothing in flight)
+    sqs = boto3.client(
+        "sqs",
+        region_name=stack.config.region,
+        endpoint_url=stack.aws_url,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+    def queued(name: str) -> int:
+        queue_url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+        return sum(int(attributes[n]) for n in names)
+
+    assert wait_for(lambda: queued("ame-envelope-results.fifo") + queued("ame-notifications.fifo") == 0, 20)
+    # AND the drain's user may receive and delete, but not send
+    drain = client_as(stack, permissions.DRAIN_KIND, "sqs")
+    results_url = sqs.get_queue_url(QueueName="ame-envelope-results.fifo")["QueueUrl"]
+    with pytest.raises(ClientError):
+        drain.send_message(  # type: ignore[attr-defined]
+            QueueUrl=results_url, MessageBody="{}", MessageGroupId="g", MessageDeduplicationId="d"
+        )
 
 
 def test_the_readmes_denial_example_names_the_user_and_the_action(stack: LocalStack, tmp_path: Path) -> None:

@@ -10,15 +10,14 @@ from pathlib import Path
 import pytest
 
 from ame_infra.chalice_package import ChalicePackage, load_package
+from ame_infra.lean_package import make_lean
 from ame_infra.mocked import DeclaredResource, Inventory, run_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
-def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What `make package` builds, built fresh so the infra is tested against today's routes."""
-    out = tmp_path_factory.mktemp("chalice-package")
+def build_package(out: Path) -> Path:
+    """`make package` into `out`: chalice (which reuses its cached zip when nothing changed), then lean_package."""
     chalice = Path(sys.executable).parent / "chalice"
     subprocess.run(
         [str(chalice), "package", "--pkg-format", "cloudformation", str(out)],
@@ -27,7 +26,15 @@ def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
         capture_output=True,
     )
+    make_lean(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `make package` builds, built fresh so the infra is tested against today's routes and the lean
+    package tests read the zip that would ship."""
+    return build_package(tmp_path_factory.mktemp("chalice-package"))
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,8 @@ PHYSICAL_NAMES: dict[str, tuple[str, bool, Namer]] = {
     "aws:cloudwatch/logGroup:LogGroup": ("log group", False, _input("name")),
     "aws:lambda/function:Function": ("function", False, _input("name")),
     "aws:kms/alias:Alias": ("kms alias", False, _input("name")),
+    # A second deploy under the same name adds a version to the other stack's layer in that region.
+    "aws:lambda/layerVersion:LayerVersion": ("lambda layer", False, _input("layerName")),
     "aws:sns/topic:Topic": ("topic", False, _input("name")),
     "aws:ssm/parameter:Parameter": ("ssm parameter", False, _input("name")),
     "aws:dynamodb/table:Table": ("dynamodb table", False, _input("name")),

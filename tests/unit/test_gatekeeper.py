@@ -18,8 +18,8 @@ from chalicelib.api.catalog import ROUTES
 from chalicelib.api.gatekeeper import current_caller
 from chalicelib.audit.subjects import subject_hash
 from chalicelib.errors import Unauthenticated
-from chalicelib.identity.model import Scope
-from chalicelib.identity.tokens import MIN_REFRESH_INTERVAL_SECONDS, TokenRejected, TokenVerifier
+from chalicelib.identity.model import Scope, TokenRejected
+from chalicelib.identity.tokens import MIN_REFRESH_INTERVAL_SECONDS, TokenVerifier
 from tests.unit.audit.fakes import FakeAuditTrail
 from tests.unit.builders import cpf
 from tests.unit.test_services import body
