@@ -1,7 +1,11 @@
 """Our compiled policy vs GoRules ZEN (Rust, Python binding) on the same 10,000 applications.
 
-Both engines get their inputs prepared before the clock starts and run in this process. The
-run fails loudly if they disagree on any outcome or reason. Last line:
+ZEN is timed through both of its Python APIs: `ZenDecision.evaluate` per application, and
+`ZenEngine.evaluate_batch` with all applications in one call (no per-call binding overhead; the
+fair comparison for throughput). Today's closure engine (bench/baseline_credit.py) runs too, and
+must return exactly our evaluations. Every engine gets its inputs prepared before the clock
+starts; rounds are interleaved in this process so a noisy neighbour hits all of them. The run
+fails loudly if ZEN disagrees on any outcome or reason. Last line:
 `ours/zen decisions per second: <ratio>`.
 """
 
@@ -19,6 +23,7 @@ from typing import Any
 
 import zen
 
+from bench.baseline_credit import CompiledPolicy as BaselinePolicy
 from bench.zen_model import policy_to_jdm
 from chalicelib.credit.engine import CompiledPolicy
 from chalicelib.credit.model import Application, Evaluation, ScoreSource
@@ -68,7 +73,7 @@ def zen_context(app: Application) -> dict[str, Any]:
     }
 
 
-def run_ours(policy: CompiledPolicy, apps: list[Application]) -> tuple[float, list[Evaluation]]:
+def run_ours(policy: CompiledPolicy | BaselinePolicy, apps: list[Application]) -> tuple[float, list[Evaluation]]:
     started = time.perf_counter()
     results = [policy.decide(a) for a in apps]
     return time.perf_counter() - started, results
@@ -78,6 +83,30 @@ def run_zen(decision: Any, contexts: list[dict[str, Any]]) -> tuple[float, list[
     started = time.perf_counter()
     results = [decision.evaluate(c)["result"] for c in contexts]
     return time.perf_counter() - started, results
+
+
+def run_zen_batch(engine: Any, requests: list[dict[str, Any]]) -> tuple[float, list[dict[str, Any]]]:
+    started = time.perf_counter()
+    answers = engine.evaluate_batch(requests)
+    elapsed = time.perf_counter() - started
+    failed = [a for a in answers if not a.get("success")]
+    if failed:
+        raise SystemExit(f"ZEN evaluate_batch failed {len(failed)} requests, e.g. {failed[0].get('error')}")
+    return elapsed, [a["data"]["result"] for a in answers]
+
+
+def disagreements(
+    ours: list[Evaluation], theirs: list[dict[str, Any]]
+) -> list[tuple[int, str, str, list[str], list[str]]]:
+    return [
+        (i, o.outcome.value, z["outcome"], sorted(r.code for r in o.reasons), sorted(r["code"] for r in z["reasons"]))
+        for i, (o, z) in enumerate(zip(ours, theirs, strict=True))
+        if o.outcome.value != z["outcome"] or {r.code for r in o.reasons} != {r["code"] for r in z["reasons"]}
+    ]
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.2f}/{statistics.median(values):.2f}/{max(values):.2f}"
 
 
 def bench_api(requests_count: int) -> str:
@@ -141,38 +170,62 @@ def main() -> None:
     args = parser.parse_args()
     policy = default_policy()
     ours = CompiledPolicy(policy)
-    decision = zen.ZenEngine().create_decision(json.dumps(policy_to_jdm(policy)))
+    baseline = BaselinePolicy(policy)
+    jdm = policy_to_jdm(policy)
+    decision = zen.ZenEngine().create_decision(json.dumps(jdm))
+    batch_engine = zen.ZenEngine({"loader": {"type": "static", "content": {"credit": jdm}}})
     apps = generate(args.applications)
     contexts = [zen_context(a) for a in apps]
+    batch = [{"key": "credit", "context": c} for c in contexts]
 
-    our_times, zen_times = [], []
+    our_times, baseline_times, zen_times, batch_times = [], [], [], []
     for _ in range(args.rounds):
         elapsed, our_results = run_ours(ours, apps)
         our_times.append(elapsed)
+        elapsed, baseline_results = run_ours(baseline, apps)
+        baseline_times.append(elapsed)
         elapsed, zen_results = run_zen(decision, contexts)
         zen_times.append(elapsed)
+        elapsed, batch_results = run_zen_batch(batch_engine, batch)
+        batch_times.append(elapsed)
 
-    disagreements = [
-        (i, o.outcome.value, z["outcome"], sorted(r.code for r in o.reasons), sorted(r["code"] for r in z["reasons"]))
-        for i, (o, z) in enumerate(zip(our_results, zen_results, strict=True))
-        if o.outcome.value != z["outcome"] or {r.code for r in o.reasons} != {r["code"] for r in z["reasons"]}
-    ]
+    differ = disagreements(our_results, zen_results)
+    differ_batch = disagreements(our_results, batch_results)
+    not_as_baseline = sum(o != b for o, b in zip(our_results, baseline_results, strict=True))
     outcomes = Counter(o.outcome.value for o in our_results)
     reasons = Counter(r.code for o in our_results for r in o.reasons)
     ours_rate = args.applications / statistics.median(our_times)
+    baseline_rate = args.applications / statistics.median(baseline_times)
     zen_rate = args.applications / statistics.median(zen_times)
+    batch_rate = args.applications / statistics.median(batch_times)
     print(f"policy {policy.policy_id} {policy.version} ({policy.hash[:19]}...), {args.applications:,} applications")
     print(f"outcomes: {dict(outcomes)}")
     print(f"reasons fired: {dict(sorted(reasons.items()))}")
-    print(f"agreement: {args.applications - len(disagreements):,}/{args.applications:,} on outcome and reasons")
-    for row in disagreements[:5]:
+    print(f"agreement: {args.applications - len(differ):,}/{args.applications:,} on outcome and reasons")
+    for row in differ[:5]:
         print(f"  disagreement #{row[0]}: ours {row[1]} {row[3]} vs zen {row[2]} {row[4]}")
+    print(
+        f"agreement with zen evaluate_batch: {args.applications - len(differ_batch):,}/{args.applications:,}; "
+        f"identical to the closure baseline (outcome, reasons, figures, policy): "
+        f"{args.applications - not_as_baseline:,}/{args.applications:,}"
+    )
     print(f"ours: {ours_rate:,.0f} decisions/s ({1e6 / ours_rate:.1f} us each, full trace)")
     print(f"zen:  {zen_rate:,.0f} decisions/s ({1e6 / zen_rate:.1f} us each)")
+    print(f"zen evaluate_batch: {batch_rate:,.0f} decisions/s ({1e6 / batch_rate:.1f} us each, one call)")
+    print(f"baseline (closures): {baseline_rate:,.0f} decisions/s ({1e6 / baseline_rate:.1f} us each, full trace)")
+    print(
+        f"per round, {args.rounds} interleaved (min/median/max): "
+        f"ours/zen {spread([z / o for o, z in zip(our_times, zen_times, strict=True)])}, "
+        f"ours/zen-batch {spread([z / o for o, z in zip(our_times, batch_times, strict=True)])}, "
+        f"ours/baseline {spread([b / o for o, b in zip(our_times, baseline_times, strict=True)])}"
+    )
     if args.api_requests:
         print(bench_api(args.api_requests))
-    if disagreements:
-        raise SystemExit(f"{len(disagreements)} disagreements: the two encodings of the policy differ")
+    if differ or differ_batch:
+        raise SystemExit(f"{len(differ) + len(differ_batch)} disagreements: the two encodings of the policy differ")
+    if not_as_baseline:
+        raise SystemExit(f"{not_as_baseline} evaluations differ from the closure baseline")
+    print(f"ours/zen-batch decisions per second: {ours_rate / batch_rate:.2f}")
     print(f"ours/zen decisions per second: {ours_rate / zen_rate:.2f}")
 
 
