@@ -1,0 +1,44 @@
+"""S3 adapter for the ClaimCheckStore port: one object per large verdict in the region's claim-check bucket."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+from chalicelib.orders.claim_check import CONTENT_TYPE, ClaimCheck, ClaimCheckError, object_key
+from chalicelib.orders.ports import ClaimCheckStore
+
+
+class S3ClaimCheckStore(ClaimCheckStore):
+    """Objects are encrypted by the bucket's default (SSE-KMS under the region's data key, set by Pulumi);
+    naming `aws:kms` here makes a put fail rather than land unencrypted in a bucket configured otherwise."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._client = client
+        self.bucket = bucket
+
+    def put(self, order_key: str, body: bytes) -> ClaimCheck:
+        ref = ClaimCheck.of(self.bucket, object_key(order_key, body), body)
+        self._client.put_object(
+            Bucket=ref.bucket,
+            Key=ref.key,
+            Body=body,
+            ContentType=CONTENT_TYPE,
+            ServerSideEncryption="aws:kms",
+            ChecksumSHA256=_base64_digest(body),
+        )
+        return ref
+
+    def get(self, ref: ClaimCheck) -> bytes:
+        try:
+            response = self._client.get_object(Bucket=ref.bucket, Key=ref.key)
+        except self._client.exceptions.NoSuchKey:
+            raise ClaimCheckError(f"claim-check object {ref.key} is missing") from None
+        body: bytes = response["Body"].read()
+        return ref.verify(body)
+
+
+def _base64_digest(body: bytes) -> str:
+    """S3 checks the upload against it, so a corrupted body is refused rather than stored."""
+    return base64.b64encode(hashlib.sha256(body).digest()).decode()
