@@ -31,8 +31,10 @@ class S3ClaimCheckStore(ClaimCheckStore):
         return ref
 
     def get(self, ref: ClaimCheck) -> bytes:
+        """From this region's bucket, whichever region wrote it: S3 replicates prod's objects to dr's bucket
+        under the same key (within RTC's 15 minutes), and each function may read its own region's only."""
         try:
-            response = self._client.get_object(Bucket=ref.bucket, Key=ref.key)
+            response = self._client.get_object(Bucket=self.bucket, Key=ref.key)
         except self._client.exceptions.NoSuchKey:
             raise ClaimCheckError(f"claim-check object {ref.key} is missing") from None
         body: bytes = response["Body"].read()
