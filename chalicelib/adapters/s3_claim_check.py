@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from chalicelib.orders.claim_check import CONTENT_TYPE, ClaimCheck, ClaimCheckError, object_key
@@ -14,12 +16,21 @@ class S3ClaimCheckStore(ClaimCheckStore):
     """Objects are encrypted by the bucket's default (SSE-KMS under the region's data key, set by Pulumi);
     naming `aws:kms` here makes a put fail rather than land unencrypted in a bucket configured otherwise."""
 
+    _REMEMBERED = 64
+
     def __init__(self, client: Any, bucket: str) -> None:
         self._client = client
         self.bucket = bucket
+        self._written: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
 
     def put(self, order_key: str, body: bytes) -> ClaimCheck:
+        """Once per object per process: the repository and the publisher both put a verdict too large for
+        either, and in a versioned bucket each put of the same bytes would keep another version."""
         ref = ClaimCheck.of(self.bucket, object_key(order_key, body), body)
+        with self._lock:
+            if ref.key in self._written:
+                return ref
         self._client.put_object(
             Bucket=ref.bucket,
             Key=ref.key,
@@ -28,6 +39,10 @@ class S3ClaimCheckStore(ClaimCheckStore):
             ServerSideEncryption="aws:kms",
             ChecksumSHA256=_base64_digest(body),
         )
+        with self._lock:
+            self._written[ref.key] = None
+            while len(self._written) > self._REMEMBERED:
+                self._written.popitem(last=False)
         return ref
 
     def get(self, ref: ClaimCheck) -> bytes:

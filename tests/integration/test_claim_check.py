@@ -41,11 +41,17 @@ def s3(settings: Settings) -> Any:
     return boto3.client("s3", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
 
 
-def item_size(settings: Settings, order_key: str) -> int:
-    """DynamoDB's measure, closely enough: attribute names plus their values' UTF-8 lengths."""
+def raw_item(settings: Settings, order_key: str) -> dict[str, Any]:
     dynamodb = boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
-    item = dynamodb.get_item(TableName=settings.orders_table, Key={"order_key": {"S": order_key}})["Item"]
-    return len(json.dumps(item).encode())
+    item: dict[str, Any] = dynamodb.get_item(TableName=settings.orders_table, Key={"order_key": {"S": order_key}})[
+        "Item"
+    ]
+    return item
+
+
+def item_size(settings: Settings, order_key: str) -> int:
+    """DynamoDB's measure, closely enough (over, if anything): names plus values' UTF-8 lengths."""
+    return len(json.dumps(raw_item(settings, order_key)).encode())
 
 
 def test_the_store_round_trips_encrypted_and_rewrites_the_same_object(world: bootstrap.Container) -> None:
@@ -73,6 +79,7 @@ def test_a_2000_representative_company_decides_publishes_and_reads_back_whole(wo
     # THEN the item holds a claim check, not the parties, and stays well under DynamoDB's limit
     size = item_size(settings, key)
     assert size < DYNAMODB_ITEM_LIMIT
+    assert "parties" not in raw_item(settings, key) and "parties_claim_check" in raw_item(settings, key)
     # AND the result message names the object instead of carrying 2,000 participants
     results_url, _ = queue(sqs, settings.envelope_results_queue)
     (message,) = sqs.receive_message(QueueUrl=results_url, MaxNumberOfMessages=10)["Messages"]
@@ -83,6 +90,8 @@ def test_a_2000_representative_company_decides_publishes_and_reads_back_whole(wo
     assert ref.bucket == settings.claim_check_bucket
     # AND a consumer following the README fetches every participant from the object
     raw = s3(settings).get_object(Bucket=ref.bucket, Key=ref.key)["Body"].read()
+    versions = s3(settings).list_object_versions(Bucket=ref.bucket, Prefix=f"orders/{key}/")["Versions"]
+    assert [v["Key"] for v in versions] == [ref.key]  # the item's and the message's object, written once
     (party,) = decode_parties(ref.verify(raw))
     assert len(party["participants"]) == demo.LARGE_COMPANY_SIZE
     # AND the API's read returns the whole verdict
@@ -94,3 +103,27 @@ def test_a_2000_representative_company_decides_publishes_and_reads_back_whole(wo
         f"\n2,000 reps: decided in {decided_in:.1f} s; item {size} B; message {len(message['Body'])} B; "
         f"object {ref.size} B; API answer {len(json.dumps(answer))} B"
     )
+
+
+def test_a_verdict_between_the_limits_stays_in_the_item_and_leaves_the_message(world: bootstrap.Container) -> None:
+    # GIVEN a decided order whose parties fit an item (< 300 KB) but not a message (> 200 KiB)
+    from tests.unit.test_claim_check import order_of, verdict_of
+
+    settings = world.settings
+    repository = world.orders.repository
+    verdict = verdict_of(1100)
+    size = len(json.dumps(order_to_wire(order_of(verdict))["parties"]).encode())
+    assert 200 * 1024 < size < 300_000
+    key = accept(world, demo.ACME.cnpj)
+    # WHEN it is recorded twice (a redelivery) and its result body built
+    repository.record_decision(key, verdict, order_of(verdict).created_at)
+    order = repository.record_decision(key, verdict, order_of(verdict).created_at)
+    publisher = world.orders.publisher
+    body = publisher.result_body(order)  # type: ignore[attr-defined]
+    # THEN the item holds the parties inline and the message a claim check
+    assert item_size(settings, key) < DYNAMODB_ITEM_LIMIT
+    assert "parties" in raw_item(settings, key) and "parties_claim_check" not in raw_item(settings, key)
+    stored = repository.get(key)
+    assert stored is not None and stored.verdict == verdict
+    assert body["claim_check"] is not None and "parties" not in body
+    assert len(json.dumps(body)) < 1024
