@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,7 @@ from chalicelib.failover import PRIMARY_ROLE
 from chalicelib.health import DeepHealth
 from chalicelib.keys import AppKeys
 from chalicelib.logs import configure_logging
-from chalicelib.orders.ports import AlwaysInService, Partners, RegionSwitch
+from chalicelib.orders.ports import AlwaysInService, ClaimCheckStore, Partners, RegionSwitch
 from chalicelib.orders.services import OrderService
 from chalicelib.settings import CREDIT_TABLE, ConfigurationError, IdentitySettings, Settings, region_from
 from chalicelib.takeover import Takeover
@@ -105,6 +105,7 @@ def _order_service(
 
     models = bind_models(settings.orders_table, settings.idempotency_table, settings.region, settings.aws_endpoint_url)
     sqs = _aws_client("sqs", settings)
+    claim_checks = _claim_checks(settings)
     return OrderService(
         partners=Partners(
             parametrizer=http.HttpParametrizer(client("parametrizer")),
@@ -113,17 +114,43 @@ def _order_service(
             people=http.HttpPeopleDirectory(client("people")),
             operators=http.HttpOperatorRegistry(client("operators")),
         ),
-        repository=PynamoOrderRepository(models, settings.idempotency_ttl),
+        repository=PynamoOrderRepository(models, settings.idempotency_ttl, claim_checks),
         queue=SqsEnvelopeQueue(sqs, QueueAddress(sqs, settings.envelope_requests_queue)),
         publisher=SqsEnvelopePublisher(
             sqs,
             QueueAddress(sqs, settings.envelope_results_queue),
             QueueAddress(sqs, settings.notifications_queue),
+            claim_checks,
         ),
         executor=ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="partners"),
         region_switch=region_switch,
         traffic_probe=http.HttpTrafficProbe(session, settings.public_url) if settings.public_url else None,
     )
+
+
+def _claim_checks(settings: Settings) -> ClaimCheckStore | None:
+    """This region's bucket; the S3 client is built at the first large verdict, not at start."""
+    if not settings.claim_check_bucket:
+        return None
+    from chalicelib.adapters.s3_claim_check import S3ClaimCheckStore
+
+    return S3ClaimCheckStore(_LazyClient(lambda: _aws_client("s3", settings)), settings.claim_check_bucket)
+
+
+class _LazyClient:
+    """Builds a boto3 client on first attribute access (most orders never touch S3)."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._build()
+        return getattr(self._client, name)
 
 
 def _credit_service(

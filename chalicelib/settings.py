@@ -106,6 +106,9 @@ class Settings:
     peer_probes: int
     peer_probe_interval: float
     peer_probe_timeout: float
+    claim_check_bucket: str | None
+    """This region's claim-check bucket (`AME_CLAIM_CHECK_BUCKET`) for verdicts too large for an item or a
+    message; None: such an order fails to record or publish (a configuration error, never a truncated verdict)."""
     app_secret: str | None
     """Locally, the application secret itself (`AME_APP_SECRET`); in AWS it stays in SSM instead."""
     app_secret_parameter: str | None
@@ -150,6 +153,7 @@ class Settings:
             peer_probes=_number(env, "AME_PEER_PROBES", "3", int),
             peer_probe_interval=_number(env, "AME_PEER_PROBE_INTERVAL_SECONDS", "10", float),
             peer_probe_timeout=_number(env, "AME_PEER_PROBE_TIMEOUT_SECONDS", "4", float),
+            claim_check_bucket=env.get("AME_CLAIM_CHECK_BUCKET") or None,
             app_secret=env.get("AME_APP_SECRET") or None,
             app_secret_parameter=env.get("AME_APP_SECRET_PARAMETER") or None,
         )

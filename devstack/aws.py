@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from typing import Any
@@ -32,6 +33,20 @@ def ensure_queue(sqs: Any, name: str, max_receive_count: int, visibility_timeout
     return url
 
 
+def ensure_bucket(s3: Any, name: str, region: str) -> None:
+    """Encrypted with KMS by default as the Pulumi bucket is (moto keeps the setting; it has no data key here)."""
+    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=name, **location)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]
+        },
+    )
+
+
 def ensure_resources(settings: Settings, visibility_timeout: int) -> None:
     models = bind_models(settings.orders_table, settings.idempotency_table, settings.region, settings.aws_endpoint_url)
     create_tables(models)
@@ -45,6 +60,9 @@ def ensure_resources(settings: Settings, visibility_timeout: int) -> None:
     sqs = sqs_client(settings)
     for name in (settings.envelope_requests_queue, settings.envelope_results_queue, settings.notifications_queue):
         ensure_queue(sqs, name, settings.max_receive_count, visibility_timeout)
+    if settings.claim_check_bucket:
+        s3 = boto3.client("s3", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
+        ensure_bucket(s3, settings.claim_check_bucket, settings.region)
     if settings.failover_switch_region:  # the failover switch, in the standby region (the dr stack's in AWS)
         region, endpoint = settings.failover_switch_region, settings.aws_endpoint_url
         ensure_switch_alarm(boto3.client("cloudwatch", region_name=region, endpoint_url=endpoint))

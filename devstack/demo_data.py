@@ -133,6 +133,25 @@ GUARANTOR_CO = DemoCompany(
 
 COMPANIES = [ACME, NO_REPS, ALL_RESERVED, NO_OPERATOR, NO_RULE, FLAKY, SLOW, GUARANTOR_CO]
 
+LARGE_COMPANY_SIZE = 2000
+LARGE_COMPANY_PEOPLE = [DemoPerson(_cpf(1000 + n), f"Representante Grande {n:04d}") for n in range(LARGE_COMPANY_SIZE)]
+LARGE_COMPANY = DemoCompany(
+    _cnpj(99999999),
+    "Grande Holding S.A. (2,000 directors: its verdict goes by claim check)",
+    representatives=[_rep(person, "DIRECTOR") for person in LARGE_COMPANY_PEOPLE],
+    # The chair and the CEO sign together: two notices, while every director is still listed in the verdict.
+    rules=[
+        {
+            "rule_id": "CHAIR-AND-CEO",
+            "clauses": [
+                {"cpf": LARGE_COMPANY_PEOPLE[0].cpf, "min": 1},
+                {"cpf": LARGE_COMPANY_PEOPLE[1].cpf, "min": 1},
+            ],
+        }
+    ],
+)
+"""Kept out of COMPANIES (fuzzing and log scans stay small); the simulator serves it and its people."""
+
 
 def _access(active: bool = True, account: bool = True) -> dict[str, bool]:
     return {"operator_active": active, "account_access": account}
@@ -150,6 +169,7 @@ OPERATORS: dict[tuple[str, str], dict[str, bool]] = {
     (SLOW.cnpj, KAIO.cpf): _access(),
     (GUARANTOR_CO.cnpj, JULIA.cpf): _access(),
     (HELENA.cpf, HELENA.cpf): _access(),
+    **{(LARGE_COMPANY.cnpj, person.cpf): _access() for person in LARGE_COMPANY_PEOPLE},
 }
 
 AREAS: dict[str, dict[str, Any]] = {

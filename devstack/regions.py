@@ -25,6 +25,7 @@ from devstack.stack import (
     ProcessGroup,
     RuntimeConfig,
     StartupError,
+    claim_check_bucket,
     free_ports,
     local_clients_from_env,
     ports_from_env,
@@ -183,6 +184,7 @@ class TwoRegionStack:
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
             "AME_ROLE": role,
+            "AME_CLAIM_CHECK_BUCKET": claim_check_bucket(region),  # each region's own, as in AWS
             "AME_FAILOVER_SWITCH_REGION": SECONDARY,  # the switch lives in the standby: set from the healthy side
             "AME_FAILOVER_SWITCH_ALARM": FAILOVER_SWITCH_ALARM,
             "AME_PUBLIC_URL": self.public_url,  # the sweeper sweeps only where this name sends traffic

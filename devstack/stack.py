@@ -43,6 +43,14 @@ from devstack.permissions import (
 from devstack.tokens import ClientsFileError, LocalClients
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def claim_check_bucket(region: str) -> str:
+    """The local stand-in for `<bucketPrefix>-claim-check-<region>`: one per region, as in AWS
+    (`devstack.aws` creates it; nothing replicates it locally)."""
+    return f"ame-local-claim-check-{region}"
+
+
 BIN = Path(sys.executable).parent
 
 
@@ -346,6 +354,7 @@ class ProcessGroup:
                 "AME_ROLE": self.config.role,
                 "AME_MAX_RECEIVE_COUNT": str(self.config.max_receive_count),
                 "AME_APP_SECRET": LOCAL_APP_SECRET,
+                "AME_CLAIM_CHECK_BUCKET": claim_check_bucket(self.config.region),
                 **self.clients.api_env(),
                 "PYTHONPATH": str(ROOT),
                 "PYTHONUNBUFFERED": "1",

@@ -27,6 +27,7 @@ from ame_infra.chalice_package import load_package
 from ame_infra.config import StackSettings
 from ame_infra.contract import (
     AUDIT_PREFIX,
+    CLAIM_CHECK_PURPOSE,
     QUEUES,
     RESOURCE_SERVER,
     TABLES,
@@ -146,10 +147,13 @@ functions = AppFunctions(
                 settings.max_receive_count,
                 settings.partner_urls,
                 failover_switch_region=dr,
+                claim_check_bucket=bucket_name(settings.bucket_prefix, CLAIM_CHECK_PURPOSE, settings.region),
             )
         ),
         queues=queues.by_key,
         key_arn=compute_key.arn,
+        claim_check_bucket_arn=buckets.by_purpose[CLAIM_CHECK_PURPOSE].bucket.arn,
+        data_key_arn=data_key.arn,
         log_retention_days=settings.log_retention_days,
         app_secret=settings.required_app_secret,
         caller_environment=dict(identity.environment),

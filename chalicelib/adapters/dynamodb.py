@@ -26,9 +26,17 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.orders.claim_check import (
+    ITEM_INLINE_LIMIT,
+    ClaimCheck,
+    ClaimCheckError,
+    decode_parties,
+    encode_parties,
+    exceeds,
+)
 from chalicelib.orders.errors import IdempotencyKeyTaken
 from chalicelib.orders.model import IdempotencyRecord, Order, OrderStatus
-from chalicelib.orders.ports import OrderRepository
+from chalicelib.orders.ports import ClaimCheckStore, OrderRepository
 from chalicelib.orders.requests import parse_order_request
 from chalicelib.orders.wire import request_to_wire, verdict_from_wire, verdict_to_wire
 from chalicelib.quorum.model import OrderVerdict
@@ -60,6 +68,8 @@ class OrderModel(Model):
     updated_at = UTCDateTimeAttribute()
     idempotency_key = UnicodeAttribute(null=True)
     parties = JSONAttribute(null=True)
+    parties_claim_check = JSONAttribute(null=True)
+    """Set instead of `parties` when they exceed `ITEM_INLINE_LIMIT`: where the claim-check object is."""
     reason = UnicodeAttribute(null=True)
     failure_detail = UnicodeAttribute(null=True)
     decided_at = UTCDateTimeAttribute(null=True)
@@ -109,11 +119,16 @@ def order_item_key(order_key: str) -> dict[str, dict[str, str]]:
 
 
 class PynamoOrderRepository(OrderRepository):
-    def __init__(self, models: BoundModels, idempotency_ttl: timedelta) -> None:
+    """`claim_checks` holds verdicts too large for the item; without it such a verdict cannot be recorded."""
+
+    def __init__(
+        self, models: BoundModels, idempotency_ttl: timedelta, claim_checks: ClaimCheckStore | None = None
+    ) -> None:
         self._orders = models.orders
         self._keys = models.idempotency
         self._connection = models.connection
         self._ttl = idempotency_ttl
+        self._claim_checks = claim_checks
 
     def add(self, order: Order, idempotency: IdempotencyRecord | None) -> None:
         item = self._to_item(order)
@@ -160,9 +175,16 @@ class PynamoOrderRepository(OrderRepository):
     def record_decision(self, order_key: str, verdict: OrderVerdict, at: datetime) -> Order:
         m = self._orders
         reason = verdict.reason.value if verdict.reason else None
+        parties = verdict_to_wire(verdict)
+        if exceeds(parties, ITEM_INLINE_LIMIT):
+            # Written before the item, so an item never names an object that is not there yet.
+            ref = self._store().put(order_key, encode_parties(parties))
+            stored = [m.parties.remove(), m.parties_claim_check.set(ref.to_wire())]
+        else:
+            stored = [m.parties.set(parties), m.parties_claim_check.remove()]
         actions: list[Action] = [
             m.status.set(OrderStatus.of(verdict).value),
-            m.parties.set(verdict_to_wire(verdict)),
+            *stored,
             m.updated_at.set(at),
             m.decided_at.set(at),
             m.failure_detail.remove(),
@@ -179,7 +201,7 @@ class PynamoOrderRepository(OrderRepository):
             if current is None:
                 raise
             return current
-        return self._to_domain(item)
+        return self._to_domain(item, verdict)
 
     def mark_failed(self, order_key: str, reason: str, detail: str, at: datetime) -> None:
         m = self._orders
@@ -218,8 +240,21 @@ class PynamoOrderRepository(OrderRepository):
             idempotency_key=order.idempotency_key,
         )
 
-    @staticmethod
-    def _to_domain(item: OrderModel) -> Order:
+    def _store(self) -> ClaimCheckStore:
+        if self._claim_checks is None:
+            raise ClaimCheckError("this verdict needs the claim-check bucket, and none is configured")
+        return self._claim_checks
+
+    def _parties(self, item: OrderModel) -> list[dict[str, Any]] | None:
+        """Inline, or fetched from the claim-check object the item names."""
+        if item.parties_claim_check:
+            ref = ClaimCheck.from_wire(item.parties_claim_check)
+            return decode_parties(self._store().get(ref))
+        parties: list[dict[str, Any]] | None = item.parties
+        return parties
+
+    def _to_domain(self, item: OrderModel, verdict: OrderVerdict | None = None) -> Order:
+        """`verdict`, when the caller has just written it, saves fetching it back."""
         return Order(
             order_key=item.order_key,
             request=parse_order_request(item.request),
@@ -227,7 +262,7 @@ class PynamoOrderRepository(OrderRepository):
             created_at=item.created_at,
             updated_at=item.updated_at,
             idempotency_key=item.idempotency_key,
-            verdict=verdict_from_wire(item.parties),
+            verdict=verdict if verdict is not None else verdict_from_wire(self._parties(item)),
             reason=item.reason,
             failure_detail=item.failure_detail,
             decided_at=item.decided_at,

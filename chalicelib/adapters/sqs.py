@@ -8,10 +8,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.orders.claim_check import MESSAGE_INLINE_LIMIT, ClaimCheckError, encode_parties, exceeds
 from chalicelib.orders.errors import QueueUnavailable
 from chalicelib.orders.model import Order, SignerNotice
-from chalicelib.orders.ports import EnvelopePublisher, EnvelopeQueue
-from chalicelib.orders.wire import notice_to_wire, result_message
+from chalicelib.orders.ports import ClaimCheckStore, EnvelopePublisher, EnvelopeQueue
+from chalicelib.orders.wire import notice_to_wire, result_message, verdict_to_wire
 from chalicelib.settings import is_fifo
 
 _BATCH = 10
@@ -61,15 +62,35 @@ class SqsEnvelopeQueue(EnvelopeQueue):
 
 
 class SqsEnvelopePublisher(EnvelopePublisher):
-    def __init__(self, client: Any, results: QueueAddress, notifications: QueueAddress) -> None:
+    """A result over `MESSAGE_INLINE_LIMIT` is sent as a claim check to an object in `claim_checks`."""
+
+    def __init__(
+        self,
+        client: Any,
+        results: QueueAddress,
+        notifications: QueueAddress,
+        claim_checks: ClaimCheckStore | None = None,
+    ) -> None:
         self._client = client
         self._results = results
         self._notifications = notifications
+        self._claim_checks = claim_checks
+
+    def result_body(self, order: Order) -> dict[str, Any]:
+        """The message: whole if it fits, else with a claim check (the object written first)."""
+        message = result_message(order)
+        if not exceeds(message, MESSAGE_INLINE_LIMIT):
+            return message
+        if self._claim_checks is None:
+            raise ClaimCheckError("this result needs the claim-check bucket, and none is configured")
+        # The same bytes, hence the same object, the repository wrote for a verdict too large for its item.
+        ref = self._claim_checks.put(order.order_key, encode_parties(verdict_to_wire(order.verdict)))
+        return result_message(order, ref)
 
     def publish_result(self, order: Order) -> None:
         self._client.send_message(
             QueueUrl=self._results.url,
-            MessageBody=json.dumps(result_message(order)),
+            MessageBody=json.dumps(self.result_body(order)),
             MessageAttributes=_dedup_attribute(order.order_key),
             **_fifo_fields(self._results, order.order_key),
         )

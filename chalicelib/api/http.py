@@ -25,6 +25,7 @@ from chalicelib.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from chalicelib.orders.claim_check import ClaimCheckError
 from chalicelib.settings import REGION_HEADER, ConfigurationError, region_from
 
 log = logging.getLogger("ame.api")
@@ -107,7 +108,10 @@ def _report_misconfiguration(problem: str) -> None:
 
 def _from_aws_client(exc: Exception) -> bool:
     """A DynamoDB/SQS failure is an outage to retry, not a bug; told by module so importing
-    this file does not load botocore (cold starts stay short)."""
+    this file does not load botocore (cold starts stay short). So is a claim-check object not there
+    yet: in dr, S3 replicates it up to 15 minutes after DynamoDB replicates the item naming it."""
+    if isinstance(exc, ClaimCheckError):
+        return True
     return any(kind.__module__.split(".")[0] in ("pynamodb", "botocore") for kind in type(exc).__mro__)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from chalicelib.orders.claim_check import ClaimCheck
 from chalicelib.orders.model import AreaSettings, DomainEntry, IdempotencyRecord, Order, SignerNotice
 from chalicelib.quorum.model import Contact, OperatorAccess, OrderVerdict, PowerGrant
 
@@ -122,3 +123,15 @@ class EnvelopePublisher(ABC):
     @abstractmethod
     def notify_signers(self, notices: Sequence[SignerNotice]) -> None:
         """Sends every notice, each deduplicated by its `dedup_id`; all or an exception."""
+
+
+class ClaimCheckStore(ABC):
+    """The bucket for verdicts too large for an item or a message (`chalicelib.orders.claim_check`)."""
+
+    @abstractmethod
+    def put(self, order_key: str, body: bytes) -> ClaimCheck:
+        """Stores `body` under a key derived from the order and the content; the same body, the same object."""
+
+    @abstractmethod
+    def get(self, ref: ClaimCheck) -> bytes:
+        """The referenced bytes, verified against the reference; raises ClaimCheckError otherwise."""

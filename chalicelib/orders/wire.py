@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from chalicelib.orders.claim_check import ClaimCheck
 from chalicelib.orders.model import Order, OrderRequest, PartyRef, SignerNotice
 from chalicelib.quorum.model import (
     Contact,
@@ -123,14 +124,15 @@ def order_to_wire(order: Order) -> dict[str, Any]:
     }
 
 
-def result_message(order: Order) -> dict[str, Any]:
-    """What the envelope-results queue carries for downstream order creation."""
-    return {
-        "order_key": order.order_key,
-        "quorum": order.quorum,
-        "reason": order.reason,
-        "parties": verdict_to_wire(order.verdict),
-    }
+def result_message(order: Order, claim_check: ClaimCheck | None = None) -> dict[str, Any]:
+    """What the envelope-results queue carries for downstream order creation.
+
+    `claim_check` is null when `parties` is inline; otherwise `parties` is absent and the consumer reads
+    the parties (a JSON list, the same shape) from the object it names (README, Claim checks)."""
+    head = {"order_key": order.order_key, "quorum": order.quorum, "reason": order.reason}
+    if claim_check is not None:
+        return {**head, "claim_check": claim_check.to_wire()}
+    return {**head, "parties": verdict_to_wire(order.verdict), "claim_check": None}
 
 
 def notice_to_wire(notice: SignerNotice) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ame_infra import iam, peers
+from ame_infra.contract import CLAIM_CHECK_PURPOSE
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class BucketSpec:
 
 
 BUCKETS = (
-    BucketSpec("claim-check", 30, 90, glacier_class="GLACIER_IR", noncurrent_versions_kept_days=30),
+    BucketSpec(CLAIM_CHECK_PURPOSE, 30, 90, glacier_class="GLACIER_IR", noncurrent_versions_kept_days=30),
     BucketSpec("lake-raw", 30, 90),
     BucketSpec("lake-processed", 30, 180),
     BucketSpec("lake-curated", 60, 365),

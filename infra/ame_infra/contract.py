@@ -93,6 +93,12 @@ ENVELOPE_RESULTS = QueueSpec("results", "ame-envelope-results.fifo", "AME_ENVELO
 NOTIFICATIONS = QueueSpec("notifications", "ame-notifications.fifo", "AME_NOTIFICATIONS_QUEUE")
 QUEUES = (ENVELOPE_REQUESTS, ENVELOPE_RESULTS, NOTIFICATIONS)
 
+CLAIM_CHECK_PURPOSE = "claim-check"
+"""The bucket (`buckets.BUCKETS`) for verdicts too large for an order item or a result message."""
+CLAIM_CHECK_ENV = "AME_CLAIM_CHECK_BUCKET"
+CLAIM_CHECK_READ = ("s3:GetObject",)
+CLAIM_CHECK_WRITE = ("s3:PutObject",)
+
 READ = ("dynamodb:GetItem",)
 WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem")
 
@@ -108,6 +114,8 @@ class FunctionAccess:
     """Every entry point builds the container, which derives its keys from the application secret."""
     verifies_callers: bool = False
     """Gets the identity settings (issuers, area registry): only the REST API has callers."""
+    claim_checks: tuple[str, ...] = ()
+    """S3 actions on the claim-check bucket's objects (plus the KMS ones its data key needs for them)."""
 
 
 ACCESS_BY_HANDLER = {
@@ -122,6 +130,7 @@ ACCESS_BY_HANDLER = {
         queries_indexes_of=(CREDIT.key,),
         sends_to=(ENVELOPE_REQUESTS,),
         verifies_callers=True,
+        claim_checks=CLAIM_CHECK_READ,  # GET /v1/orders/{key} returns a claim-checked verdict whole
     ),
     # The scheduled sweeper: finds orders stuck in PROCESSING (index query) and re-queues them here.
     "app.sweep_stuck_orders": FunctionAccess(
@@ -133,6 +142,8 @@ ACCESS_BY_HANDLER = {
     "app.assemble_envelopes": FunctionAccess(
         tables={ORDERS.key: (*READ, *WRITE)},
         sends_to=(ENVELOPE_RESULTS, NOTIFICATIONS),
+        # Writes large verdicts; reads one back when a redelivered order is already decided.
+        claim_checks=(*CLAIM_CHECK_READ, *CLAIM_CHECK_WRITE),
     ),
 }
 
@@ -168,6 +179,7 @@ def lambda_environment(
     max_receive_count: int,
     partner_urls: dict[str, str],
     failover_switch_region: str,
+    claim_check_bucket: str,
 ) -> dict[str, str]:
     """What `chalicelib.settings.Settings.from_env` reads; a test feeds it this and expects no error."""
     return {
@@ -179,6 +191,7 @@ def lambda_environment(
         **{table.env_var: table.name for table in TABLES},
         **{queue.env_var: queue.name for queue in QUEUES},
         "AME_MAX_RECEIVE_COUNT": str(max_receive_count),
+        CLAIM_CHECK_ENV: claim_check_bucket,  # this region's: buckets are per region, replicated to dr
         **{PARTNERS[name]: url for name, url in sorted(partner_urls.items())},
         # The name only: the function reads the value from SSM (never its own configuration).
         "AME_APP_SECRET_PARAMETER": app_secret_parameter(region),

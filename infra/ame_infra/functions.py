@@ -27,6 +27,10 @@ class AppFunctionsArgs:
     environment: dict[str, pulumi.Input[str]]
     queues: dict[str, DeployedQueue]
     key_arn: pulumi.Input[str]
+    claim_check_bucket_arn: pulumi.Input[str]
+    """This region's claim-check bucket (`AME_CLAIM_CHECK_BUCKET` names it in `environment`)."""
+    data_key_arn: pulumi.Input[str]
+    """The region's data key, the buckets' default encryption: S3 uses it for the functions' claim checks."""
     log_retention_days: int
     app_secret: pulumi.Input[str]
     """A secret Output (`ame-platform:appSecret`); stored as an SSM SecureString under `key_arn`."""
@@ -178,6 +182,8 @@ def statements_for(
         key=args.key_arn,
         parameter=lambda parameter: parameter_arn(args, parameter),
         switch_alarm=switch_alarm_arn(args),
+        claim_check_objects=pulumi.Output.concat(args.claim_check_bucket_arn, "/*"),
+        data_key=args.data_key_arn,
     )
     return grants.statements(
         handler,

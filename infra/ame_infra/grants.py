@@ -26,6 +26,10 @@ Resource = Any
 """A plain ARN string locally, a `pulumi.Input[str]` in the program: this module only places them."""
 
 KMS_FOR_ENCRYPTED_QUEUES = ("kms:Decrypt", "kms:GenerateDataKey")
+KMS_FOR_CLAIM_CHECK = {"s3:GetObject": ("kms:Decrypt",), "s3:PutObject": ("kms:GenerateDataKey",)}
+"""SSE-KMS under the bucket's key (the region's data key): S3 calls KMS with the caller's rights."""
+VIA_S3 = {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}
+"""Only through S3: the data key also guards the tables and the other buckets."""
 SQS_CONSUMER_ACTIONS = (
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
@@ -71,6 +75,10 @@ class Resources:
     parameter: Callable[[str], Resource]
     """By SSM parameter name."""
     switch_alarm: Resource
+    claim_check_objects: Resource
+    """The claim-check bucket's objects (`<bucket ARN>/*`)."""
+    data_key: Resource
+    """The region's data key, under which the buckets encrypt (not `key`, the compute key)."""
 
 
 def everything() -> Resources:
@@ -83,6 +91,8 @@ def everything() -> Resources:
         key="*",
         parameter=lambda _: "*",
         switch_alarm="*",
+        claim_check_objects="*",
+        data_key="*",
     )
 
 
@@ -138,6 +148,10 @@ def statements(
         found.append(allow(SQS_CONSUMER_ACTIONS, [resources.queue(consumed)]))
     if sends or consumed is not None:
         found.append(allow(KMS_FOR_ENCRYPTED_QUEUES, [resources.key]))
+    if access.claim_checks:
+        found.append(allow(access.claim_checks, [resources.claim_check_objects]))
+        kms = [action for s3 in access.claim_checks for action in KMS_FOR_CLAIM_CHECK[s3]]
+        found.append(allow(kms, [resources.data_key], VIA_S3))
     found.append(allow(FAILOVER_SWITCH_ACTIONS, [resources.switch_alarm]))
     if takes_over(handler, role):
         found.append(allow(TAKEOVER_ACTIONS, [resources.switch_alarm]))

@@ -6,11 +6,13 @@ import time
 import uuid
 from typing import Any
 
+import boto3
 import pytest
 import requests
 
 from devstack import demo_data as demo
-from devstack.stack import LocalStack
+from devstack.permissions import ADMIN_KEY
+from devstack.stack import LocalStack, claim_check_bucket
 from tests.e2e.conftest import auth, auth_for_order, leaked_personal_data
 
 pytestmark = pytest.mark.e2e
@@ -161,3 +163,25 @@ def test_unknown_order_is_404(stack: LocalStack) -> None:
 def test_logs_never_show_personal_data(stack: LocalStack) -> None:
     submit(stack, demo.ACME.cnpj, demo.HELENA.cpf)
     assert leaked_personal_data(stack) == []
+
+
+def test_a_2000_representative_company_decides_by_claim_check_and_reads_back_whole(stack: LocalStack) -> None:
+    # GIVEN the demo company of 2,000 directors, decided by the worker running as its own IAM user
+    response = post(stack, demo.order_body(demo.LARGE_COMPANY.cnpj))
+    assert response.status_code == 202, response.text
+    order = decided(stack, response.json()["order_key"], timeout=120)
+    # THEN the API (its own IAM user too) returns every participant, read from the claim-check bucket
+    assert order["status"] == "QUORUM_MET"
+    (party,) = order["parties"]
+    assert len(party["participants"]) == demo.LARGE_COMPANY_SIZE
+    assert party["signers"] == sorted(p.cpf for p in demo.LARGE_COMPANY_PEOPLE[:2])
+    # AND the verdict sits in this region's bucket under the order's key
+    s3 = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=stack.aws_url,
+        aws_access_key_id=ADMIN_KEY,
+        aws_secret_access_key=ADMIN_KEY,
+    )
+    listed = s3.list_objects_v2(Bucket=claim_check_bucket("us-east-1"), Prefix=f"orders/{order['order_key']}/")
+    assert [o["Key"].rsplit("/", 1)[1][:8] for o in listed.get("Contents", [])] == ["parties-"]

@@ -188,7 +188,13 @@ NEVER_SET_IN_AWS = {"AME_APP_SECRET"}  # the secret itself: AWS reads AME_APP_SE
 
 def test_every_variable_the_app_reads_is_set_by_the_stacks_or_left_at_a_default_on_purpose() -> None:
     env = contract.lambda_environment(
-        "primary", "us-east-1", "api.example.com", 5, dict.fromkeys(PARTNERS, "https://x"), "us-west-2"
+        "primary",
+        "us-east-1",
+        "api.example.com",
+        5,
+        dict.fromkeys(PARTNERS, "https://x"),
+        "us-west-2",
+        claim_check_bucket="ame-claim-check-us-east-1",
     )
     set_by_stacks = set(env) | set(contract.IDENTITY_VARIABLES) | set(contract.takeover_environment("https://x"))
     read = variables_the_app_reads()

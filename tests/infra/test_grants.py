@@ -99,3 +99,27 @@ def test_the_grants_import_no_pulumi() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "infra")}
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_claim_checks_are_read_by_the_api_and_written_by_the_worker_in_their_own_regions_bucket(
+    stack: Inventory,
+) -> None:
+    region = "us-east-1" if stack.stack == "prod" else "us-west-2"
+    expected = {grants.API: ["s3:GetObject"], grants.WORKER: ["s3:GetObject", "s3:PutObject"], grants.SWEEPER: None}
+    for handler, s3_actions in expected.items():
+        deployed = function(stack, handler)
+        name = deployed.inputs["name"]
+        (policy,) = [p for p in stack.of_type(ROLE_POLICY) if p.name == name]
+        found = [s for s in policy_document(policy) if any(a.startswith("s3:") for a in s["Action"])]  # type: ignore[attr-defined]
+        env = deployed.inputs["environment"]["variables"]
+        # this region's bucket, by `buckets.bucket_name` (its twin in the other region is a replica)
+        assert env["AME_CLAIM_CHECK_BUCKET"] == f"example-bank-ame-claim-check-{region}", handler
+        if s3_actions is None:
+            assert not found, handler
+            continue
+        (objects,) = found
+        assert objects["Action"] == s3_actions, handler
+        assert objects["Resource"] == [f"arn:aws:s3:::{env['AME_CLAIM_CHECK_BUCKET']}/*"], handler
+        (kms,) = [s for s in policy_document(policy) if s.get("Condition") == grants.VIA_S3]
+        want = {"s3:GetObject": "kms:Decrypt", "s3:PutObject": "kms:GenerateDataKey"}
+        assert kms["Action"] == sorted(want[a] for a in s3_actions), handler

@@ -61,6 +61,7 @@ def settings(aws_endpoint: str, partners_url: str) -> Settings:
             "AME_ENVELOPE_REQUESTS_QUEUE": f"requests-{suffix}",
             "AME_ENVELOPE_RESULTS_QUEUE": f"results-{suffix}",
             "AME_NOTIFICATIONS_QUEUE": f"notifications-{suffix}",
+            "AME_CLAIM_CHECK_BUCKET": f"claim-check-{suffix}",
             "AME_MAX_RECEIVE_COUNT": "2",
             "AME_PARTNER_READ_TIMEOUT": "0.5",
             "AME_APP_SECRET": LOCAL_APP_SECRET,

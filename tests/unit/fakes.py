@@ -12,9 +12,11 @@ from typing import Any, TypeVar
 
 from chalicelib.errors import PartnerUnavailable
 from chalicelib.health import Dependency, DependencyDown
+from chalicelib.orders.claim_check import ClaimCheck, ClaimCheckError, object_key
 from chalicelib.orders.errors import IdempotencyKeyTaken, QueueUnavailable
 from chalicelib.orders.model import AreaSettings, DomainEntry, IdempotencyRecord, Order, OrderStatus, SignerNotice
 from chalicelib.orders.ports import (
+    ClaimCheckStore,
     DomainCatalog,
     EnvelopePublisher,
     EnvelopeQueue,
@@ -220,6 +222,26 @@ class FakePublisher(EnvelopePublisher):
         if self.fail_notifications:
             raise RuntimeError("notifications queue down")
         self.notifications.extend((notice.dedup_id, notice_to_wire(notice)) for notice in notices)
+
+
+class FakeClaimCheckStore(ClaimCheckStore):
+    """A bucket in a dict; counts puts so tests see a redelivery write the same object."""
+
+    def __init__(self, bucket: str = "claim-check-test") -> None:
+        self.bucket = bucket
+        self.objects: dict[str, bytes] = {}
+        self.puts = 0
+
+    def put(self, order_key: str, body: bytes) -> ClaimCheck:
+        self.puts += 1
+        ref = ClaimCheck.of(self.bucket, object_key(order_key, body), body)
+        self.objects[ref.key] = body
+        return ref
+
+    def get(self, ref: ClaimCheck) -> bytes:
+        if ref.key not in self.objects:
+            raise ClaimCheckError(f"claim-check object {ref.key} is missing")
+        return ref.verify(self.objects[ref.key])
 
 
 class FixedClock:

@@ -224,6 +224,17 @@ def test_sqs_handler_marks_failed_on_the_last_receive(
     assert (order["status"], order["reason"]) == ("FAILED", "PARTNER_UNAVAILABLE")
 
 
+def test_a_claim_check_not_replicated_yet_is_503_not_500(client: SignedClient, container: bootstrap.Container) -> None:
+    from chalicelib.orders.claim_check import ClaimCheckError
+
+    def lagging(order_key: str) -> None:
+        raise ClaimCheckError("claim-check object orders/ord_x/parties-0.json is missing")
+
+    container.orders.repository.get = lagging  # type: ignore[method-assign]
+    response = client.http.get("/v1/orders/ord_" + "1" * 32)
+    assert (response.status_code, response.json_body["error"]["code"]) == (503, "STORAGE_UNAVAILABLE")
+
+
 def test_storage_outage_is_503_not_500(client: SignedClient, container: bootstrap.Container) -> None:
     from pynamodb.exceptions import GetError
 
