@@ -121,12 +121,10 @@ def test_the_local_stage_refuses_a_call_without_a_token(chalice_local: str) -> N
     assert (response.status_code, response.json()["error"]["code"]) == (401, "UNAUTHENTICATED")
 
 
-def test_make_chalice_local_without_make_run_says_to_start_it() -> None:
-    # GIVEN nothing listening where the local AWS endpoint should be
-    unused = f"http://127.0.0.1:{free_port()}"
-    # WHEN the target is run THEN it says, in one line, to start `make run` first, and fails
+def refusal_of_make_chalice_local(*variables: str) -> str:
+    """`make chalice-local` with these overrides must fail with one line; returns it."""
     done = subprocess.run(
-        ["make", "--no-print-directory", "chalice-local", f"LOCAL_AWS={unused}"],
+        ["make", "--no-print-directory", "chalice-local", *variables],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -134,6 +132,14 @@ def test_make_chalice_local_without_make_run_says_to_start_it() -> None:
     )
     assert done.returncode != 0
     (line,) = done.stdout.splitlines()
+    return line
+
+
+def test_make_chalice_local_without_make_run_says_to_start_it() -> None:
+    # GIVEN nothing listening where the local AWS endpoint should be
+    unused = f"http://127.0.0.1:{free_port()}"
+    # WHEN the target is run THEN it says, in one line, to start `make run` first, and fails
+    line = refusal_of_make_chalice_local(f"LOCAL_AWS={unused}")
     assert line == f"chalice-local: nothing answers at {unused} (the local AWS endpoint): {START_MAKE_RUN}"
 
 
@@ -141,42 +147,15 @@ def test_make_chalice_local_without_the_clients_file_says_to_start_make_run(back
     # GIVEN a local AWS endpoint answering, but no clients file where the target looks for it
     missing = backing_services.config.log_dir / "no-clients.json"
     # WHEN the target is run THEN it names the file and says to start `make run` first, in one line
-    done = subprocess.run(
-        [
-            "make",
-            "--no-print-directory",
-            "chalice-local",
-            f"LOCAL_AWS={backing_services.aws_url}",
-            f"CLIENTS={missing}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert done.returncode != 0
-    (line,) = done.stdout.splitlines()
+    line = refusal_of_make_chalice_local(f"LOCAL_AWS={backing_services.aws_url}", f"CLIENTS={missing}")
     assert line == f"chalice-local: no {missing} (the clients make run registers): {START_MAKE_RUN}"
 
 
 def test_make_chalice_local_without_the_users_file_says_to_start_make_run(backing_services: ProcessGroup) -> None:
     # GIVEN an endpoint answering and a clients file, but no IAM users file where the target looks for it
     missing = backing_services.config.log_dir / "no-aws-users.json"
-    done = subprocess.run(
-        [
-            "make",
-            "--no-print-directory",
-            "chalice-local",
-            f"LOCAL_AWS={backing_services.aws_url}",
-            f"CLIENTS={backing_services.clients_file}",
-            f"AWS_USERS={missing}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
+    line = refusal_of_make_chalice_local(
+        f"LOCAL_AWS={backing_services.aws_url}", f"CLIENTS={backing_services.clients_file}", f"AWS_USERS={missing}"
     )
     # THEN it names the file and says to start `make run` first, in one line
-    assert done.returncode != 0
-    (line,) = done.stdout.splitlines()
     assert line == f"chalice-local: no {missing} (the IAM users make run creates): {START_MAKE_RUN}"
