@@ -85,12 +85,51 @@ _ROUTES: list[tuple[re.Pattern[str], Callable[..., Answer]]] = [
 ]
 _BUREAU_CONTROL = re.compile(r"^/__sim/bureau/(\d{11})$")
 
+BATCH_LIMIT = 100
+"""Most CPFs one batch call may name; more is a 400."""
+
+
+def _cpf_list(payload: Any) -> list[str] | None:
+    cpfs = payload.get("cpfs") if isinstance(payload, dict) else None
+    if not isinstance(cpfs, list) or not 1 <= len(cpfs) <= BATCH_LIMIT or not all(isinstance(c, str) for c in cpfs):
+        return None
+    return cpfs
+
+
+def _people_batch(payload: Any) -> Answer:
+    """`{"cpfs": [...]}` -> `{"people": {cpf: contact}}`; people it does not know are left out."""
+    cpfs = _cpf_list(payload)
+    if cpfs is None:
+        return 400, {"message": f"cpfs must be a list of 1 to {BATCH_LIMIT} CPFs"}
+    found = {cpf: body for cpf in cpfs for status, body in [_person(cpf)] if status == 200}
+    return 200, {"people": found}
+
+
+def _operators_batch(holder: str, payload: Any) -> Answer:
+    """`{"platform", "cpfs": [...]}` -> `{"operators": {cpf: access}}`; CPFs that are no operator are left out."""
+    cpfs = _cpf_list(payload)
+    platform = payload.get("platform") if isinstance(payload, dict) else None
+    if cpfs is None or not isinstance(platform, str):
+        return 400, {"message": f"platform and cpfs (a list of 1 to {BATCH_LIMIT} CPFs) are required"}
+    found = {cpf: body for cpf in cpfs for status, body in [_operator(holder, cpf, platform)] if status == 200}
+    return 200, {"operators": found}
+
+
+_BATCH_ROUTES: list[tuple[re.Pattern[str], Callable[..., Answer]]] = [
+    (re.compile(r"^/people/batch$"), _people_batch),
+    (re.compile(r"^/holders/(\d{11}|\d{14})/operators/batch$"), _operators_batch),
+]
+
 
 class PartnerHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are two writes: without this, keep-alive stalls ~40 ms
+    latency: float = 0.0  # seconds every partner answer waits (set on the subclass `make_server` builds)
+    batch_routes: bool = True  # False stands in for a partner that has only the per-person routes
 
     def do_GET(self) -> None:
+        if self.latency:
+            time.sleep(self.latency)
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         for pattern, handler in _ROUTES:
@@ -100,6 +139,24 @@ class PartnerHandler(BaseHTTPRequestHandler):
                 if handler is _operator:
                     args.append(query.get("platform", [""])[0])
                 status, body = handler(*args)
+                return self._send(status, body)
+        self._send(404, None)
+
+    def do_POST(self) -> None:
+        """The batch routes; without them (`batch_routes=False`) every POST is a 404."""
+        length = int(self.headers.get("Content-Length", "0"))
+        raw = self.rfile.read(length) if length else b""
+        if self.latency:
+            time.sleep(self.latency)
+        path = urlsplit(self.path).path
+        for pattern, handler in _BATCH_ROUTES if self.batch_routes else []:
+            match = pattern.match(path)
+            if match:
+                try:
+                    payload = json.loads(raw or b"null")
+                except ValueError:
+                    return self._send(400, {"message": "unreadable JSON"})
+                status, body = handler(*match.groups(), payload)
                 return self._send(status, body)
         self._send(404, None)
 
@@ -121,8 +178,10 @@ class PartnerHandler(BaseHTTPRequestHandler):
         """Quiet: request lines carry documents, and our logs never show them unmasked."""
 
 
-def make_server(host: str, port: int) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, port), PartnerHandler)
+def make_server(host: str, port: int, latency: float = 0.0, batch_routes: bool = True) -> ThreadingHTTPServer:
+    """`latency`: seconds every partner answer waits (benchmarks); `batch_routes=False`: per-person routes only."""
+    handler = type("ConfiguredPartnerHandler", (PartnerHandler,), {"latency": latency, "batch_routes": batch_routes})
+    server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
 
@@ -131,8 +190,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8101)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="every partner answer waits this long")
+    parser.add_argument("--no-batch", action="store_true", help="serve only the per-person routes")
     args = parser.parse_args()
-    server = make_server(args.host, args.port)
+    server = make_server(args.host, args.port, args.latency_ms / 1000, batch_routes=not args.no_batch)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -7,6 +7,10 @@ are `PartnerUnavailable`, which the caller treats as transient.
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -89,6 +93,83 @@ class PartnerClient:
         if not isinstance(body, dict):
             raise PartnerUnavailable(self.name, "unexpected JSON shape")
         return body
+
+    def post_json(self, path: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """A batch call: None when the partner has no such route (404, 405 or 501); otherwise as `get_json`."""
+        try:
+            response = self._session.post(self._base_url + path, json=payload, timeout=self._timeout)
+        except requests.RequestException as exc:
+            raise PartnerUnavailable(self.name, type(exc).__name__) from exc
+        if response.status_code in (404, 405, 501):
+            return None
+        if response.status_code != 200:
+            raise PartnerUnavailable(self.name, f"HTTP {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise PartnerUnavailable(self.name, "unreadable JSON") from exc
+        if not isinstance(body, dict):
+            raise PartnerUnavailable(self.name, "unexpected JSON shape")
+        return body
+
+
+BATCH_LIMIT = 100
+"""Most CPFs one batch call names (the partner contract's limit)."""
+
+
+class BatchRoute:
+    """Whether a partner has its batch route; a partner that answered it has none is asked per person
+    for `forget_after` seconds, then the batch route is tried again."""
+
+    def __init__(self, forget_after: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._forget_after = forget_after
+        self._clock = clock
+        self._missing_since: float | None = None
+        self._lock = threading.Lock()
+
+    def usable(self) -> bool:
+        with self._lock:
+            return self._missing_since is None or self._clock() - self._missing_since >= self._forget_after
+
+    def missing(self) -> None:
+        with self._lock:
+            self._missing_since = self._clock()
+
+
+def chunks(items: Sequence[str], size: int = BATCH_LIMIT) -> list[list[str]]:
+    unique = list(dict.fromkeys(items))
+    return [unique[i : i + size] for i in range(0, len(unique), size)]
+
+
+def _batched(
+    route: BatchRoute,
+    cpfs: Sequence[str],
+    executor: Executor,
+    batch: Callable[[list[str]], dict[str, Any] | None],
+    per_person: Callable[[Sequence[str]], Callable[[], dict[str, Any]]],
+) -> Callable[[], dict[str, Any]]:
+    """Chunks of BATCH_LIMIT in parallel; chunks the partner has no batch route for go per person."""
+    if not route.usable():
+        return per_person(cpfs)
+    started: list[tuple[list[str], Future[dict[str, Any] | None]]] = [
+        (chunk, executor.submit(batch, chunk)) for chunk in chunks(cpfs)
+    ]
+
+    def collect() -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        unanswered: list[str] = []
+        for chunk, future in started:
+            answer = future.result()
+            if answer is None:
+                unanswered.extend(chunk)
+            else:
+                found.update(answer)
+        if unanswered:
+            route.missing()
+            found.update(per_person(unanswered)())
+        return found
+
+    return collect
 
 
 class OverHttp:
@@ -198,20 +279,69 @@ def _rule(raw: Any) -> GroupingRule | None:
     return GroupingRule(str(raw.get("rule_id", "")), tuple(clauses), limit)
 
 
+def _found(body: dict[str, Any], key: str, partner: str) -> dict[str, Any]:
+    found = body.get(key)
+    if not isinstance(found, dict):
+        raise PartnerUnavailable(partner, "unexpected JSON shape")
+    return found
+
+
+def _contact(body: Any) -> Contact | None:
+    if not isinstance(body, dict):
+        return None
+    return Contact(name=body.get("name"), email=body.get("email"), phone=body.get("phone"))
+
+
+def _access(body: Any) -> OperatorAccess | None:
+    if not isinstance(body, dict):
+        return None
+    return OperatorAccess(body.get("operator_active") is True, body.get("account_access") is True)
+
+
 class HttpPeopleDirectory(OverHttp, PeopleDirectory):
+    def __init__(self, client: PartnerClient, batch_route: BatchRoute | None = None) -> None:
+        super().__init__(client)
+        self._batch_route = batch_route or BatchRoute()
+
     def contact(self, cpf: str) -> Contact | None:
-        body = self._client.get_json(f"/people/{cpf}")
+        return _contact(self._client.get_json(f"/people/{cpf}"))
+
+    def contacts_of(self, cpfs: Sequence[str], executor: Executor) -> Callable[[], dict[str, Contact | None]]:
+        def per_person(some: Sequence[str]) -> Callable[[], dict[str, Contact | None]]:
+            return PeopleDirectory.contacts_of(self, some, executor)
+
+        return _batched(self._batch_route, cpfs, executor, self._batch, per_person)
+
+    def _batch(self, cpfs: list[str]) -> dict[str, Contact | None] | None:
+        body = self._client.post_json("/people/batch", {"cpfs": cpfs})
         if body is None:
             return None
-        return Contact(name=body.get("name"), email=body.get("email"), phone=body.get("phone"))
+        found = _found(body, "people", self._client.name)
+        return {cpf: _contact(found.get(cpf)) for cpf in cpfs}
 
 
 class HttpOperatorRegistry(OverHttp, OperatorRegistry):
+    def __init__(self, client: PartnerClient, batch_route: BatchRoute | None = None) -> None:
+        super().__init__(client)
+        self._batch_route = batch_route or BatchRoute()
+
     def access(self, holder: str, cpf: str, platform: str) -> OperatorAccess | None:
-        body = self._client.get_json(f"/holders/{holder}/operators/{cpf}", params={"platform": platform})
-        if body is None:
-            return None
-        return OperatorAccess(body.get("operator_active") is True, body.get("account_access") is True)
+        return _access(self._client.get_json(f"/holders/{holder}/operators/{cpf}", params={"platform": platform}))
+
+    def accesses_of(
+        self, holder: str, cpfs: Sequence[str], platform: str, executor: Executor
+    ) -> Callable[[], dict[str, OperatorAccess | None]]:
+        def per_person(some: Sequence[str]) -> Callable[[], dict[str, OperatorAccess | None]]:
+            return OperatorRegistry.accesses_of(self, holder, some, platform, executor)
+
+        def batch(chunk: list[str]) -> dict[str, OperatorAccess | None] | None:
+            body = self._client.post_json(f"/holders/{holder}/operators/batch", {"platform": platform, "cpfs": chunk})
+            if body is None:
+                return None
+            found = _found(body, "operators", self._client.name)
+            return {cpf: _access(found.get(cpf)) for cpf in chunk}
+
+        return _batched(self._batch_route, cpfs, executor, batch, per_person)
 
 
 class HttpTrafficProbe(TrafficProbe):

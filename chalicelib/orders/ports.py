@@ -8,7 +8,8 @@ return None for a definitive "not found".
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,10 +37,23 @@ class PeopleDirectory(ABC):
     @abstractmethod
     def contact(self, cpf: str) -> Contact | None: ...
 
+    def contacts_of(self, cpfs: Sequence[str], executor: Executor) -> Callable[[], dict[str, Contact | None]]:
+        """Starts looking many people up; the returned call waits for every answer (raising the first
+        failure). By default one `contact` call each, concurrently; adapters with a batch route override it."""
+        futures = {cpf: executor.submit(self.contact, cpf) for cpf in dict.fromkeys(cpfs)}
+        return lambda: {cpf: future.result() for cpf, future in futures.items()}
+
 
 class OperatorRegistry(ABC):
     @abstractmethod
     def access(self, holder: str, cpf: str, platform: str) -> OperatorAccess | None: ...
+
+    def accesses_of(
+        self, holder: str, cpfs: Sequence[str], platform: str, executor: Executor
+    ) -> Callable[[], dict[str, OperatorAccess | None]]:
+        """As `PeopleDirectory.contacts_of`, for one holder's operators."""
+        futures = {cpf: executor.submit(self.access, holder, cpf, platform) for cpf in dict.fromkeys(cpfs)}
+        return lambda: {cpf: future.result() for cpf, future in futures.items()}
 
 
 @dataclass(frozen=True, slots=True)

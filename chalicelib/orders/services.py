@@ -277,22 +277,23 @@ def decide(request: OrderRequest, partners: Partners, executor: Executor, now: d
         {p.document.digits: partial(partners.powers.grant, p.document.digits, request.power_code) for p in companies},
     )
     screenings = {holder: screen(grant, terms) for holder, grant in grants.items()}
-    people_calls: dict[str, Callable[[], Contact | None]] = {}
-    operator_calls: dict[tuple[str, str], Callable[[], OperatorAccess | None]] = {}
+    signers: list[str] = []
+    checked: dict[str, list[str]] = {}
     for party in request.parties:
         holder = party.document.digits
         if party.type is PartyType.PF:
-            signers, checked = [holder], [holder]
+            signers.append(holder)
+            checked.setdefault(holder, []).append(holder)
         else:
-            signers = [c.cpf for c in screenings[holder].candidates]
-            checked = screenings[holder].unreserved
-        for cpf in signers:
-            people_calls[cpf] = partial(partners.people.contact, cpf)
-        for cpf in checked:
-            operator_calls[(holder, cpf)] = partial(partners.operators.access, holder, cpf, request.platform)
-    contact_futures = submit_all(executor, people_calls)
-    access_futures = submit_all(executor, operator_calls)
-    contacts, accesses = gather(contact_futures), gather(access_futures)
+            signers.extend(c.cpf for c in screenings[holder].candidates)
+            checked.setdefault(holder, []).extend(screenings[holder].unreserved)
+    pending_contacts = partners.people.contacts_of(signers, executor)
+    pending_accesses = {
+        holder: partners.operators.accesses_of(holder, cpfs, request.platform, executor)
+        for holder, cpfs in checked.items()
+    }
+    contacts = pending_contacts()
+    accesses = {(holder, cpf): access for holder, wait in pending_accesses.items() for cpf, access in wait().items()}
     return OrderVerdict(tuple(_evaluate(p, screenings, contacts, accesses) for p in request.parties))
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -10,6 +13,7 @@ from chalicelib.adapters import http_partners as http
 from chalicelib.errors import PartnerUnavailable
 from chalicelib.quorum.model import OperatorAccess
 from devstack import demo_data as demo
+from devstack.simulator import make_server
 from devstack.stack import free_port
 
 pytestmark = pytest.mark.integration
@@ -83,3 +87,49 @@ def test_bureau_scores_404_and_outage(partners_url: str) -> None:
     finally:
         requests.put(f"{partners_url}/__sim/bureau/{demo.HELENA.cpf}", json={"mode": "up"}, timeout=5)
     assert bureau.score(demo.HELENA.cpf) is not None
+
+
+LARGE = demo.LARGE_COMPANY_PEOPLE[:250]
+
+
+@pytest.fixture
+def per_person_only_url() -> Iterator[str]:
+    """A partner with only the per-person routes: its batch routes answer 404."""
+    server = make_server("127.0.0.1", 0, batch_routes=False)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_batch_lookups_equal_per_person_lookups(partners_url: str) -> None:
+    cpfs = [p.cpf for p in LARGE] + [demo.ANA.cpf, demo.UNKNOWN_PERSON]
+    people = http.HttpPeopleDirectory(client(partners_url))
+    operators = http.HttpOperatorRegistry(client(partners_url))
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        contacts = people.contacts_of(cpfs, executor)()
+        accesses = operators.accesses_of(demo.LARGE_COMPANY.cnpj, cpfs, demo.PLATFORM, executor)()
+    assert contacts == {cpf: people.contact(cpf) for cpf in cpfs}
+    assert contacts[demo.UNKNOWN_PERSON] is None and contacts[LARGE[0].cpf] is not None
+    assert accesses == {cpf: operators.access(demo.LARGE_COMPANY.cnpj, cpf, demo.PLATFORM) for cpf in cpfs}
+    assert accesses[demo.ANA.cpf] is None and accesses[LARGE[249].cpf] == OperatorAccess(True, True)
+
+
+def test_batch_route_over_the_limit_is_refused(partners_url: str) -> None:
+    body = {"cpfs": [p.cpf for p in demo.LARGE_COMPANY_PEOPLE[:101]]}
+    with pytest.raises(PartnerUnavailable) as error:
+        client(partners_url).post_json("/people/batch", body)
+    assert error.value.detail == "HTTP 400"
+    assert client(partners_url).post_json("/people/batch", {"cpfs": body["cpfs"][:100]}) is not None
+
+
+def test_partner_without_batch_routes_is_asked_per_person(per_person_only_url: str, partners_url: str) -> None:
+    cpfs = [p.cpf for p in LARGE[:120]] + [demo.UNKNOWN_PERSON]
+    route = http.BatchRoute()
+    people = http.HttpPeopleDirectory(client(per_person_only_url), route)
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        contacts = people.contacts_of(cpfs, executor)()
+        expected = http.HttpPeopleDirectory(client(partners_url)).contacts_of(cpfs, executor)()
+    assert not route.usable()
+    assert contacts == expected and contacts[demo.UNKNOWN_PERSON] is None

@@ -1,0 +1,144 @@
+"""Batch lookups of people and operators over HTTP: chunks of 100, in parallel, per-person fallback."""
+
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+import pytest
+import responses
+
+from chalicelib.adapters import http_partners as http
+from chalicelib.errors import PartnerUnavailable
+from chalicelib.quorum.model import Contact, OperatorAccess
+
+BASE = "http://partner.test"
+SETTINGS = http.HttpSettings(retries=0)
+HOLDER = "12345678000195"
+CPFS = [f"{n:011d}" for n in range(1, 251)]  # 250: chunks of 100, 100, 50
+KNOWN = set(CPFS[::3])
+
+
+def client() -> http.PartnerClient:
+    return http.PartnerClient("people", BASE, http.new_session(SETTINGS), SETTINGS)
+
+
+def person_body(cpf: str) -> dict[str, str]:
+    return {"cpf": cpf, "name": f"Pessoa {cpf[-3:]}", "email": f"p{cpf[-3:]}@example.test"}
+
+
+def people_batch(request: object) -> tuple[int, dict[str, str], str]:
+    cpfs = json.loads(request.body)["cpfs"]  # type: ignore[attr-defined]
+    return 200, {}, json.dumps({"people": {c: person_body(c) for c in cpfs if c in KNOWN}})
+
+
+def person(request: object) -> tuple[int, dict[str, str], str]:
+    cpf = urlsplit(request.url).path.rsplit("/", 1)[1]  # type: ignore[attr-defined]
+    return (200, {}, json.dumps(person_body(cpf))) if cpf in KNOWN else (404, {}, "{}")
+
+
+def operators_batch(request: object) -> tuple[int, dict[str, str], str]:
+    payload = json.loads(request.body)  # type: ignore[attr-defined]
+    assert payload["platform"] == "BANKLINE"
+    found = {c: {"operator_active": True, "account_access": c.endswith("3")} for c in payload["cpfs"] if c in KNOWN}
+    return 200, {}, json.dumps({"operators": found})
+
+
+def operator(request: object) -> tuple[int, dict[str, str], str]:
+    cpf = urlsplit(request.url).path.rsplit("/", 1)[1]  # type: ignore[attr-defined]
+    if cpf not in KNOWN:
+        return 404, {}, "{}"
+    return 200, {}, json.dumps({"operator_active": True, "account_access": cpf.endswith("3")})
+
+
+@pytest.fixture
+def executor() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=8)
+
+
+def per_person_routes(rsps: responses.RequestsMock) -> None:
+    rsps.add_callback(responses.GET, http_re(r"/people/\d{11}$"), callback=person)
+    operator_route = rf"/holders/{HOLDER}/operators/\d{{11}}\?platform=BANKLINE$"
+    rsps.add_callback(responses.GET, http_re(operator_route), callback=operator)
+
+
+def http_re(path: str) -> re.Pattern[str]:
+    return re.compile(re.escape(BASE) + path)
+
+
+def test_people_in_chunks_of_100_match_the_per_person_answers(executor: ThreadPoolExecutor) -> None:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add_callback(responses.POST, f"{BASE}/people/batch", callback=people_batch)
+        per_person_routes(rsps)
+        batched = http.HttpPeopleDirectory(client()).contacts_of(CPFS + CPFS[:5], executor)()
+        sizes = sorted(len(json.loads(c.request.body or b"")["cpfs"]) for c in rsps.calls if c.request.method == "POST")
+        assert sizes == [50, 100, 100] and len(rsps.calls) == 3
+        single = {cpf: http.HttpPeopleDirectory(client()).contact(cpf) for cpf in CPFS}
+    assert batched == single
+    assert batched[CPFS[0]] == Contact(name="Pessoa 001", email="p001@example.test", phone=None)
+    assert batched[CPFS[1]] is None
+
+
+def test_operators_in_chunks_match_the_per_person_answers(executor: ThreadPoolExecutor) -> None:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add_callback(responses.POST, f"{BASE}/holders/{HOLDER}/operators/batch", callback=operators_batch)
+        per_person_routes(rsps)
+        registry = http.HttpOperatorRegistry(client())
+        batched = registry.accesses_of(HOLDER, CPFS, "BANKLINE", executor)()
+        assert len(rsps.calls) == 3
+        single = {cpf: registry.access(HOLDER, cpf, "BANKLINE") for cpf in CPFS}
+    assert batched == single
+    assert batched[CPFS[3]] == OperatorAccess(True, False) and batched[CPFS[2]] is None
+
+
+@pytest.mark.parametrize("status", [404, 405, 501])
+def test_no_batch_route_falls_back_per_person_and_is_remembered(executor: ThreadPoolExecutor, status: int) -> None:
+    now = [0.0]
+    route = http.BatchRoute(forget_after=60, clock=lambda: now[0])
+    people = http.HttpPeopleDirectory(client(), route)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add(responses.POST, f"{BASE}/people/batch", status=status, json={"message": "no"})
+        per_person_routes(rsps)
+        first = people.contacts_of(CPFS[:120], executor)()
+        assert sum(c.request.method == "POST" for c in rsps.calls) == 2
+        assert sum(c.request.method == "GET" for c in rsps.calls) == 120
+        now[0] = 59.0
+        second = people.contacts_of(CPFS[:120], executor)()
+        assert sum(c.request.method == "POST" for c in rsps.calls) == 2  # remembered: no batch call
+        now[0] = 60.0
+        people.contacts_of(CPFS[:10], executor)()
+        assert sum(c.request.method == "POST" for c in rsps.calls) == 3  # forgotten: tried again
+    assert (
+        first
+        == second
+        == {
+            cpf: (
+                Contact(name=person_body(cpf)["name"], email=person_body(cpf)["email"], phone=None)
+                if cpf in KNOWN
+                else None
+            )
+            for cpf in CPFS[:120]
+        }
+    )
+
+
+def test_batch_5xx_and_bad_shape_are_unavailable_not_a_fallback(executor: ThreadPoolExecutor) -> None:
+    route = http.BatchRoute()
+    people = http.HttpPeopleDirectory(client(), route)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add(responses.POST, f"{BASE}/people/batch", status=503, json={})
+        with pytest.raises(PartnerUnavailable):
+            people.contacts_of(CPFS[:3], executor)()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add(responses.POST, f"{BASE}/people/batch", status=200, json={"people": []})
+        with pytest.raises(PartnerUnavailable):
+            people.contacts_of(CPFS[:3], executor)()
+    assert route.usable()
+
+
+def test_nothing_to_look_up_makes_no_call(executor: ThreadPoolExecutor) -> None:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        assert http.HttpOperatorRegistry(client()).accesses_of(HOLDER, [], "BANKLINE", executor)() == {}
+        assert not rsps.calls
