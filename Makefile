@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt app/requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: setup run run-dr test stage-times lint unit integration e2e fuzz drill bench-quorum bench-credit bench-auth backtest replay-dlq package infra-plan clean
+.PHONY: setup run run-dr test stage-times lint unit integration e2e fuzz drill bench-quorum bench-envelope bench-credit bench-auth backtest replay-dlq package infra-plan clean
 
 TIMES  := .devstack/stage-times.tsv
 # $(call timed,STAGE,COMMAND): runs COMMAND and records its seconds in $(TIMES) for the summary `make test` ends with.
@@ -61,6 +61,10 @@ fuzz: setup
 
 bench-quorum: setup
 	$(BIN)/python -m bench.bench_quorum
+
+# make bench-envelope [ARGS="--latency-ms 50 --orders 10"]: POST -> decided through the local stack, partners answering after L
+bench-envelope: setup
+	$(BIN)/python -m bench.bench_envelope $(ARGS)
 
 bench-credit: setup
 	$(BIN)/python -m bench.bench_credit

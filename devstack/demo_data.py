@@ -153,6 +153,26 @@ LARGE_COMPANY = DemoCompany(
 """Kept out of COMPANIES (fuzzing and log scans stay small); the simulator serves it and its people."""
 
 
+def _envelope_company(size: int, cnpj: str) -> DemoCompany:
+    """`make bench-envelope`'s companies: `size` directors (the large company's people), chair and CEO sign."""
+    people = LARGE_COMPANY_PEOPLE[:size]
+    return DemoCompany(
+        cnpj,
+        f"Bench {size} S.A. ({size} directors; chair and CEO sign)",
+        representatives=[_rep(person, "DIRECTOR") for person in people],
+        rules=[
+            {
+                "rule_id": "CHAIR-AND-CEO",
+                "clauses": [{"cpf": people[0].cpf, "min": 1}, {"cpf": people[1].cpf, "min": 1}],
+            }
+        ],
+    )
+
+
+ENVELOPE_COMPANIES = {size: _envelope_company(size, _cnpj(88880000 + size)) for size in (10, 300)}
+"""Kept out of COMPANIES like the large company; the simulator serves them."""
+
+
 def _access(active: bool = True, account: bool = True) -> dict[str, bool]:
     return {"operator_active": active, "account_access": account}
 
@@ -170,6 +190,7 @@ OPERATORS: dict[tuple[str, str], dict[str, bool]] = {
     (GUARANTOR_CO.cnpj, JULIA.cpf): _access(),
     (HELENA.cpf, HELENA.cpf): _access(),
     **{(LARGE_COMPANY.cnpj, person.cpf): _access() for person in LARGE_COMPANY_PEOPLE},
+    **{(c.cnpj, r["cpf"]): _access() for c in ENVELOPE_COMPANIES.values() for r in c.representatives},
 }
 
 AREAS: dict[str, dict[str, Any]] = {

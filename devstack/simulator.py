@@ -34,7 +34,7 @@ def _domain(domain: str, key: str) -> Answer:
     return (200, {"domain": domain, "key": key, **entry}) if entry else (404, None)
 
 
-_COMPANIES = {c.cnpj: c for c in [*demo.COMPANIES, demo.LARGE_COMPANY]}
+_COMPANIES = {c.cnpj: c for c in [*demo.COMPANIES, demo.LARGE_COMPANY, *demo.ENVELOPE_COMPANIES.values()]}
 _PEOPLE = {p.cpf: p for p in [*demo.PEOPLE, *demo.LARGE_COMPANY_PEOPLE]}
 
 

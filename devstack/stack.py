@@ -272,6 +272,8 @@ class RuntimeConfig:
     """Where the APIs' audit records are copied (`audit.jsonl`); None: `audit/` beside `log_dir`."""
     aws_users_file: Path | None = None
     """Where the function users' keys are written (0600) while the stack runs; None: nowhere."""
+    partner_latency_ms: float = 0.0
+    """How long every simulated partner answer waits (`make bench-envelope`); 0 for everything else."""
 
     @property
     def audit_file(self) -> Path:
@@ -424,7 +426,12 @@ class ProcessGroup:
         endpoint = [sys.executable, "-m", "devstack.permissions", "serve"]
         moto = self.spawn("aws", [*endpoint, "-H", "127.0.0.1", "-p", str(self.config.aws_port)], env)
         sim = self.spawn(
-            "partners", [sys.executable, "-m", "devstack.simulator", "--port", str(self.config.partners_port)], env
+            "partners",
+            [
+                *[sys.executable, "-m", "devstack.simulator", "--port", str(self.config.partners_port)],
+                *["--latency-ms", str(self.config.partner_latency_ms)],
+            ],
+            env,
         )
         issuer = self.spawn("issuer", self._issuer_argv(), env)
         wait_until(f"{self.aws_url}/moto-api/", 30, moto)
