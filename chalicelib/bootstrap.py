@@ -98,6 +98,7 @@ def _order_service(
 ) -> OrderService:
     from chalicelib.adapters import http_partners as http
     from chalicelib.adapters.dynamodb import PynamoOrderRepository, bind_models
+    from chalicelib.adapters.partner_cache import CachedOperators, CachedPeople, TtlCache
     from chalicelib.adapters.sqs import QueueAddress, SqsEnvelopePublisher, SqsEnvelopeQueue
 
     def client(name: str) -> PartnerClient:
@@ -111,8 +112,10 @@ def _order_service(
             parametrizer=http.HttpParametrizer(client("parametrizer")),
             domains=http.HttpDomainCatalog(client("domains")),
             powers=http.HttpPowersDirectory(client("powers")),
-            people=http.HttpPeopleDirectory(client("people")),
-            operators=http.HttpOperatorRegistry(client("operators")),
+            people=CachedPeople(http.HttpPeopleDirectory(client("people")), TtlCache(settings.contact_cache_seconds)),
+            operators=CachedOperators(
+                http.HttpOperatorRegistry(client("operators")), TtlCache(settings.operator_cache_seconds)
+            ),
         ),
         repository=PynamoOrderRepository(models, settings.idempotency_ttl, claim_checks),
         queue=SqsEnvelopeQueue(sqs, QueueAddress(sqs, settings.envelope_requests_queue)),

@@ -113,6 +113,10 @@ class Settings:
     """Locally, the application secret itself (`AME_APP_SECRET`); in AWS it stays in SSM instead."""
     app_secret_parameter: str | None
     """The SSM SecureString holding the application secret (`AME_APP_SECRET_PARAMETER`), read once per process."""
+    contact_cache_seconds: float = 300.0
+    """How long a person's contact data is reused (`AME_CONTACT_CACHE_SECONDS`; 0: never cached)."""
+    operator_cache_seconds: float = 10.0
+    """How long an operator's access (which grants account access) is reused (`AME_OPERATOR_CACHE_SECONDS`)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -156,6 +160,8 @@ class Settings:
             claim_check_bucket=env.get("AME_CLAIM_CHECK_BUCKET") or None,
             app_secret=env.get("AME_APP_SECRET") or None,
             app_secret_parameter=env.get("AME_APP_SECRET_PARAMETER") or None,
+            contact_cache_seconds=_number(env, "AME_CONTACT_CACHE_SECONDS", "300", float),
+            operator_cache_seconds=_number(env, "AME_OPERATOR_CACHE_SECONDS", "10", float),
         )
 
 
