@@ -58,6 +58,7 @@ def build_container(settings: Settings) -> Container:
         read_timeout=settings.partner_read_timeout,
         retries=settings.partner_retries,
         pool_size=settings.worker_threads,
+        max_in_flight=settings.partner_max_in_flight,
     )
     session = http.new_session(http_settings)
     region_switch = _region_switch(settings)

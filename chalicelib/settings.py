@@ -117,6 +117,8 @@ class Settings:
     """How long a person's contact data is reused (`AME_CONTACT_CACHE_SECONDS`; 0: never cached)."""
     operator_cache_seconds: float = 10.0
     """How long an operator's access (which grants account access) is reused (`AME_OPERATOR_CACHE_SECONDS`)."""
+    partner_max_in_flight: int = 8
+    """Most calls one partner has in flight from one process (`AME_PARTNER_MAX_IN_FLIGHT`)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -162,6 +164,7 @@ class Settings:
             app_secret_parameter=env.get("AME_APP_SECRET_PARAMETER") or None,
             contact_cache_seconds=_number(env, "AME_CONTACT_CACHE_SECONDS", "300", float),
             operator_cache_seconds=_number(env, "AME_OPERATOR_CACHE_SECONDS", "10", float),
+            partner_max_in_flight=_at_least_one(env, "AME_PARTNER_MAX_IN_FLIGHT", "8"),
         )
 
 

@@ -52,6 +52,8 @@ class HttpSettings:
     read_timeout: float = 2.0
     retries: int = 1
     pool_size: int = 16
+    max_in_flight: int = 8
+    """Most calls one partner has in flight from this process; more wait their turn."""
 
 
 def new_session(settings: HttpSettings) -> requests.Session:
@@ -76,10 +78,12 @@ class PartnerClient:
         self._base_url = base_url.rstrip("/")
         self._session = session
         self._timeout = (settings.connect_timeout, settings.read_timeout)
+        self._in_flight = threading.BoundedSemaphore(max(1, settings.max_in_flight))
 
     def get_json(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any] | None:
         try:
-            response = self._session.get(self._base_url + path, params=params, timeout=self._timeout)
+            with self._in_flight:
+                response = self._session.get(self._base_url + path, params=params, timeout=self._timeout)
         except requests.RequestException as exc:
             raise PartnerUnavailable(self.name, type(exc).__name__) from exc
         if response.status_code == 404:
@@ -97,7 +101,8 @@ class PartnerClient:
     def post_json(self, path: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         """A batch call: None when the partner has no such route (404, 405 or 501); otherwise as `get_json`."""
         try:
-            response = self._session.post(self._base_url + path, json=payload, timeout=self._timeout)
+            with self._in_flight:
+                response = self._session.post(self._base_url + path, json=payload, timeout=self._timeout)
         except requests.RequestException as exc:
             raise PartnerUnavailable(self.name, type(exc).__name__) from exc
         if response.status_code in (404, 405, 501):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
@@ -142,3 +144,24 @@ def test_nothing_to_look_up_makes_no_call(executor: ThreadPoolExecutor) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         assert http.HttpOperatorRegistry(client()).accesses_of(HOLDER, [], "BANKLINE", executor)() == {}
         assert not rsps.calls
+
+
+def test_one_partner_never_has_more_calls_in_flight_than_configured() -> None:
+    settings = http.HttpSettings(retries=0, max_in_flight=3)
+    partner = http.PartnerClient("people", BASE, http.new_session(settings), settings)
+    lock, state = threading.Lock(), {"now": 0, "peak": 0}
+
+    def slow(request: object) -> tuple[int, dict[str, str], str]:
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.02)
+        with lock:
+            state["now"] -= 1
+        return 200, {}, "{}"
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add_callback(responses.GET, http_re(r"/people/\d{11}$"), callback=slow)
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            list(pool.map(lambda cpf: partner.get_json(f"/people/{cpf}"), CPFS[:20]))
+    assert state["peak"] == 3

@@ -7,7 +7,7 @@ import pytest
 from chalicelib.adapters.partner_cache import CachedOperators, CachedPeople, TtlCache
 from chalicelib.errors import PartnerUnavailable
 from chalicelib.quorum.model import Contact, OperatorAccess
-from chalicelib.settings import PARTNER_URL_VARIABLES, Settings
+from chalicelib.settings import PARTNER_URL_VARIABLES, ConfigurationError, Settings
 from tests.unit.fakes import FakeOperators, FakePeople, InlineExecutor
 
 ANA, BRUNO, NOBODY = "00000000191", "00000000272", "00000000353"
@@ -80,3 +80,7 @@ def test_ttls_are_configurable_and_operator_access_defaults_short() -> None:
     assert defaults.contact_cache_seconds == 300 and defaults.operator_cache_seconds == 10
     tuned = Settings.from_env({**env, "AME_CONTACT_CACHE_SECONDS": "60", "AME_OPERATOR_CACHE_SECONDS": "0"})
     assert tuned.contact_cache_seconds == 60 and tuned.operator_cache_seconds == 0
+    assert defaults.partner_max_in_flight == 8
+    assert Settings.from_env({**env, "AME_PARTNER_MAX_IN_FLIGHT": "2"}).partner_max_in_flight == 2
+    with pytest.raises(ConfigurationError):
+        Settings.from_env({**env, "AME_PARTNER_MAX_IN_FLIGHT": "0"})
