@@ -81,31 +81,26 @@ class PartnerClient:
         self._in_flight = threading.BoundedSemaphore(max(1, settings.max_in_flight))
 
     def get_json(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any] | None:
-        try:
-            with self._in_flight:
-                response = self._session.get(self._base_url + path, params=params, timeout=self._timeout)
-        except requests.RequestException as exc:
-            raise PartnerUnavailable(self.name, type(exc).__name__) from exc
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise PartnerUnavailable(self.name, f"HTTP {response.status_code}")
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise PartnerUnavailable(self.name, "unreadable JSON") from exc
-        if not isinstance(body, dict):
-            raise PartnerUnavailable(self.name, "unexpected JSON shape")
-        return body
+        return self._answer(
+            lambda: self._session.get(self._base_url + path, params=params, timeout=self._timeout), absent=(404,)
+        )
 
     def post_json(self, path: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         """A batch call: None when the partner has no such route (404, 405 or 501); otherwise as `get_json`."""
+        return self._answer(
+            lambda: self._session.post(self._base_url + path, json=payload, timeout=self._timeout),
+            absent=(404, 405, 501),
+        )
+
+    def _answer(self, send: Callable[[], requests.Response], absent: tuple[int, ...]) -> dict[str, Any] | None:
+        """One call within the partner's in-flight cap: None for an `absent` status, the JSON object on 200;
+        anything else (no answer, another status, not a JSON object) is the partner being unavailable."""
         try:
             with self._in_flight:
-                response = self._session.post(self._base_url + path, json=payload, timeout=self._timeout)
+                response = send()
         except requests.RequestException as exc:
             raise PartnerUnavailable(self.name, type(exc).__name__) from exc
-        if response.status_code in (404, 405, 501):
+        if response.status_code in absent:
             return None
         if response.status_code != 200:
             raise PartnerUnavailable(self.name, f"HTTP {response.status_code}")
