@@ -104,13 +104,18 @@ def test_an_order_fails_without_the_send_grant_and_heals_when_it_is_back(
     assert accepted.status_code == 202, accepted.text
 
 
-def test_the_endpoint_saw_the_api_and_the_worker_call_with_their_own_keys(stack: LocalStack) -> None:
-    # GIVEN an order the API accepted and the worker decided
-    accepted = place_order(stack, "permissions-last-used")
+def place_decided_order(stack: LocalStack, key: str) -> None:
+    """An order the API accepted (202) and the worker decided (no longer PROCESSING)."""
+    accepted = place_order(stack, key)
     assert accepted.status_code == 202, accepted.text
     url = f"{stack.api_url}/v1/orders/{accepted.json()['order_key']}"
     headers = auth_for_order(stack, demo.order_body(demo.ACME.cnpj))
     assert wait_for(lambda: requests.get(url, headers=headers, timeout=5).json()["status"] != "PROCESSING", 20)
+
+
+def test_the_endpoint_saw_the_api_and_the_worker_call_with_their_own_keys(stack: LocalStack) -> None:
+    # GIVEN an order the API accepted and the worker decided
+    place_decided_order(stack, "permissions-last-used")
     # THEN the endpoint recorded each function's own key as used (its calls were authorized as that user)
     iam = permissions.iam_client(stack.aws_url)
     for kind in ("api", "worker"):
@@ -121,11 +126,7 @@ def test_the_endpoint_saw_the_api_and_the_worker_call_with_their_own_keys(stack:
 def test_the_drain_keeps_the_results_and_notification_queues_short(stack: LocalStack) -> None:
     """moto scans a whole FIFO queue to deduplicate each send: undrained, they slowed every later order."""
     # GIVEN an order the worker decided, which publishes a result and notices
-    accepted = place_order(stack, "drained-outputs")
-    assert accepted.status_code == 202, accepted.text
-    url = f"{stack.api_url}/v1/orders/{accepted.json()['order_key']}"
-    headers = auth_for_order(stack, demo.order_body(demo.ACME.cnpj))
-    assert wait_for(lambda: requests.get(url, headers=headers, timeout=5).json()["status"] != "PROCESSING", 20)
+    place_decided_order(stack, "drained-outputs")
     # THEN the drain empties both queues (nothing waiting, nothing in flight)
     sqs = boto3.client(
         "sqs",
