@@ -118,6 +118,36 @@ def order_item_key(order_key: str) -> dict[str, dict[str, str]]:
     return {"order_key": {"S": order_key}}
 
 
+_CANCELLED = "TransactionCanceledException"
+_TRANSACTION_CONFLICT = "TransactionConflict"
+_CLAIM_CONFLICTS = frozenset({"ConditionalCheckFailed", _TRANSACTION_CONFLICT})
+
+
+def claim_lost(exc: TransactWriteError, key: str) -> IdempotencyKeyTaken | None:
+    """What a cancelled draft-and-claim transaction (`add`: item 0 the draft, item 1 the claim) means.
+
+    - the claim's condition failed (`ConditionalCheckFailed` on item 1): the key is held by another request;
+    - `TransactionConflict` on any item: another request was writing the same key at that moment (DynamoDB
+      cancels one or both of two concurrent transactions on an item); the holder may not be visible yet;
+    - `TransactionConflictException` (the whole call refused while another transaction holds the item): the same.
+
+    Anything else (throttling, validation, a failed draft condition alone, ...) is None: not a lost claim.
+    """
+    code = exc.cause_response_code
+    if code == "TransactionConflictException":
+        return IdempotencyKeyTaken(key, contended=True)
+    if code != _CANCELLED:
+        return None
+    codes = [reason.code if reason is not None else None for reason in exc.cancellation_reasons]
+    if len(codes) != 2 or not _CLAIM_CONFLICTS.issuperset(c for c in codes if c is not None):
+        return None
+    if _TRANSACTION_CONFLICT in codes:
+        return IdempotencyKeyTaken(key, contended=True)
+    if codes[1] == "ConditionalCheckFailed":
+        return IdempotencyKeyTaken(key)
+    return None
+
+
 class PynamoOrderRepository(OrderRepository):
     """`claim_checks` holds verdicts too large for the item; without it such a verdict cannot be recorded."""
 
@@ -149,10 +179,10 @@ class PynamoOrderRepository(OrderRepository):
                 transaction.save(item, condition=self._orders.order_key.does_not_exist())
                 transaction.save(claim, condition=free)
         except TransactWriteError as exc:
-            reasons = exc.cancellation_reasons if exc.cause_response_code == "TransactionCanceledException" else []
-            if len(reasons) == 2 and reasons[1] is not None and reasons[1].code == "ConditionalCheckFailed":
-                raise IdempotencyKeyTaken(idempotency.key) from exc
-            raise
+            lost = claim_lost(exc, idempotency.key)
+            if lost is None:
+                raise
+            raise lost from exc
 
     def get(self, order_key: str) -> Order | None:
         try:

@@ -339,7 +339,7 @@ ERRORS_BY_OPERATION: dict[str, dict[int, tuple[str, ...]]] = {
         **BODY_ERRORS,
         **MEDIA_ERRORS,
         403: ("FORBIDDEN", "FORBIDDEN_AREA"),
-        409: ("IDEMPOTENCY_CONFLICT",),
+        409: ("IDEMPOTENCY_CONFLICT", "IDEMPOTENCY_IN_PROGRESS"),
         422: (
             "AREA_NOT_FOUND",
             "AREA_INACTIVE",

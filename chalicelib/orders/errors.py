@@ -27,6 +27,14 @@ class IdempotencyConflict(Conflict):
     code = "IDEMPOTENCY_CONFLICT"
 
 
+class IdempotencyInProgress(IdempotencyConflict):
+    """The request holding this Idempotency-Key is still writing its order after our bounded wait: retry.
+
+    Never a 503: nothing is wrong with the service, another request with the same key is mid-write."""
+
+    code = "IDEMPOTENCY_IN_PROGRESS"
+
+
 class QueueUnavailable(ServiceUnavailable):
     """The order could not be queued for processing; nothing was accepted."""
 
@@ -35,3 +43,10 @@ class QueueUnavailable(ServiceUnavailable):
 
 class IdempotencyKeyTaken(Exception):
     """Raised by a repository when another request claimed the same idempotency key first."""
+
+    def __init__(self, key: str, *, contended: bool = False) -> None:
+        super().__init__(key)
+        self.key = key
+        self.contended = contended
+        """True when the store cancelled our claim because another request was writing the same items
+        at that moment (DynamoDB's `TransactionConflict`): the holder may not be visible yet."""

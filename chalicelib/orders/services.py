@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
+import time
 from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from chalicelib.identity.model import Caller
 from chalicelib.orders.errors import (
     ForbiddenArea,
     IdempotencyConflict,
+    IdempotencyInProgress,
     IdempotencyKeyTaken,
     OrderNotFound,
     OrderRejected,
@@ -37,6 +40,8 @@ from chalicelib.quorum.engine import Screening, evaluate_person, evaluate_screen
 from chalicelib.quorum.model import Contact, OperatorAccess, OrderTerms, OrderVerdict, PartyType, PartyVerdict
 
 log = logging.getLogger(__name__)
+IDEMPOTENCY_BACKOFF_BASE_S = 0.02
+IDEMPOTENCY_BACKOFF_CAP_S = 0.2
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
 
@@ -90,6 +95,10 @@ class OrderService:
     traffic_probe: TrafficProbe | None = None
     clock: Clock = utc_now
     new_order_key: Callable[[], str] = new_order_key
+    idempotency_attempts: int = 6
+    """How often a request that lost its Idempotency-Key claim looks again before a 409 IDEMPOTENCY_IN_PROGRESS."""
+    sleep: Callable[[float], None] = time.sleep
+    jitter: Callable[[float, float], float] = random.uniform
 
     def create(self, command: CreateOrder, caller: Caller) -> Accepted:
         """Validates against the parametrizer and domains, stores the draft, queues it.
@@ -173,28 +182,49 @@ class OrderService:
     def _add_draft(self, draft: Order, claim: IdempotencyRecord | None) -> Accepted | None:
         """Stores the draft under its claim, or answers as the request that holds the key did.
 
-        A key found taken with nobody holding it when we look was let go in between (its holder
-        failed to queue and released it, or its TTL passed): it is claimed again, once.
+        Losing the claim (its condition failed, or DynamoDB cancelled our transaction because another
+        request was writing the same key: `TransactionConflict`) is never a 503: we answer as the holder
+        did once it is visible, and when nobody holds the key when we look (its holder's transaction was
+        cancelled too, it failed to queue and released the key, or its TTL passed) we claim it again after
+        a short jittered pause, up to `idempotency_attempts` times; then a 409 IDEMPOTENCY_IN_PROGRESS.
         """
-        for _ in range(2):
+        for attempt in range(self.idempotency_attempts):
+            if attempt:
+                self._pause(attempt - 1)
             try:
                 self.repository.add(draft, claim)
                 return None
-            except IdempotencyKeyTaken:
+            except IdempotencyKeyTaken as lost:
+                log.info("idempotency key contended", extra={"attempt": attempt + 1, "conflict": lost.contended})
                 replay = self._replay(claim)
+                if replay is not None and replay.order_key == draft.order_key:
+                    return None  # our own write had landed (an SDK retry of a committed transaction): queue it
                 if replay is not None:
                     return replay
-        raise IdempotencyConflict("this Idempotency-Key is being claimed by another request right now; retry")
+        raise IdempotencyInProgress("this Idempotency-Key is being claimed by another request right now; retry")
 
     def _replay(self, claim: IdempotencyRecord | None) -> Accepted | None:
+        """The holder's answer, once its order is visible; None when nobody holds the key.
+
+        A key whose order is not visible yet (its holder is mid-write, or a replica has the key before the
+        order) is waited for within the same bounded, jittered budget; then 409 IDEMPOTENCY_IN_PROGRESS."""
         if claim is None:
             return None
-        stored = self.repository.find_idempotency(claim.key)
-        if stored is None:
-            return None
-        if stored.fingerprint != claim.fingerprint:
-            raise IdempotencyConflict("this Idempotency-Key was already used with a different body")
-        return Accepted(stored.order_key, replayed=True)
+        for attempt in range(self.idempotency_attempts):
+            if attempt:
+                self._pause(attempt - 1)
+            stored = self.repository.find_idempotency(claim.key)
+            if stored is None:
+                return None
+            if stored.fingerprint != claim.fingerprint:
+                raise IdempotencyConflict("this Idempotency-Key was already used with a different body")
+            if self.repository.get(stored.order_key) is not None:
+                return Accepted(stored.order_key, replayed=True)
+        raise IdempotencyInProgress("the request holding this Idempotency-Key is still writing its order; retry")
+
+    def _pause(self, attempt: int) -> None:
+        """Full jitter over a capped exponential step: 20 ms, 40 ms, ... at most 200 ms (0.5 s in all at most)."""
+        self.sleep(self.jitter(0.0, min(IDEMPOTENCY_BACKOFF_CAP_S, IDEMPOTENCY_BACKOFF_BASE_S * 2**attempt)))
 
     def _enqueue_draft(self, order_key: str, claim: IdempotencyRecord | None) -> None:
         """A draft that cannot be queued is FAILED and its key released, so the client's retry starts afresh."""

@@ -290,11 +290,12 @@ def test_a_key_taken_by_a_request_that_then_released_it_is_claimed_afresh() -> N
     assert world.create(order_service_body(), "k-1") == replace(accepted, replayed=True)
 
 
-def test_a_key_lost_twice_in_a_row_is_a_409_to_retry_not_a_500() -> None:
+def test_a_key_lost_on_every_attempt_is_a_409_to_retry_not_a_500() -> None:
     world = two_directors()
     world.repository = VanishingClaimRepository()
-    world.repository.lost_races = 2
+    world.repository.lost_races = world.service.idempotency_attempts
     world.service = replace(world.service, repository=world.repository)
-    with pytest.raises(IdempotencyConflict):
+    with pytest.raises(IdempotencyConflict) as refused:
         world.create(order_service_body(), "k-1")
+    assert refused.value.code == "IDEMPOTENCY_IN_PROGRESS"
     assert world.repository.orders == {}

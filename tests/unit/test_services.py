@@ -46,6 +46,8 @@ class World:
         self.publisher = fakes.FakePublisher()
         self.clock = fakes.FixedClock()
         keys = iter(f"ord_{n:032x}" for n in range(1, 1000))
+        self.sleeps: list[float] = []
+        """The idempotency back-off pauses asked for (none is slept: jitter answers the step's ceiling)."""
         self.service = services.OrderService(
             partners=self.partners,
             repository=self.repository,
@@ -55,6 +57,8 @@ class World:
             region_switch=fakes.FakeSwitch(),
             clock=self.clock,
             new_order_key=lambda: next(keys),
+            sleep=self.sleeps.append,
+            jitter=lambda low, high: high,
         )
 
     def create(self, raw: dict[str, Any], key: str | None = None, caller: Caller | None = None) -> services.Accepted:
@@ -71,6 +75,12 @@ class World:
 
 def area_system(area_id: str) -> Caller:
     return Caller(f"client-of-{area_id}", area_id, frozenset(Scope))
+
+
+def draft_of(raw: dict[str, Any], order_key: str) -> Order:
+    """The draft another request stored for `raw` (a concurrent winner's order, visible)."""
+    now = fakes.FixedClock()()
+    return Order(order_key, parse_order_request(raw), OrderStatus.PROCESSING, now, now)
 
 
 def two_directors() -> World:
@@ -145,6 +155,7 @@ def test_losing_an_idempotency_race_returns_the_winner() -> None:
     world = World()
     winner = services.fingerprint(parse_order_request(body()))
     world.repository.claim_race = IdempotencyRecord("AREA-CREDIT/k-1", winner, "ord_" + "f" * 32)
+    world.repository.orders["ord_" + "f" * 32] = draft_of(body(), "ord_" + "f" * 32)
     accepted = world.create(body(), key="k-1")
     assert (accepted.order_key, accepted.replayed) == ("ord_" + "f" * 32, True)
     assert world.queue.sent == []
