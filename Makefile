@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt app/requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: setup run run-dr test stage-times lint unit integration e2e fuzz drill bench-quorum bench-envelope bench-credit bench-auth backtest replay-dlq package infra-plan clean
+.PHONY: setup dynamodb-local run run-dr test stage-times lint unit integration e2e fuzz drill bench-quorum bench-envelope bench-credit bench-auth backtest replay-dlq package infra-plan clean
 
 TIMES  := .devstack/stage-times.tsv
 # $(call timed,STAGE,COMMAND): runs COMMAND and records its seconds in $(TIMES) for the summary `make test` ends with.
@@ -21,7 +21,11 @@ $(STAMP): requirements-dev.txt app/requirements.txt constraints.txt
 		-r requirements-dev.txt -c constraints.txt)
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) dynamodb-local
+
+# DynamoDB Local for the idempotency contention test: one line saying it was found or why not; never fails.
+dynamodb-local: $(STAMP)
+	@$(BIN)/python -m devstack.dynamodb_local install
 
 run: setup
 	$(BIN)/python -m devstack.stack
