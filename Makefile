@@ -21,7 +21,7 @@ $(STAMP): requirements-dev.txt app/requirements.txt constraints.txt
 		-r requirements-dev.txt -c constraints.txt)
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-setup: $(STAMP) dynamodb-local
+setup: $(STAMP)
 
 # DynamoDB Local for the idempotency contention test: one line saying it was found or why not; never fails.
 dynamodb-local: $(STAMP)
@@ -39,7 +39,7 @@ drill: setup
 	$(BIN)/python -m drill all --target local --report-dir drill-report
 
 # Stage times (install, lint, types, each test suite) are printed at the end of pytest's report.
-test: stage-times lint
+test: stage-times lint dynamodb-local
 	AME_STAGE_TIMES=$(TIMES) $(BIN)/python -m pytest
 
 stage-times:
