@@ -59,6 +59,9 @@ def build_container(settings: Settings) -> Container:
         retries=settings.partner_retries,
         pool_size=settings.worker_threads,
         max_in_flight=settings.partner_max_in_flight,
+        breaker_fail_max=settings.partner_breaker_fail_max,
+        breaker_reset_seconds=settings.partner_breaker_reset_seconds,
+        retry_budget=settings.partner_retry_budget,
     )
     session = http.new_session(http_settings)
     region_switch = _region_switch(settings)
@@ -99,7 +102,14 @@ def _order_service(
 ) -> OrderService:
     from chalicelib.adapters import http_partners as http
     from chalicelib.adapters.dynamodb import PynamoOrderRepository, bind_models
-    from chalicelib.adapters.partner_cache import CachedOperators, CachedPeople, TtlCache
+    from chalicelib.adapters.partner_cache import (
+        CachedDomains,
+        CachedOperators,
+        CachedParametrizer,
+        CachedPeople,
+        StaleWhileError,
+        TtlCache,
+    )
     from chalicelib.adapters.sqs import QueueAddress, SqsEnvelopePublisher, SqsEnvelopeQueue
 
     def client(name: str) -> PartnerClient:
@@ -110,8 +120,14 @@ def _order_service(
     claim_checks = _claim_checks(settings)
     return OrderService(
         partners=Partners(
-            parametrizer=http.HttpParametrizer(client("parametrizer")),
-            domains=http.HttpDomainCatalog(client("domains")),
+            parametrizer=CachedParametrizer(
+                http.HttpParametrizer(client("parametrizer")),
+                StaleWhileError("parametrizer", settings.reference_cache_seconds, settings.reference_max_stale_seconds),
+            ),
+            domains=CachedDomains(
+                http.HttpDomainCatalog(client("domains")),
+                StaleWhileError("domains", settings.reference_cache_seconds, settings.reference_max_stale_seconds),
+            ),
             powers=http.HttpPowersDirectory(client("powers")),
             people=CachedPeople(http.HttpPeopleDirectory(client("people")), TtlCache(settings.contact_cache_seconds)),
             operators=CachedOperators(
