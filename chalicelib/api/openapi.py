@@ -180,6 +180,7 @@ SCHEMAS: dict[str, Schema] = {
                         "UNKNOWN_RESERVATION",
                         "NO_OPERATOR",
                         "NO_ACCOUNT_ACCESS",
+                        "NOT_IN_APPLICABLE_RULE",
                     ]
                 },
             },

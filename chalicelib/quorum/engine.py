@@ -85,27 +85,40 @@ class Candidate(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Screening:
-    """A company's representatives and rules for one order, worked out once: first to choose whose
-    operator to check, then to evaluate."""
+    """A company's representatives and rules for one order, worked out once: first to choose whom to look
+    up (contacts, operators), then to evaluate."""
 
     candidates: tuple[Candidate, ...]
     rules: tuple[GroupingRule, ...]
+    relevant: frozenset[str] = frozenset()
+    """Representatives an applicable rule can use: named by a clause, or in a group a clause names."""
+
+    @property
+    def to_contact(self) -> list[str]:
+        """Only they can appear in a signer set, so only their contacts are looked up."""
+        return [c.cpf for c in self.candidates if c.cpf in self.relevant]
 
     @property
     def unreserved(self) -> list[str]:
         """Only they can still sign, so only their operators are checked."""
-        return [c.cpf for c in self.candidates if not c.reserved_by]
+        return [c.cpf for c in self.candidates if not c.reserved_by and c.cpf in self.relevant]
 
 
 def screen(grant: PowerGrant | None, terms: OrderTerms) -> Screening:
     if grant is None:
         return Screening((), ())
+    rules = tuple(applicable_rules(grant.rules, terms.amount))
+    used_groups = {clause.group for rule in rules for clause in rule.clauses if clause.cpf is None}
+    named = {clause.cpf for rule in rules for clause in rule.clauses if clause.cpf is not None}
     candidates = []
+    relevant = set()
     for cpf, (groups, reservations) in _merge_by_cpf(grant.representatives).items():
         in_groups = tuple(groups) if len(groups) == 1 else tuple(sorted(groups))
         reserved_by = _reservation_reasons(reservations, terms) if reservations else ()
         candidates.append(Candidate(cpf, in_groups, reserved_by))
-    return Screening(tuple(candidates), tuple(applicable_rules(grant.rules, terms.amount)))
+        if cpf in named or not used_groups.isdisjoint(in_groups):
+            relevant.add(cpf)
+    return Screening(tuple(candidates), rules, frozenset(relevant))
 
 
 def operator_reasons(access: OperatorAccess | None) -> list[DisabledReason]:
@@ -141,7 +154,10 @@ def evaluate_screened(
     participants: list[Participant] = []
     survivors: dict[str, tuple[str, ...]] = {}
     for candidate in screening.candidates:
-        reasons = candidate.reserved_by or _operator_block(operators.get(candidate.cpf))
+        if candidate.cpf not in screening.relevant:
+            reasons = (*candidate.reserved_by, DisabledReason.NOT_IN_APPLICABLE_RULE)
+        else:
+            reasons = candidate.reserved_by or _operator_block(operators.get(candidate.cpf))
         if not reasons:
             survivors[candidate.cpf] = candidate.groups
         contact = contacts.get(candidate.cpf) or _NO_CONTACT
@@ -181,9 +197,11 @@ def _nobody_left(screening: Screening) -> PartyReason:
     """The first stage nobody survived, before any grouping rule is looked at."""
     if not screening.candidates:
         return PartyReason.NO_REPRESENTATIVES
-    if not screening.unreserved:
+    if all(c.reserved_by for c in screening.candidates):
         return PartyReason.NO_ENABLED_REPRESENTATIVES
-    return PartyReason.NO_ACTIVE_OPERATOR
+    if screening.unreserved:
+        return PartyReason.NO_ACTIVE_OPERATOR
+    return PartyReason.NO_RULE_SATISFIED  # the unreserved are in no applicable rule
 
 
 def evaluate_person(role: Role, cpf: str, contact: Contact | None, access: OperatorAccess | None) -> PartyVerdict:
