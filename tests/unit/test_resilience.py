@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import responses
 
 from chalicelib import telemetry
 from chalicelib.adapters import http_partners as http
@@ -20,6 +19,7 @@ from chalicelib.adapters.resilience import (
     RetryBudget,
 )
 from chalicelib.errors import PartnerUnavailable
+from tests.unit.fake_http import FakePool
 
 
 class Recorder:
@@ -229,50 +229,50 @@ def test_calls_refill_the_budget_by_their_ratio() -> None:
 BASE = "http://partner.test"
 
 
-def test_requests_retries_nothing_itself_so_there_is_one_retry_layer() -> None:
+def test_the_pool_retries_nothing_itself_so_there_is_one_retry_layer() -> None:
     settings = http.HttpSettings(retries=1)
-    session = http.new_session(settings)
-    assert session.get_adapter(BASE).max_retries.total == 0  # type: ignore[attr-defined]
-    client = http.PartnerClient("parametrizer", BASE, session, settings)
+    assert http.new_pool(settings).connection_pool_kw["retries"].total is False
+    pool = FakePool()
+    client = http.PartnerClient("parametrizer", BASE, pool.as_pool(), settings)
     client.resilience = Resilience("parametrizer", settings.resilience(), sleep=lambda _: None)
-    with responses.RequestsMock() as rsps:
-        rsps.add(responses.GET, f"{BASE}/areas/A", status=503)
-        with pytest.raises(PartnerUnavailable) as error:
-            client.get_json("/areas/A")
-        assert len(rsps.calls) == 2, "one call and the one retry"
+    pool.add("GET", f"{BASE}/areas/A", status=503)
+    with pytest.raises(PartnerUnavailable) as error:
+        client.get_json("/areas/A")
+    assert len(pool.calls) == 2, "one call and the one retry"
     assert error.value.detail == "HTTP 503"
 
 
 def test_partner_calls_are_measured_and_their_errors_counted_by_kind(metrics: Recorder) -> None:
     settings = http.HttpSettings(retries=0)
-    client = http.PartnerClient("domains", BASE, http.new_session(settings), settings)
-    with responses.RequestsMock() as rsps:
-        rsps.add(responses.GET, f"{BASE}/ok", json={"a": 1})
-        rsps.add(responses.GET, f"{BASE}/down", status=502)
-        rsps.add(responses.GET, f"{BASE}/odd", status=200, body="[]")
-        assert client.get_json("/ok") == {"a": 1}
-        for path in ("/down", "/odd"):
-            with pytest.raises(PartnerUnavailable):
-                client.get_json(path)
-    assert metrics.named("PartnerLatency") == [{"partner": "domains"}] * 3
+    pool = FakePool()
+    client = http.PartnerClient("domains", BASE, pool.as_pool(), settings)
+    pool.add("GET", f"{BASE}/ok", json_body={"a": 1})
+    pool.add("GET", f"{BASE}/down", status=502)
+    pool.add("GET", f"{BASE}/odd", status=200, body="[]")
+    assert client.get_json("/ok") == {"a": 1}
+    for path in ("/down", "/odd", "/nowhere"):
+        with pytest.raises(PartnerUnavailable):
+            client.get_json(path)
+    assert metrics.named("PartnerLatency") == [{"partner": "domains"}] * 4
     assert metrics.named("PartnerErrors") == [
         {"partner": "domains", "kind": "5xx"},
         {"partner": "domains", "kind": "bad_answer"},
+        {"partner": "domains", "kind": "connection"},
     ]
 
 
 def test_an_open_breaker_fails_fast_without_waiting_for_the_bulkhead() -> None:
     """A call refused by the open breaker neither sends nor queues behind the in-flight cap."""
     settings = http.HttpSettings(retries=0, max_in_flight=1, breaker_fail_max=1)
-    client = http.PartnerClient("powers", BASE, http.new_session(settings), settings)
-    with responses.RequestsMock() as rsps:
-        rsps.add(responses.GET, f"{BASE}/x", status=500)
-        with pytest.raises(PartnerUnavailable):
+    pool = FakePool()
+    client = http.PartnerClient("powers", BASE, pool.as_pool(), settings)
+    pool.add("GET", f"{BASE}/x", status=500)
+    with pytest.raises(PartnerUnavailable):
+        client.get_json("/x")
+    client._in_flight.acquire()  # the bulkhead is full
+    try:
+        with pytest.raises(PartnerCircuitOpen):
             client.get_json("/x")
-        client._in_flight.acquire()  # the bulkhead is full
-        try:
-            with pytest.raises(PartnerCircuitOpen):
-                client.get_json("/x")
-        finally:
-            client._in_flight.release()
-        assert len(rsps.calls) == 1
+    finally:
+        client._in_flight.release()
+    assert len(pool.calls) == 1
