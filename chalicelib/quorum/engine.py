@@ -90,35 +90,48 @@ class Screening:
 
     candidates: tuple[Candidate, ...]
     rules: tuple[GroupingRule, ...]
-    relevant: frozenset[str] = frozenset()
-    """Representatives an applicable rule can use: named by a clause, or in a group a clause names."""
+    unused: frozenset[str] = frozenset()
+    """Representatives no applicable rule can use (no clause names them or any of their groups)."""
 
     @property
     def to_contact(self) -> list[str]:
-        """Only they can appear in a signer set, so only their contacts are looked up."""
-        return [c.cpf for c in self.candidates if c.cpf in self.relevant]
+        """Only the others can appear in a signer set, so only their contacts are looked up."""
+        unused = self.unused
+        return [c.cpf for c in self.candidates if not unused or c.cpf not in unused]
 
     @property
     def unreserved(self) -> list[str]:
         """Only they can still sign, so only their operators are checked."""
-        return [c.cpf for c in self.candidates if not c.reserved_by and c.cpf in self.relevant]
+        unused = self.unused
+        return [c.cpf for c in self.candidates if not c.reserved_by and (not unused or c.cpf not in unused)]
 
 
 def screen(grant: PowerGrant | None, terms: OrderTerms) -> Screening:
     if grant is None:
         return Screening((), ())
     rules = tuple(applicable_rules(grant.rules, terms.amount))
-    used_groups = {clause.group for rule in rules for clause in rule.clauses if clause.cpf is None}
-    named = {clause.cpf for rule in rules for clause in rule.clauses if clause.cpf is not None}
+    used_groups: set[str | None] = set()
+    named: set[str] = set()
+    for rule in rules:
+        for clause in rule.clauses:
+            if clause.cpf is None:
+                used_groups.add(clause.group)
+            else:
+                named.add(clause.cpf)
     candidates = []
-    relevant = set()
+    unused = []
     for cpf, (groups, reservations) in _merge_by_cpf(grant.representatives).items():
-        in_groups = tuple(groups) if len(groups) == 1 else tuple(sorted(groups))
+        if len(groups) == 1:
+            in_groups: tuple[str, ...] = (groups[0],)
+            in_no_rule = groups[0] not in used_groups
+        else:
+            in_groups = tuple(sorted(groups))
+            in_no_rule = used_groups.isdisjoint(groups)
         reserved_by = _reservation_reasons(reservations, terms) if reservations else ()
         candidates.append(Candidate(cpf, in_groups, reserved_by))
-        if cpf in named or not used_groups.isdisjoint(in_groups):
-            relevant.add(cpf)
-    return Screening(tuple(candidates), rules, frozenset(relevant))
+        if in_no_rule and cpf not in named:
+            unused.append(cpf)
+    return Screening(tuple(candidates), rules, frozenset(unused))
 
 
 def operator_reasons(access: OperatorAccess | None) -> list[DisabledReason]:
@@ -153,8 +166,9 @@ def evaluate_screened(
     """Reservations, then operators, then grouping rules; the first stage nobody survives names the reason."""
     participants: list[Participant] = []
     survivors: dict[str, tuple[str, ...]] = {}
+    unused = screening.unused
     for candidate in screening.candidates:
-        if candidate.cpf not in screening.relevant:
+        if unused and candidate.cpf in unused:
             reasons = (*candidate.reserved_by, DisabledReason.NOT_IN_APPLICABLE_RULE)
         else:
             reasons = candidate.reserved_by or _operator_block(operators.get(candidate.cpf))
