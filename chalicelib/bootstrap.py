@@ -22,13 +22,13 @@ from chalicelib.failover import PRIMARY_ROLE
 from chalicelib.health import DeepHealth
 from chalicelib.keys import AppKeys
 from chalicelib.logs import configure_logging
-from chalicelib.orders.ports import AlwaysInService, ClaimCheckStore, Partners, RegionSwitch
+from chalicelib.orders.ports import AlwaysInService, ClaimCheckStore, Partners, RegionSwitch, TrafficProbe
 from chalicelib.orders.services import OrderService
 from chalicelib.settings import CREDIT_TABLE, ConfigurationError, IdentitySettings, Settings, region_from
 from chalicelib.takeover import Takeover
 
 if TYPE_CHECKING:
-    import requests
+    import urllib3
 
     from chalicelib.adapters.http_partners import HttpSettings, PartnerClient
     from chalicelib.audit.ports import AuditTrail
@@ -59,14 +59,17 @@ def build_container(settings: Settings) -> Container:
         retries=settings.partner_retries,
         pool_size=settings.worker_threads,
         max_in_flight=settings.partner_max_in_flight,
+        breaker_fail_max=settings.partner_breaker_fail_max,
+        breaker_reset_seconds=settings.partner_breaker_reset_seconds,
+        retry_budget=settings.partner_retry_budget,
     )
-    session = http.new_session(http_settings)
+    pool = http.new_pool(http_settings)
     region_switch = _region_switch(settings)
     keys = _app_keys(settings)
     return Container(
         settings=settings,
-        orders=_order_service(settings, session, http_settings, region_switch),
-        credit=_credit_service(settings, session, http_settings, keys),
+        orders=_order_service(settings, pool, http_settings, region_switch),
+        credit=_credit_service(settings, pool, http_settings, keys),
         region_switch=region_switch,
         keys=keys,
         health=_deep_health(settings),
@@ -88,30 +91,43 @@ def _app_keys(settings: Settings) -> AppKeys:
         raise ConfigurationError(f"AME_APP_SECRET: {exc}") from None
 
 
-def _partner(name: str, settings: Settings, session: requests.Session, http_settings: HttpSettings) -> PartnerClient:
+def _partner(name: str, settings: Settings, pool: urllib3.PoolManager, http_settings: HttpSettings) -> PartnerClient:
     from chalicelib.adapters.http_partners import PartnerClient
 
-    return PartnerClient(name, settings.partner_urls[name], session, http_settings)
+    return PartnerClient(name, settings.partner_urls[name], pool, http_settings)
 
 
 def _order_service(
-    settings: Settings, session: requests.Session, http_settings: HttpSettings, region_switch: RegionSwitch
+    settings: Settings, pool: urllib3.PoolManager, http_settings: HttpSettings, region_switch: RegionSwitch
 ) -> OrderService:
     from chalicelib.adapters import http_partners as http
     from chalicelib.adapters.dynamodb import PynamoOrderRepository, bind_models
-    from chalicelib.adapters.partner_cache import CachedOperators, CachedPeople, TtlCache
+    from chalicelib.adapters.partner_cache import (
+        CachedDomains,
+        CachedOperators,
+        CachedParametrizer,
+        CachedPeople,
+        StaleWhileError,
+        TtlCache,
+    )
     from chalicelib.adapters.sqs import QueueAddress, SqsEnvelopePublisher, SqsEnvelopeQueue
 
     def client(name: str) -> PartnerClient:
-        return _partner(name, settings, session, http_settings)
+        return _partner(name, settings, pool, http_settings)
 
     models = bind_models(settings.orders_table, settings.idempotency_table, settings.region, settings.aws_endpoint_url)
     sqs = _aws_client("sqs", settings)
     claim_checks = _claim_checks(settings)
     return OrderService(
         partners=Partners(
-            parametrizer=http.HttpParametrizer(client("parametrizer")),
-            domains=http.HttpDomainCatalog(client("domains")),
+            parametrizer=CachedParametrizer(
+                http.HttpParametrizer(client("parametrizer")),
+                StaleWhileError("parametrizer", settings.reference_cache_seconds, settings.reference_max_stale_seconds),
+            ),
+            domains=CachedDomains(
+                http.HttpDomainCatalog(client("domains")),
+                StaleWhileError("domains", settings.reference_cache_seconds, settings.reference_max_stale_seconds),
+            ),
             powers=http.HttpPowersDirectory(client("powers")),
             people=CachedPeople(http.HttpPeopleDirectory(client("people")), TtlCache(settings.contact_cache_seconds)),
             operators=CachedOperators(
@@ -128,8 +144,17 @@ def _order_service(
         ),
         executor=ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="partners"),
         region_switch=region_switch,
-        traffic_probe=http.HttpTrafficProbe(session, settings.public_url) if settings.public_url else None,
+        traffic_probe=_traffic_probe(settings.public_url) if settings.public_url else None,
     )
+
+
+def _traffic_probe(public_url: str) -> TrafficProbe:
+    """The sweeper's once-a-minute probe of the public name: not a hot path, so plain requests."""
+    import requests
+
+    from chalicelib.adapters.http_partners import HttpTrafficProbe
+
+    return HttpTrafficProbe(requests.Session(), public_url)
 
 
 def _claim_checks(settings: Settings) -> ClaimCheckStore | None:
@@ -158,7 +183,7 @@ class _LazyClient:
 
 
 def _credit_service(
-    settings: Settings, session: requests.Session, http_settings: HttpSettings, keys: AppKeys
+    settings: Settings, pool: urllib3.PoolManager, http_settings: HttpSettings, keys: AppKeys
 ) -> CreditService:
     from chalicelib.adapters.credit_dynamodb import PynamoCreditStore, credit_table
     from chalicelib.adapters.http_bureau import HttpCreditBureau
@@ -166,7 +191,7 @@ def _credit_service(
     store = PynamoCreditStore(credit_table(settings.credit_table, settings.region, settings.aws_endpoint_url))
     return CreditService(
         store=store,
-        bureau=HttpCreditBureau(_partner("bureau", settings, session, http_settings)),
+        bureau=HttpCreditBureau(_partner("bureau", settings, pool, http_settings)),
         policies=PolicyProvider(store, settings.policy_ttl_seconds),
         cursors=DecisionCursors.with_key(keys.cursor),
     )

@@ -118,7 +118,17 @@ class Settings:
     operator_cache_seconds: float = 10.0
     """How long an operator's access (which grants account access) is reused (`AME_OPERATOR_CACHE_SECONDS`)."""
     partner_max_in_flight: int = 8
-    """Most calls one partner has in flight from one process (`AME_PARTNER_MAX_IN_FLIGHT`)."""
+    """The bulkhead: most calls one partner has in flight from one process (`AME_PARTNER_MAX_IN_FLIGHT`)."""
+    partner_breaker_fail_max: int = 5
+    """Transient failures in a row that open a partner's circuit breaker (`AME_PARTNER_BREAKER_FAIL_MAX`)."""
+    partner_breaker_reset_seconds: float = 30.0
+    """How long an open breaker fails calls at once before one trial call (`AME_PARTNER_BREAKER_RESET_SECONDS`)."""
+    partner_retry_budget: float = 0.2
+    """Retries per partner call allowed, sustained, beyond a burst of 10 (`AME_PARTNER_RETRY_BUDGET`)."""
+    reference_cache_seconds: float = 60.0
+    """How long an area's settings and a domain entry are reused (`AME_REFERENCE_CACHE_SECONDS`)."""
+    reference_max_stale_seconds: float = 900.0
+    """Oldest area/domain answer served when the partner fails (`AME_REFERENCE_MAX_STALE_SECONDS`)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -165,6 +175,11 @@ class Settings:
             contact_cache_seconds=_number(env, "AME_CONTACT_CACHE_SECONDS", "300", float),
             operator_cache_seconds=_number(env, "AME_OPERATOR_CACHE_SECONDS", "10", float),
             partner_max_in_flight=_at_least_one(env, "AME_PARTNER_MAX_IN_FLIGHT", "8"),
+            partner_breaker_fail_max=_at_least_one(env, "AME_PARTNER_BREAKER_FAIL_MAX", "5"),
+            partner_breaker_reset_seconds=_number(env, "AME_PARTNER_BREAKER_RESET_SECONDS", "30", float),
+            partner_retry_budget=_number(env, "AME_PARTNER_RETRY_BUDGET", "0.2", float),
+            reference_cache_seconds=_number(env, "AME_REFERENCE_CACHE_SECONDS", "60", float),
+            reference_max_stale_seconds=_number(env, "AME_REFERENCE_MAX_STALE_SECONDS", "900", float),
         )
 
 

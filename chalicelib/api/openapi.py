@@ -180,6 +180,7 @@ SCHEMAS: dict[str, Schema] = {
                         "UNKNOWN_RESERVATION",
                         "NO_OPERATOR",
                         "NO_ACCOUNT_ACCESS",
+                        "NOT_IN_APPLICABLE_RULE",
                     ]
                 },
             },
@@ -349,7 +350,7 @@ ERRORS_BY_OPERATION: dict[str, dict[int, tuple[str, ...]]] = {
             "UNKNOWN_PRODUCT",
             "UNKNOWN_POWER",
         ),
-        503: (*SERVICE_ERRORS, "PARTNER_UNAVAILABLE", "QUEUE_UNAVAILABLE", *FENCED),
+        503: (*SERVICE_ERRORS, "PARTNER_UNAVAILABLE", "PARTNER_CIRCUIT_OPEN", "QUEUE_UNAVAILABLE", *FENCED),
     },
     "getOrder": {404: ("ORDER_NOT_FOUND", "ROUTE_NOT_FOUND")},
     "putCustomer": {**BODY_ERRORS, **MEDIA_ERRORS, 404: ("ROUTE_NOT_FOUND",), 503: (*SERVICE_ERRORS, *FENCED)},

@@ -315,7 +315,7 @@ def decide(request: OrderRequest, partners: Partners, executor: Executor, now: d
             signers.append(holder)
             checked.setdefault(holder, []).append(holder)
         else:
-            signers.extend(c.cpf for c in screenings[holder].candidates)
+            signers.extend(screenings[holder].to_contact)
             checked.setdefault(holder, []).extend(screenings[holder].unreserved)
     pending_contacts = partners.people.contacts_of(signers, executor)
     pending_accesses = {

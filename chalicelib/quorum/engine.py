@@ -85,27 +85,53 @@ class Candidate(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Screening:
-    """A company's representatives and rules for one order, worked out once: first to choose whose
-    operator to check, then to evaluate."""
+    """A company's representatives and rules for one order, worked out once: first to choose whom to look
+    up (contacts, operators), then to evaluate."""
 
     candidates: tuple[Candidate, ...]
     rules: tuple[GroupingRule, ...]
+    unused: frozenset[str] = frozenset()
+    """Representatives no applicable rule can use (no clause names them or any of their groups)."""
+
+    @property
+    def to_contact(self) -> list[str]:
+        """Only the others can appear in a signer set, so only their contacts are looked up."""
+        unused = self.unused
+        return [c.cpf for c in self.candidates if not unused or c.cpf not in unused]
 
     @property
     def unreserved(self) -> list[str]:
         """Only they can still sign, so only their operators are checked."""
-        return [c.cpf for c in self.candidates if not c.reserved_by]
+        unused = self.unused
+        return [c.cpf for c in self.candidates if not c.reserved_by and (not unused or c.cpf not in unused)]
 
 
 def screen(grant: PowerGrant | None, terms: OrderTerms) -> Screening:
     if grant is None:
         return Screening((), ())
+    rules = tuple(applicable_rules(grant.rules, terms.amount))
+    used_groups: set[str | None] = set()
+    named: set[str] = set()
+    for rule in rules:
+        for clause in rule.clauses:
+            if clause.cpf is None:
+                used_groups.add(clause.group)
+            else:
+                named.add(clause.cpf)
     candidates = []
+    unused = []
     for cpf, (groups, reservations) in _merge_by_cpf(grant.representatives).items():
-        in_groups = tuple(groups) if len(groups) == 1 else tuple(sorted(groups))
+        if len(groups) == 1:
+            in_groups: tuple[str, ...] = (groups[0],)
+            in_no_rule = groups[0] not in used_groups
+        else:
+            in_groups = tuple(sorted(groups))
+            in_no_rule = used_groups.isdisjoint(groups)
         reserved_by = _reservation_reasons(reservations, terms) if reservations else ()
         candidates.append(Candidate(cpf, in_groups, reserved_by))
-    return Screening(tuple(candidates), tuple(applicable_rules(grant.rules, terms.amount)))
+        if in_no_rule and cpf not in named:
+            unused.append(cpf)
+    return Screening(tuple(candidates), rules, frozenset(unused))
 
 
 def operator_reasons(access: OperatorAccess | None) -> list[DisabledReason]:
@@ -140,8 +166,12 @@ def evaluate_screened(
     """Reservations, then operators, then grouping rules; the first stage nobody survives names the reason."""
     participants: list[Participant] = []
     survivors: dict[str, tuple[str, ...]] = {}
+    unused = screening.unused
     for candidate in screening.candidates:
-        reasons = candidate.reserved_by or _operator_block(operators.get(candidate.cpf))
+        if unused and candidate.cpf in unused:
+            reasons = (*candidate.reserved_by, DisabledReason.NOT_IN_APPLICABLE_RULE)
+        else:
+            reasons = candidate.reserved_by or _operator_block(operators.get(candidate.cpf))
         if not reasons:
             survivors[candidate.cpf] = candidate.groups
         contact = contacts.get(candidate.cpf) or _NO_CONTACT
@@ -181,9 +211,11 @@ def _nobody_left(screening: Screening) -> PartyReason:
     """The first stage nobody survived, before any grouping rule is looked at."""
     if not screening.candidates:
         return PartyReason.NO_REPRESENTATIVES
-    if not screening.unreserved:
+    if all(c.reserved_by for c in screening.candidates):
         return PartyReason.NO_ENABLED_REPRESENTATIVES
-    return PartyReason.NO_ACTIVE_OPERATOR
+    if screening.unreserved:
+        return PartyReason.NO_ACTIVE_OPERATOR
+    return PartyReason.NO_RULE_SATISFIED  # the unreserved are in no applicable rule
 
 
 def evaluate_person(role: Role, cpf: str, contact: Contact | None, access: OperatorAccess | None) -> PartyVerdict:

@@ -26,6 +26,9 @@ class DisabledReason(StrEnum):
     UNKNOWN_RESERVATION = "UNKNOWN_RESERVATION"
     NO_OPERATOR = "NO_OPERATOR"
     NO_ACCOUNT_ACCESS = "NO_ACCOUNT_ACCESS"
+    NOT_IN_APPLICABLE_RULE = "NOT_IN_APPLICABLE_RULE"
+    """No rule that admits this order names them or any of their groups: their operator and contact are
+    not looked up, and they cannot sign it."""
 
 
 class Role(StrEnum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -10,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.adapters import http_partners as http
+from chalicelib.adapters.resilience import PartnerCallFailed, PartnerCircuitOpen
 from chalicelib.errors import PartnerUnavailable
 from chalicelib.quorum.model import OperatorAccess
 from devstack import demo_data as demo
@@ -21,7 +23,7 @@ FAST = http.HttpSettings(connect_timeout=0.5, read_timeout=0.5, retries=1)
 
 
 def client(url: str, name: str = "partner", settings: http.HttpSettings = FAST) -> http.PartnerClient:
-    return http.PartnerClient(name, url, http.new_session(settings), settings)
+    return http.PartnerClient(name, url, http.new_pool(settings), settings)
 
 
 def test_parametrizer_reads_areas_and_404_is_none(partners_url: str) -> None:
@@ -39,15 +41,29 @@ def test_5xx_after_retries_is_partner_unavailable(partners_url: str) -> None:
 
 
 def test_slow_partner_times_out_as_unavailable(partners_url: str) -> None:
-    with pytest.raises(PartnerUnavailable):
+    with pytest.raises(PartnerCallFailed) as error:
         http.HttpPowersDirectory(client(partners_url, settings=http.HttpSettings(read_timeout=0.3, retries=0))).grant(
             demo.SLOW.cnpj, demo.POWER
         )
+    assert error.value.kind == "timeout"
 
 
 def test_unreachable_partner_is_unavailable() -> None:
-    with pytest.raises(PartnerUnavailable):
+    with pytest.raises(PartnerCallFailed) as error:
         http.HttpPeopleDirectory(client(f"http://127.0.0.1:{free_port()}")).contact(demo.ANA.cpf)
+    assert error.value.kind == "connection"
+
+
+def test_a_partner_that_keeps_failing_opens_its_breaker_and_is_then_failed_fast(partners_url: str) -> None:
+    settings = http.HttpSettings(connect_timeout=0.5, read_timeout=0.5, retries=0, breaker_fail_max=2)
+    parametrizer = http.HttpParametrizer(client(partners_url, "parametrizer", settings))
+    for _ in range(2):
+        with pytest.raises(PartnerCallFailed):
+            parametrizer.area(demo.UNAVAILABLE_AREA)
+    started = time.perf_counter()
+    with pytest.raises(PartnerCircuitOpen) as error:
+        parametrizer.area(demo.AREA)  # a healthy area: the partner is not even asked
+    assert error.value.code == "PARTNER_CIRCUIT_OPEN" and time.perf_counter() - started < 0.05
 
 
 def test_powers_are_parsed_with_reservations_and_rules(partners_url: str) -> None:

@@ -15,7 +15,7 @@ from chalicelib.quorum.model import (
     Reservation,
     Role,
 )
-from tests.unit.builders import TODAY, cnpj, cpf, grant, group, rep, rule, terms
+from tests.unit.builders import TODAY, cnpj, cpf, grant, group, person, rep, rule, terms
 
 OK = OperatorAccess(True, True)
 CO = cnpj(1)
@@ -127,3 +127,27 @@ def test_order_reason_is_the_first_failing_party() -> None:
     verdict = OrderVerdict((ok, bad1, bad2))
     assert (verdict.quorum, verdict.reason) == (False, PartyReason.NO_ACTIVE_OPERATOR)
     assert OrderVerdict((ok,)).quorum and OrderVerdict((ok,)).reason is None
+
+
+def test_representatives_no_applicable_rule_uses_are_screened_out_of_the_lookups() -> None:
+    g = grant(
+        [rep(1, "D"), rep(2, "AUDIT"), rep(3, "AUDIT"), rep(4, "X", Reservation("COURT_ORDER"))],
+        [rule("ONE", group("D")), rule("NAMED", person(3)), rule("CAPPED", group("X"), max_amount="10.00")],
+    )
+    screening = screen(g, terms("1000.00"))
+    assert screening.unused == {cpf(2), cpf(4)}
+    assert screening.to_contact == [cpf(1), cpf(3)] and screening.unreserved == [cpf(1), cpf(3)]
+    verdict = evaluate_company(Role.REQUESTER, CO, g, terms("1000.00"), {}, everyone_operates(1, 2, 3, 4))
+    reasons = {p.cpf: p.disabled_reasons for p in verdict.participants}
+    assert reasons[cpf(2)] == (DisabledReason.NOT_IN_APPLICABLE_RULE,)
+    assert reasons[cpf(4)] == (DisabledReason.UNKNOWN_RESERVATION, DisabledReason.NOT_IN_APPLICABLE_RULE)
+    assert verdict.quorum and set(verdict.signers) == {cpf(1), cpf(3)}
+
+
+def test_with_only_unused_representatives_unreserved_the_reason_is_no_rule_satisfied() -> None:
+    g = grant([rep(1, "D", Reservation("COURT_ORDER")), rep(2, "AUDIT")], [rule("ONE", group("D"))])
+    verdict = evaluate_company(Role.REQUESTER, CO, g, terms(), {}, everyone_operates(1, 2))
+    assert (verdict.quorum, verdict.reason) == (False, PartyReason.NO_RULE_SATISFIED)
+    only_reserved = grant([rep(1, "D", Reservation("COURT_ORDER")), rep(2, "AUDIT", Reservation("X"))], [])
+    verdict = evaluate_company(Role.REQUESTER, CO, only_reserved, terms(), {}, {})
+    assert verdict.reason == PartyReason.NO_ENABLED_REPRESENTATIVES

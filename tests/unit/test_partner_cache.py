@@ -1,11 +1,22 @@
-"""Contact and operator-access caches: TTLs, only found answers kept, failures never kept."""
+"""Contact and operator-access caches (TTLs, only found answers kept, failures never kept), and the
+parametrizer/domain cache with stale-while-error."""
 
 from __future__ import annotations
 
 import pytest
 
-from chalicelib.adapters.partner_cache import CachedOperators, CachedPeople, TtlCache
+from chalicelib.adapters.partner_cache import (
+    CachedDomains,
+    CachedOperators,
+    CachedParametrizer,
+    CachedPeople,
+    StaleWhileError,
+    TtlCache,
+)
+from chalicelib.adapters.resilience import PartnerCircuitOpen
 from chalicelib.errors import PartnerUnavailable
+from chalicelib.orders.model import AreaSettings, DomainEntry
+from chalicelib.orders.ports import DomainCatalog, Parametrizer
 from chalicelib.quorum.model import Contact, OperatorAccess
 from chalicelib.settings import PARTNER_URL_VARIABLES, ConfigurationError, Settings
 from tests.unit.fakes import FakeOperators, FakePeople, InlineExecutor
@@ -84,3 +95,131 @@ def test_ttls_are_configurable_and_operator_access_defaults_short() -> None:
     assert Settings.from_env({**env, "AME_PARTNER_MAX_IN_FLIGHT": "2"}).partner_max_in_flight == 2
     with pytest.raises(ConfigurationError):
         Settings.from_env({**env, "AME_PARTNER_MAX_IN_FLIGHT": "0"})
+
+
+AREA = AreaSettings("AREA-1", True, frozenset({"BANKLINE"}), frozenset({"DIGITAL"}), None)
+PRODUCT = DomainEntry("product", "LEASING", "Leasing", True)
+
+
+class Reference:
+    """A parametrizer/domain partner whose answer or outage the test sets; counts its calls."""
+
+    def __init__(self, answer: object) -> None:
+        self.answer = answer
+        self.calls = 0
+
+    def __call__(self) -> object:
+        self.calls += 1
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+class ScriptedParametrizer(Parametrizer):
+    def __init__(self, reference: Reference) -> None:
+        self.reference = reference
+
+    def area(self, area_id: str) -> AreaSettings | None:
+        return self.reference()  # type: ignore[return-value]
+
+
+class ScriptedDomains(DomainCatalog):
+    def __init__(self, reference: Reference) -> None:
+        self.reference = reference
+
+    def entry(self, domain: str, key: str) -> DomainEntry | None:
+        return self.reference()  # type: ignore[return-value]
+
+
+def test_an_area_is_fresh_for_its_ttl_then_asked_again() -> None:
+    clock, partner = Clock(), Reference(AREA)
+    parametrizer = CachedParametrizer(
+        ScriptedParametrizer(partner), StaleWhileError("parametrizer", 60, 900, clock=clock)
+    )
+    assert parametrizer.area("AREA-1") == AREA
+    clock.now = 59.9
+    assert parametrizer.area("AREA-1") == AREA and partner.calls == 1
+    changed = AreaSettings("AREA-1", False, frozenset(), frozenset(), None)
+    partner.answer = changed
+    clock.now = 60.0
+    assert parametrizer.area("AREA-1") == changed and partner.calls == 2
+
+
+@pytest.mark.parametrize(
+    "failure", [PartnerUnavailable("domains", "HTTP 503"), PartnerCircuitOpen("domains")], ids=["5xx", "breaker"]
+)
+def test_a_failing_partner_is_answered_from_a_stale_entry_up_to_the_max_stale_age(failure: Exception) -> None:
+    clock, partner = Clock(), Reference(PRODUCT)
+    domains = CachedDomains(ScriptedDomains(partner), StaleWhileError("domains", 60, 900, clock=clock))
+    assert domains.entry("product", "LEASING") == PRODUCT
+    partner.answer = failure
+    clock.now = 899.0
+    assert domains.entry("product", "LEASING") == PRODUCT, "stale, served instead of a 503"
+    assert partner.calls == 2, "the partner was asked first"
+    clock.now = 900.0
+    with pytest.raises(PartnerUnavailable):
+        domains.entry("product", "LEASING")
+
+
+def test_a_stale_entry_is_replaced_once_the_partner_answers_again() -> None:
+    clock, partner = Clock(), Reference(AREA)
+    cache: StaleWhileError[str, AreaSettings] = StaleWhileError("parametrizer", 60, 900, clock=clock)
+    parametrizer = CachedParametrizer(ScriptedParametrizer(partner), cache)
+    parametrizer.area("AREA-1")
+    clock.now = 500.0
+    newer = AreaSettings("AREA-1", True, frozenset({"API"}), frozenset({"DIGITAL"}), None)
+    partner.answer = newer
+    assert parametrizer.area("AREA-1") == newer
+    partner.answer = PartnerUnavailable("parametrizer", "ReadTimeout")
+    clock.now = 1300.0  # 800 s after the newer answer: still within the max stale age
+    assert parametrizer.area("AREA-1") == newer
+
+
+def test_not_found_and_failures_are_never_kept() -> None:
+    clock, partner = Clock(), Reference(None)
+    parametrizer = CachedParametrizer(
+        ScriptedParametrizer(partner), StaleWhileError("parametrizer", 60, 900, clock=clock)
+    )
+    assert parametrizer.area("NOPE") is None
+    assert parametrizer.area("NOPE") is None and partner.calls == 2
+    partner.answer = PartnerUnavailable("parametrizer", "HTTP 500")
+    with pytest.raises(PartnerUnavailable):
+        parametrizer.area("NOPE")
+
+
+def test_a_zero_ttl_asks_every_time_yet_still_serves_stale_on_error() -> None:
+    clock, partner = Clock(), Reference(AREA)
+    parametrizer = CachedParametrizer(
+        ScriptedParametrizer(partner), StaleWhileError("parametrizer", 0, 900, clock=clock)
+    )
+    parametrizer.area("AREA-1")
+    parametrizer.area("AREA-1")
+    assert partner.calls == 2
+    partner.answer = PartnerUnavailable("parametrizer", "HTTP 500")
+    assert parametrizer.area("AREA-1") == AREA
+    off = CachedParametrizer(ScriptedParametrizer(partner), StaleWhileError("parametrizer", 0, 0, clock=clock))
+    with pytest.raises(PartnerUnavailable):
+        off.area("AREA-1")
+
+
+def test_reference_cache_and_breaker_settings_have_defaults_and_are_read() -> None:
+    urls = dict.fromkeys(PARTNER_URL_VARIABLES.values(), "http://x")
+    defaults = Settings.from_env(urls)
+    assert (defaults.reference_cache_seconds, defaults.reference_max_stale_seconds) == (60.0, 900.0)
+    assert (defaults.partner_breaker_fail_max, defaults.partner_breaker_reset_seconds) == (5, 30.0)
+    assert defaults.partner_retry_budget == 0.2
+    chosen = Settings.from_env(
+        {
+            **urls,
+            "AME_REFERENCE_CACHE_SECONDS": "5",
+            "AME_REFERENCE_MAX_STALE_SECONDS": "120",
+            "AME_PARTNER_BREAKER_FAIL_MAX": "2",
+            "AME_PARTNER_BREAKER_RESET_SECONDS": "9",
+            "AME_PARTNER_RETRY_BUDGET": "0.5",
+        }
+    )
+    assert (chosen.reference_cache_seconds, chosen.reference_max_stale_seconds) == (5.0, 120.0)
+    assert (chosen.partner_breaker_fail_max, chosen.partner_breaker_reset_seconds) == (2, 9.0)
+    assert chosen.partner_retry_budget == 0.5
+    with pytest.raises(ConfigurationError, match="AME_PARTNER_BREAKER_FAIL_MAX"):
+        Settings.from_env({**urls, "AME_PARTNER_BREAKER_FAIL_MAX": "0"})

@@ -14,9 +14,9 @@ from chalicelib.orders.errors import ForbiddenArea, IdempotencyConflict, OrderNo
 from chalicelib.orders.model import IdempotencyRecord, Order, OrderStatus
 from chalicelib.orders.requests import parse_order_request
 from chalicelib.orders.wire import verdict_to_wire
-from chalicelib.quorum.model import Contact, OperatorAccess, Reservation
+from chalicelib.quorum.model import Contact, DisabledReason, OperatorAccess, PartyReason, Reservation
 from tests.unit import fakes
-from tests.unit.builders import cnpj, cpf, grant, group, rep, rule
+from tests.unit.builders import cnpj, cpf, grant, group, person, rep, rule
 
 CO = cnpj(1)
 OK = OperatorAccess(True, True)
@@ -217,6 +217,57 @@ def test_people_are_fetched_for_everyone_but_operators_only_for_unreserved() -> 
     world.assemble(world.create(body()).order_key)
     assert sorted(world.partners.people.looked_up) == [cpf(1), cpf(2)]  # type: ignore[attr-defined]
     assert world.partners.operators.checked == [(CO, cpf(1), "BANKLINE")]  # type: ignore[attr-defined]
+
+
+def test_representatives_no_applicable_rule_uses_are_not_looked_up_and_cannot_sign() -> None:
+    """C is only in group X, which only a rule whose ceiling the order exceeds names; E is in no rule's group."""
+    g = grant(
+        [rep(1, "D"), rep(2, "D"), rep(3, "X"), rep(4, "CFO"), rep(5, "AUDIT")],
+        [rule("TWO", group("D", 2)), rule("SMALL", group("X"), max_amount="500.00"), rule("NAMED", person(4))],
+    )
+    contacts = {cpf(n): Contact(f"P{n}", f"p{n}@x.com", None) for n in range(1, 6)}
+    accesses = {(CO, cpf(n)): OK for n in range(1, 6)}
+    world = World(grants={CO: g}, contacts=contacts, accesses=accesses)
+    order = world.assemble(world.create(body(amount="1000.00")).order_key)
+    assert sorted(world.partners.people.looked_up) == [cpf(1), cpf(2), cpf(4)]  # type: ignore[attr-defined]
+    checked = sorted(c for _, c, _ in world.partners.operators.checked)  # type: ignore[attr-defined]
+    assert checked == [cpf(1), cpf(2), cpf(4)]
+    assert order.verdict is not None
+    party = order.verdict.parties[0]
+    by_cpf = {p.cpf: p for p in party.participants}
+    assert set(by_cpf) == {cpf(n) for n in range(1, 6)}, "everyone is still listed"
+    for n in (3, 5):
+        assert not by_cpf[cpf(n)].enabled
+        assert by_cpf[cpf(n)].disabled_reasons == (DisabledReason.NOT_IN_APPLICABLE_RULE,)
+        assert by_cpf[cpf(n)].contact == Contact()
+    assert party.quorum and by_cpf[cpf(1)].contact == contacts[cpf(1)]
+    notified = sorted(m["cpf"] for _, m in world.publisher.notifications)
+    assert notified == [cpf(1), cpf(2), cpf(4)] and cpf(3) not in party.signers
+
+
+def test_a_person_unused_for_one_company_but_signing_for_another_is_notified_with_their_contact() -> None:
+    other = cnpj(2)
+    grants = {
+        CO: grant([rep(1, "D"), rep(9, "AUDIT")], [rule("ONE", group("D"))]),
+        other: grant([rep(9, "D")], [rule("ONE", group("D"))]),
+    }
+    contacts = {cpf(n): Contact(f"P{n}", f"p{n}@x.com", None) for n in (1, 9)}
+    accesses = {(CO, cpf(1)): OK, (other, cpf(9)): OK}
+    world = World(grants=grants, contacts=contacts, accesses=accesses)
+    raw = body(guarantors=[{"document": other}])
+    order = world.assemble(world.create(raw).order_key)
+    assert order.quorum
+    notices = {m["cpf"]: m for _, m in world.publisher.notifications}
+    assert set(notices) == {cpf(1), cpf(9)}
+    assert {n.cpf: n.contact for n in order.signer_notices()}[cpf(9)] == contacts[cpf(9)]
+
+
+def test_nobody_in_an_applicable_rule_is_no_rule_satisfied_without_any_lookup() -> None:
+    g = grant([rep(1, "AUDIT"), rep(2, "AUDIT")], [rule("TWO", group("D", 2))])
+    world = World(grants={CO: g}, accesses={(CO, cpf(1)): OK, (CO, cpf(2)): OK})
+    order = world.assemble(world.create(body()).order_key)
+    assert order.verdict is not None and order.verdict.parties[0].reason == PartyReason.NO_RULE_SATISFIED
+    assert world.partners.people.looked_up == [] and world.partners.operators.checked == []  # type: ignore[attr-defined]
 
 
 def test_redelivery_of_a_decided_order_changes_and_sends_nothing() -> None:
