@@ -21,6 +21,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from chalicelib import correlation
 from chalicelib.documents import Cpf, InvalidDocument
 from chalicelib.errors import PartnerUnavailable
 from chalicelib.orders.model import AreaSettings, DomainEntry
@@ -82,13 +83,18 @@ class PartnerClient:
 
     def get_json(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any] | None:
         return self._answer(
-            lambda: self._session.get(self._base_url + path, params=params, timeout=self._timeout), absent=(404,)
+            lambda: self._session.get(
+                self._base_url + path, params=params, timeout=self._timeout, headers=correlation.headers()
+            ),
+            absent=(404,),
         )
 
     def post_json(self, path: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         """A batch call: None when the partner has no such route (404, 405 or 501); otherwise as `get_json`."""
         return self._answer(
-            lambda: self._session.post(self._base_url + path, json=payload, timeout=self._timeout),
+            lambda: self._session.post(
+                self._base_url + path, json=payload, timeout=self._timeout, headers=correlation.headers()
+            ),
             absent=(404, 405, 501),
         )
 
