@@ -132,7 +132,14 @@ def tracing_wanted(env: dict[str, str] | None = None) -> bool:
 
 
 def start_tracing(service: str = SERVICE) -> Any:
-    """Patches boto3/botocore and requests (class level: clients built before are traced too); the Tracer."""
-    from aws_lambda_powertools import Tracer
+    """Patches boto3/botocore and requests (class level: clients built before are traced too); the Tracer.
 
-    return Tracer(service=service, patch_modules=("boto3", "botocore", "requests"))
+    Without the X-Ray SDK (a function deployed without the Powertools layer) it says so once and the app
+    runs untraced: traces are worth less than answering."""
+    try:
+        from aws_lambda_powertools import Tracer
+
+        return Tracer(service=service, patch_modules=("boto3", "botocore", "requests"))
+    except ImportError as exc:
+        logging.getLogger("ame.telemetry").warning("X-Ray tracing off", extra={"error": type(exc).__name__})
+        return None

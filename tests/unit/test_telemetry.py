@@ -6,6 +6,7 @@ import dataclasses
 import io
 import json
 import logging
+import threading
 import uuid
 from types import ModuleType
 from typing import Any
@@ -21,6 +22,7 @@ from chalicelib.credit.model import BureauScore
 from chalicelib.events.observed import flushed
 from chalicelib.logs import MaskingFilter
 from chalicelib.settings import ConfigurationError
+from devstack.simulator import make_server
 from tests.unit.credit.test_api import CPF, decision_body, send
 from tests.unit.test_api import post, sqs_event
 from tests.unit.test_services import body
@@ -227,3 +229,20 @@ def test_emf_and_xray_are_on_in_lambda_and_can_be_turned_off(env: dict[str, str]
 def test_an_unknown_metrics_setting_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="AME_METRICS"):
         bootstrap.metrics_backend_wanted({"AME_METRICS": "statsd"})
+
+
+def test_the_partner_simulator_logs_each_calls_correlation_id_and_route_without_documents(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = make_server("127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/people/52998224725"
+        with caplog.at_level(logging.INFO, logger="ame.partners"):
+            requests.get(url, headers={"X-Correlation-Id": "req-abc-def-42"}, timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    (record,) = [r for r in caplog.records if r.name == "ame.partners"]
+    assert (record.correlation_id, record.route, record.method) == ("req-abc-def-42", "/people/{doc}", "GET")  # type: ignore[attr-defined]
