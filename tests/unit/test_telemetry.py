@@ -17,12 +17,15 @@ import requests
 from chalicelib import bootstrap, correlation, telemetry
 from chalicelib.adapters.http_partners import HttpSettings, PartnerClient
 from chalicelib.adapters.powertools import EmfBackend, MaskedJsonFormatter, logger, tracing_wanted
-from chalicelib.adapters.sqs import SqsEnvelopeQueue
+from chalicelib.adapters.sqs import SqsEnvelopePublisher, SqsEnvelopeQueue
 from chalicelib.credit.model import BureauScore
 from chalicelib.events.observed import flushed
 from chalicelib.logs import MaskingFilter
+from chalicelib.orders.model import Signatory, SignerNotice
+from chalicelib.quorum.model import Contact, Role
 from chalicelib.settings import ConfigurationError
 from devstack.simulator import make_server
+from tests.unit.builders import cpf
 from tests.unit.credit.test_api import CPF, decision_body, send
 from tests.unit.test_api import post, sqs_event
 from tests.unit.test_services import body
@@ -143,6 +146,10 @@ class RecordingSqs:
     def send_message(self, **kwargs: Any) -> None:
         self.sent.append(kwargs)
 
+    def send_message_batch(self, **kwargs: Any) -> dict[str, Any]:
+        self.sent.extend(kwargs["Entries"])
+        return {}
+
 
 class FixedAddress:
     name = "ame-envelope-requests"
@@ -157,6 +164,17 @@ def test_the_request_message_carries_the_correlation_id_attribute() -> None:
     assert attributes["correlation_id"] == {"DataType": "String", "StringValue": "req-abc-def-42"}
     record = {"messageAttributes": {"correlation_id": {"stringValue": "req-abc-def-42", "dataType": "String"}}}
     assert correlation.from_record(record) == "req-abc-def-42"
+
+
+def test_signer_notices_carry_the_correlation_id_beside_their_dedup_id() -> None:
+    sqs = RecordingSqs()
+    notice = SignerNotice("ord_1", cpf(1), Contact("Ana", "ana@x.com"), (Signatory(Role.GUARANTOR, cpf(1)),))
+    publisher = SqsEnvelopePublisher(sqs, FixedAddress(), FixedAddress())  # type: ignore[arg-type]
+    with correlation.bound("req-abc-def-42"):
+        publisher.notify_signers([notice])
+    attributes = sqs.sent[0]["MessageAttributes"]
+    assert attributes["dedup_id"]["StringValue"] == notice.dedup_id
+    assert attributes["correlation_id"]["StringValue"] == "req-abc-def-42"
 
 
 @pytest.mark.parametrize(
