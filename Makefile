@@ -79,6 +79,11 @@ bench-credit: setup
 bench-cold-start: package
 	$(BIN)/python -m bench.bench_cold_start $(ARGS)
 
+# What telemetry (correlation ids, EMF metrics, Powertools log lines) adds per order, in-process (p50/p95).
+.PHONY: bench-telemetry
+bench-telemetry: setup
+	$(BIN)/python -m bench.bench_telemetry $(ARGS)
+
 # What verifying a bearer token and its scope adds per request, in-process (p50/p95).
 bench-auth: setup
 	$(BIN)/python -m bench.bench_auth

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib import telemetry
+from chalicelib.correlation import ContextExecutor
 from chalicelib.credit.cursors import DecisionCursors
 from chalicelib.credit.policy_provider import PolicyProvider
 from chalicelib.credit.ports import CreditStore
@@ -142,7 +143,8 @@ def _order_service(
             QueueAddress(sqs, settings.notifications_queue),
             claim_checks,
         ),
-        executor=ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="partners"),
+        # Partner calls run in the caller's context: its correlation id goes on their X-Correlation-Id header.
+        executor=ContextExecutor(max_workers=settings.worker_threads, thread_name_prefix="partners"),
         region_switch=region_switch,
         traffic_probe=_traffic_probe(settings.public_url) if settings.public_url else None,
     )
@@ -270,8 +272,31 @@ def container() -> Container:
         with _lock:
             if _container is None:
                 configure_logging(os.environ.get("AME_LOG_LEVEL", "INFO"))
+                start_telemetry(os.environ)
                 _container = build_container(Settings.from_env(os.environ))
     return _container
+
+
+METRICS_VARIABLE = "AME_METRICS"
+
+
+def metrics_backend_wanted(env: Mapping[str, str]) -> bool:
+    """`AME_METRICS`: `emf` or `off`; unset, EMF in Lambda only (locally the lines would flood the terminal)."""
+    choice = env.get(METRICS_VARIABLE, "").strip().lower()
+    if choice not in {"", "emf", "off"}:
+        raise ConfigurationError(f"{METRICS_VARIABLE} must be emf or off, not {choice!r}")
+    return choice == "emf" or (not choice and bool(env.get("AWS_LAMBDA_FUNCTION_NAME")))
+
+
+def start_telemetry(env: Mapping[str, str]) -> None:
+    """Once per process, before any client is built: the EMF metrics backend and, in Lambda with tracing on,
+    X-Ray patching of boto3/botocore and requests (so partner and AWS calls are subsegments)."""
+    from chalicelib.adapters.powertools import EmfBackend, start_tracing, tracing_wanted
+
+    if metrics_backend_wanted(env):
+        telemetry.set_backend(EmfBackend())
+    if tracing_wanted(dict(env)):
+        start_tracing()
 
 
 _verifier: TokenVerifier | None = None

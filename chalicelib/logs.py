@@ -10,11 +10,12 @@ number). Our own machine identifiers are left whole: order keys, decision ids an
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
 
 _MASKS = re.compile(
     "|".join(
@@ -52,27 +53,38 @@ class MaskingFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
-        if record.exc_info:
-            entry["error"] = mask(self.formatException(record.exc_info))
-        return json.dumps(entry, default=str)
+_logger: Logger | None = None
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Idempotent: Lambda pre-installs a handler, chalice local and the worker do not."""
+def configure_logging(level: str = "INFO") -> Logger:
+    """Idempotent: Lambda pre-installs a handler, chalice local and the worker do not.
+
+    Every handler of the root logger masks (`MaskingFilter`) and writes Powertools' JSON through
+    `MaskedJsonFormatter` (chalicelib/adapters/powertools.py), so `logging.getLogger("ame.x")` lines and the
+    Powertools `Logger` returned here (its own handler onto the same stream, the same formatter: keys it
+    appends appear on every line)
+    have one shape. `ame.audit` keeps its own handler and does not propagate (adapters/audit_log.py)."""
+    from chalicelib.adapters.powertools import MaskedJsonFormatter, logger
+
+    global _logger
     root = logging.getLogger()
     root.setLevel(level)
     if not root.handlers:
         root.addHandler(logging.StreamHandler())
+    if _logger is None:
+        # Its own handler onto the same stream: Powertools filters its service's records out of the root's.
+        own = logging.StreamHandler(getattr(root.handlers[0], "stream", None))
+        own.addFilter(MaskingFilter())
+        _logger = logger(own, level, MaskedJsonFormatter())
+    _logger.setLevel(level)
+    formatter = _logger.registered_formatter
     for handler in root.handlers:
         if not any(isinstance(f, MaskingFilter) for f in handler.filters):
             handler.addFilter(MaskingFilter())
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(formatter)
+    return _logger
+
+
+def app_logger() -> Logger | None:
+    """The Powertools Logger once `configure_logging` ran (None before)."""
+    return _logger

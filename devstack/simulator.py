@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import re
 import time
 from collections.abc import Callable
@@ -16,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from chalicelib import correlation
+from chalicelib.logs import configure_logging
 from devstack import demo_data as demo
 from devstack import jsonhttp
 
@@ -34,6 +38,8 @@ def _domain(domain: str, key: str) -> Answer:
     return (200, {"domain": domain, "key": key, **entry}) if entry else (404, None)
 
 
+log = logging.getLogger("ame.partners")
+_DOCUMENT_IN_PATH = re.compile(r"\d{11,14}")
 _COMPANIES = {c.cnpj: c for c in [*demo.COMPANIES, demo.LARGE_COMPANY, *demo.ENVELOPE_COMPANIES.values()]}
 _PEOPLE = {p.cpf: p for p in [*demo.PEOPLE, *demo.LARGE_COMPANY_PEOPLE]}
 
@@ -177,6 +183,18 @@ class PartnerHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: request lines carry documents, and our logs never show them unmasked."""
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """One line per call with the caller's `X-Correlation-Id`: the route with documents replaced, never the path."""
+        log.info(
+            "partner call",
+            extra={
+                "correlation_id": self.headers.get(correlation.HEADER, "-"),
+                "method": self.command,
+                "route": _DOCUMENT_IN_PATH.sub("{doc}", urlsplit(self.path).path),
+                "status": code,
+            },
+        )
+
 
 def make_server(host: str, port: int, latency: float = 0.0, batch_routes: bool = True) -> ThreadingHTTPServer:
     """`latency`: seconds every partner answer waits (benchmarks); `batch_routes=False`: per-person routes only."""
@@ -193,6 +211,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="every partner answer waits this long")
     parser.add_argument("--no-batch", action="store_true", help="serve only the per-person routes")
     args = parser.parse_args()
+    configure_logging(os.environ.get("AME_LOG_LEVEL", "INFO"))
     server = make_server(args.host, args.port, args.latency_ms / 1000, batch_routes=not args.no_batch)
     try:
         server.serve_forever()

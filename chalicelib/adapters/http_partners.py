@@ -24,7 +24,7 @@ import urllib3
 from urllib3.exceptions import HTTPError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
-from chalicelib import telemetry
+from chalicelib import correlation, telemetry
 from chalicelib.adapters.resilience import PartnerCallFailed, Resilience, ResilienceSettings
 from chalicelib.documents import Cpf, InvalidDocument
 from chalicelib.errors import PartnerUnavailable
@@ -101,12 +101,16 @@ class PartnerClient:
         self.resilience = resilience or Resilience(name, settings.resilience())
 
     def get_json(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any] | None:
-        return self._answer(lambda: self._pool.request("GET", self._base_url + path, fields=params), absent=(404,))
+        return self._answer(
+            lambda: self._pool.request("GET", self._base_url + path, fields=params, headers=correlation.headers()),
+            absent=(404,),
+        )
 
     def post_json(self, path: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         """A batch call: None when the partner has no such route (404, 405 or 501); otherwise as `get_json`."""
         return self._answer(
-            lambda: self._pool.request("POST", self._base_url + path, json=payload), absent=(404, 405, 501)
+            lambda: self._pool.request("POST", self._base_url + path, json=payload, headers=correlation.headers()),
+            absent=(404, 405, 501),
         )
 
     def _answer(self, send: Callable[[], urllib3.BaseHTTPResponse], absent: tuple[int, ...]) -> dict[str, Any] | None:

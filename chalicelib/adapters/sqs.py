@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib import correlation
 from chalicelib.orders.claim_check import MESSAGE_INLINE_LIMIT, ClaimCheckError, encode_parties, exceeds
 from chalicelib.orders.errors import QueueUnavailable
 from chalicelib.orders.model import Order, SignerNotice
@@ -34,8 +35,9 @@ class QueueAddress:
 
 
 def _dedup_attribute(dedup_id: str) -> dict[str, Any]:
-    """Consumers drop repeats by this id: SQS standard queues deliver at least once."""
-    return {"dedup_id": {"DataType": "String", "StringValue": dedup_id}}
+    """Consumers drop repeats by this id: SQS standard queues deliver at least once. The correlation id
+    (when one is bound) rides along, so the worker and the areas' consumers log the same id as the POST."""
+    return {"dedup_id": {"DataType": "String", "StringValue": dedup_id}, **correlation.message_attributes()}
 
 
 def _fifo_fields(queue: QueueAddress, dedup_id: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalice.app import Blueprint, Response
 
 from chalicelib.api.http import api_errors, json_response, query_params, read_json
+from chalicelib.api.observed import credit_decided
 from chalicelib.bootstrap import container
 from chalicelib.credit.requests import parse_decision_id, parse_decision_request, parse_list_decisions, parse_profile
 from chalicelib.credit.wire import decision_to_wire, page_to_wire, policy_to_wire, profile_to_wire
@@ -36,7 +37,7 @@ def customer_decisions(cpf: str) -> Response:
 @routes.route("/v1/credit/decisions", methods=["POST"])
 @api_errors
 def decide_credit() -> Response:
-    decision = container().credit.decide(parse_decision_request(read_json(routes.current_request)))
+    decision = credit_decided(container().credit.decide(parse_decision_request(read_json(routes.current_request))))
     location = {"Location": f"/v1/credit/decisions/{decision.decision_id}"}
     return json_response(decision_to_wire(decision), 201, location)
 

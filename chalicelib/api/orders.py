@@ -6,6 +6,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.api.gatekeeper import current_caller
 from chalicelib.api.http import api_errors, json_response, read_json
+from chalicelib.api.observed import order_accepted
 from chalicelib.bootstrap import container
 from chalicelib.orders.requests import parse_create_order, parse_order_key
 from chalicelib.orders.wire import order_to_wire
@@ -17,7 +18,9 @@ routes = Blueprint(__name__)
 @api_errors
 def create_order() -> Response:
     request = routes.current_request
-    accepted = container().orders.create(parse_create_order(read_json(request), request.headers), current_caller())
+    accepted = order_accepted(
+        container().orders.create(parse_create_order(read_json(request), request.headers), current_caller())
+    )
     body = {"order_key": accepted.order_key, "status": "PROCESSING"}
     return json_response(body, 202, {"Location": f"/v1/orders/{accepted.order_key}"})
 

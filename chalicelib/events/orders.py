@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any, Protocol, TypedDict
 
+from chalicelib import correlation
 from chalicelib.bootstrap import Container, container
 from chalicelib.errors import DomainError
 from chalicelib.events.batch import run_records, time_left
@@ -62,6 +63,21 @@ def assemble_envelopes(records: Iterable[SqsRecord], context: object = None) -> 
 def _assemble_one(c: Container, raw: dict[str, Any]) -> None:
     """One record: its receive count decides whether a failure is its last (the order then FAILED)."""
     attempt = int(raw.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+    # The POST's correlation id (the message's `correlation_id` attribute), else the order key: this
+    # record's log lines, partner calls (X-Correlation-Id) and result/notice messages carry it.
+    key = _order_key_of(raw)
+    with correlation.bound(correlation.from_record(raw) or key, key):
+        _assemble(c, raw, attempt)
+
+
+def _order_key_of(raw: dict[str, Any]) -> str | None:
+    try:
+        return str(json.loads(raw["body"])["order_key"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _assemble(c: Container, raw: dict[str, Any], attempt: int) -> None:
     try:
         order_key = str(json.loads(raw["body"])["order_key"])
         c.orders.assemble(AssembleEnvelope(order_key, attempt, c.settings.max_receive_count))

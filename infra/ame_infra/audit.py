@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ame_infra import iam
+from ame_infra.alerting import paging
 from ame_infra.contract import AUDIT_ERROR_PREFIX, AUDIT_FILTER_PATTERN, AUDIT_PREFIX
 
 BUFFER_SECONDS = 300
@@ -172,7 +173,11 @@ class AuditTrail(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         aws.cloudwatch.MetricAlarm(
             f"{name}-freshness",
-            alarm_description="Audit records wait in Firehose longer than three buffer intervals: S3 delivery fails.",
+            **paging(
+                "P2",
+                "audit-delivery",
+                "Audit records wait in Firehose longer than three buffer intervals: S3 delivery fails.",
+            ),
             namespace="AWS/Firehose",
             metric_name="DeliveryToS3.DataFreshness",
             dimensions={"DeliveryStreamName": name},
@@ -188,7 +193,7 @@ class AuditTrail(pulumi.ComponentResource):
         )
         aws.cloudwatch.MetricAlarm(
             f"{name}-subscription-errors",
-            alarm_description="CloudWatch Logs could not hand audit records to Firehose.",
+            **paging("P2", "audit-delivery", "CloudWatch Logs could not hand audit records to Firehose."),
             namespace="AWS/Logs",
             metric_name="DeliveryErrors",
             dimensions={"LogGroupName": args.source_log_group, "DestinationType": "Firehose", "FilterName": name},

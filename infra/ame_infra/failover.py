@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from ame_infra.alerting import paging
 from ame_infra.contract import FAILOVER_SWITCH_ALARM, FAILOVER_SWITCH_METRIC, FAILOVER_SWITCH_NAMESPACE
 
 HEALTH_PATH = "/api/v1/health"
@@ -125,9 +126,11 @@ class FailoverSwitch(pulumi.ComponentResource):
         self.alarm = aws.cloudwatch.MetricAlarm(
             name,
             name=FAILOVER_SWITCH_ALARM,
-            alarm_description=(
+            **paging(
+                "P1",
+                "failover-switch",
                 "ALARM: the primary region is out of service (Route 53 answers with the standby; the primary is "
-                "fenced). Set by operators or the drill from the dr region; only they set it back (failback)."
+                "fenced). Set by operators or the drill from the dr region; only they set it back (failback).",
             ),
             namespace=FAILOVER_SWITCH_NAMESPACE,
             metric_name=FAILOVER_SWITCH_METRIC,
@@ -175,7 +178,7 @@ class HealthCheckAlarms(pulumi.ComponentResource):
             alarm = aws.cloudwatch.MetricAlarm(
                 alarm_name,
                 name=alarm_name,
-                alarm_description=f"Route 53 sees the {role} ({region}) unhealthy: {meaning}.",
+                **paging("P1", "region-unhealthy", f"Route 53 sees the {role} ({region}) unhealthy: {meaning}."),
                 namespace="AWS/Route53",
                 metric_name="HealthCheckStatus",
                 dimensions={"HealthCheckId": check_id},

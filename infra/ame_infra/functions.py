@@ -18,6 +18,23 @@ from ame_infra.contract import (
 from ame_infra.limits import WORKER_MAX_CONCURRENCY, function_timeout
 from ame_infra.queues import DeployedQueue
 
+POWERTOOLS_VERSION = "3.24.0"
+"""The `aws-lambda-powertools` pinned in app/requirements.txt (tests/infra check they agree)."""
+POWERTOOLS_LAYER_VERSION = 27
+"""AWS's public layer version published for that release (Powertools' install docs list it); the layer also
+brings the X-Ray SDK the Tracer needs. `lean_package` strips Powertools from deployment.zip, so this layer is
+where the functions import it from: bump both together."""
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+
+
+def powertools_layer_arn(region: str, runtime: str, architecture: str) -> str:
+    """`arn:aws:lambda:<region>:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-x86_64:<version>`."""
+    flavour = f"{runtime.replace('.', '')}-{architecture}"
+    return (
+        f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-{flavour}:{POWERTOOLS_LAYER_VERSION}"
+    )
+
 
 @dataclass(frozen=True)
 class AppFunctionsArgs:
@@ -112,7 +129,9 @@ class AppFunctions(pulumi.ComponentResource):
             runtime=packaged.runtime,
             handler=packaged.handler,
             code=code,
-            layers=[self.layer.arn],
+            # Ours (cryptography) and AWS's Powertools layer (Logger, Metrics, Tracer and the X-Ray SDK).
+            layers=[self.layer.arn, powertools_layer_arn(args.region, packaged.runtime, packaged.architecture)],
+            tracing_config={"mode": "Active"},  # X-Ray: partner (requests) and AWS (botocore) calls as subsegments
             memory_size=packaged.memory_mb,
             timeout=function_timeout(packaged),
             architectures=[packaged.architecture],

@@ -50,6 +50,10 @@ TAKEOVER_METRIC_ACTIONS = ("cloudwatch:PutMetricData",)
 as every other writer does, the metric then the alarm's state. PutMetricData has no resource type in AWS:
 it is granted on `*`, narrowed to the switch's namespace by `cloudwatch:namespace`."""
 
+TRACING_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
+"""Active tracing: the function's X-Ray segments (Powertools Tracer). X-Ray has no resource types and no condition
+keys for these: AWS authorizes them on `*` only (the managed AWSXRayDaemonWriteAccess policy does the same)."""
+
 API, WORKER, SWEEPER = "app.app", "app.assemble_envelopes", "app.sweep_stuck_orders"
 PRIMARY_ROLE, STANDBY_ROLE = "primary", "dr"
 KINDS = {"api": API, "worker": WORKER, "sweeper": SWEEPER, "standby-sweeper": SWEEPER}
@@ -153,6 +157,7 @@ def statements(
         kms = [action for s3 in access.claim_checks for action in KMS_FOR_CLAIM_CHECK[s3]]
         found.append(allow(kms, [resources.data_key], VIA_S3))
     found.append(allow(FAILOVER_SWITCH_ACTIONS, [resources.switch_alarm]))
+    found.append(allow(TRACING_ACTIONS, ["*"]))
     if takes_over(handler, role):
         found.append(allow(TAKEOVER_ACTIONS, [resources.switch_alarm]))
         namespace = {"StringEquals": {"cloudwatch:namespace": FAILOVER_SWITCH_NAMESPACE}}

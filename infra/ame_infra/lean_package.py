@@ -7,6 +7,9 @@
   pynamodb depends on it (`botocore>=1.12.54`), which made it 16 of the zip's 23 MB and also shadowed
   the runtime's SDK with a second copy. urllib3, python-dateutil and six are kept: requests needs
   urllib3 2.x and shipping our pinned copies keeps them the versions we test with.
+- **Drop what AWS's Powertools layer ships.** Powertools for AWS Lambda (Logger, Metrics, Tracer) and the
+  X-Ray SDK come from AWS's public managed layer, which every function mounts (`functions.py`,
+  `POWERTOOLS_LAYER_VERSION`, matched to the pin in app/requirements.txt): ~1 MB compressed we do not ship.
 - **Move the compiled crypto wheel to a layer.** cryptography (PyJWT's RS256), cffi and pycparser are
   ~4.9 MB compressed, almost all of it one Rust extension; with them the function zip cannot get under
   5 MB, so they go to `layer.zip` (`python/` prefix, mounted at `/opt/python`) which the infra declares
@@ -24,7 +27,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import py_compile
+import os
+import subprocess
 import sys
 import tempfile
 import zipfile
@@ -33,6 +37,9 @@ from pathlib import Path
 
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
 """Top-level distributions the Lambda Python runtime already ships; never in our zip."""
+
+POWERTOOLS_LAYER_PROVIDED = frozenset({"aws_lambda_powertools", "aws_xray_sdk", "wrapt"})
+"""What AWS's managed Powertools layer puts on `/opt/python`; never in our zip."""
 
 LAYER_DISTRIBUTIONS = frozenset({"cryptography", "cffi", "pycparser", "_cffi_backend"})
 """Heavy compiled dependencies that go to the layer instead of the function zip."""
@@ -112,15 +119,19 @@ def _check_wheel_tags(tree: Path, architecture: str) -> None:
 
 
 def _compile(tree: Path, runtime_root: str) -> None:
-    for source in sorted(tree.rglob("*.py")):
-        relative = source.relative_to(tree)
-        py_compile.compile(
-            str(source),
-            dfile=f"{runtime_root}/{relative.as_posix()}",
-            doraise=True,
-            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-            quiet=1,
-        )
+    """In a fresh interpreter with a fixed hash seed: marshal's output depends on the compiling process
+    (which strings are already interned, set order under hash randomization), so compiling in a process
+    that had imported other modules gave different bytes for the same source."""
+    script = (
+        "import py_compile, sys\n"
+        "from pathlib import Path\n"
+        "tree, root = Path(sys.argv[1]), sys.argv[2]\n"
+        "for source in sorted(tree.rglob('*.py')):\n"
+        "    py_compile.compile(str(source), dfile=f'{root}/{source.relative_to(tree).as_posix()}', doraise=True,\n"
+        "                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH, quiet=1)\n"
+    )
+    env = {"PYTHONHASHSEED": "0", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    subprocess.run([sys.executable, "-I", "-c", script, str(tree), runtime_root], check=True, env=env)  # noqa: S603
 
 
 def _write_zip(tree: Path, target: Path, prefix: str = "") -> None:
@@ -146,7 +157,7 @@ def make_lean(directory: Path) -> LeanResult:
                 if info.is_dir():
                     continue
                 distribution = distribution_of(info.filename)
-                if distribution in RUNTIME_PROVIDED:
+                if distribution in RUNTIME_PROVIDED or distribution in POWERTOOLS_LAYER_PROVIDED:
                     dropped.add(distribution)
                     continue
                 tree = layer_tree if distribution in LAYER_DISTRIBUTIONS else function_tree
@@ -173,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     result = make_lean(parser.parse_args(argv).directory)
     print(
         f"deployment.zip {result.function_bytes / 1e6:.2f} MB, layer.zip {result.layer_bytes / 1e6:.2f} MB;"
-        f" left to the runtime: {', '.join(result.dropped) or 'nothing'}"
+        f" left to the runtime and the Powertools layer: {', '.join(result.dropped) or 'nothing'}"
     )
     return 0
 

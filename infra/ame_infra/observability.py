@@ -1,4 +1,8 @@
-"""Alerts, alarms and a dashboard for one region, matched to the SLOs in the seeds (p95 < 200 ms)."""
+"""Alerts, alarms and a dashboard for one region, matched to the SLOs in the seeds (p95 < 200 ms).
+
+AWS's metrics (API Gateway, Lambda, SQS, DynamoDB) and the app's own, which the functions write as
+CloudWatch EMF through Powertools (`chalicelib/telemetry.py`, namespace `AME/Platform`, dimension
+`service`). Every alarm names its severity (P1-P4, seed 001) and its runbook section (`alerting.paging`)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,14 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+
+from ame_infra.alerting import paging
+from ame_infra.contract import PARTNERS
+
+APP_NAMESPACE = "AME/Platform"
+"""Where the app's EMF metrics land (`chalicelib.adapters.powertools.NAMESPACE`)."""
+APP_SERVICE = {"service": "ame-platform"}
+"""The dimension every app metric carries (`chalicelib.adapters.powertools.SERVICE`)."""
 
 ON_FIRST_OCCURRENCE: dict[str, Any] = {
     "comparison_operator": "GreaterThanThreshold",
@@ -58,12 +70,21 @@ class Observability(pulumi.ComponentResource):
         self._function_alarms(args, topic)
         self._queue_alarms(args, topic)
         self._replication_alarms(args, topic)
+        self._app_alarms(args, topic)
         self._dashboard(args)
         self.register_outputs({"topic_arn": topic.arn})
 
     def _alarm(
-        self, suffix: str, topic: aws.sns.Topic, opts: pulumi.ResourceOptions | None = None, **metric: Any
+        self,
+        suffix: str,
+        topic: aws.sns.Topic,
+        severity: str,
+        runbook: str,
+        description: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+        **metric: Any,
     ) -> aws.cloudwatch.MetricAlarm:
+        """`severity` (P1-P4) and `runbook` (an anchor in docs/runbooks.md) lead the description and tag it."""
         name = f"ame-platform-{suffix.removeprefix('ame-')}"
         defaults: dict[str, Any] = {
             "period": 60,
@@ -76,6 +97,7 @@ class Observability(pulumi.ComponentResource):
             name=name,
             alarm_actions=[topic.arn],
             ok_actions=[topic.arn],
+            **paging(severity, runbook, description),
             **{**defaults, **metric},
             opts=opts or pulumi.ResourceOptions(parent=self),
         )
@@ -85,7 +107,9 @@ class Observability(pulumi.ComponentResource):
         self._alarm(
             "api-5xx-rate",
             topic,
-            alarm_description="Share of API requests answered 5xx (Average of 5XXError is the rate).",
+            "P1",
+            "api-5xx",
+            "Share of API requests answered 5xx (Average of 5XXError is the rate).",
             namespace="AWS/ApiGateway",
             metric_name="5XXError",
             dimensions=api,
@@ -96,7 +120,9 @@ class Observability(pulumi.ComponentResource):
         self._alarm(
             "api-latency-p95",
             topic,
-            alarm_description=f"API p95 latency above the {args.latency_p95_ms} ms SLO.",
+            "P2",
+            "api-latency",
+            f"API p95 latency above the {args.latency_p95_ms} ms SLO.",
             namespace="AWS/ApiGateway",
             metric_name="Latency",
             dimensions=api,
@@ -112,7 +138,9 @@ class Observability(pulumi.ComponentResource):
                 self._alarm(
                     f"{function_name.removeprefix('ame-platform-')}-{metric.lower()}",
                     topic,
-                    alarm_description=pulumi.Output.concat("Lambda ", metric, " in ", function_name),
+                    "P2",
+                    f"lambda-{metric.lower()}",
+                    pulumi.Output.concat("Lambda ", metric, " in ", function_name),
                     namespace="AWS/Lambda",
                     metric_name=metric,
                     dimensions={"FunctionName": function_name},
@@ -125,7 +153,9 @@ class Observability(pulumi.ComponentResource):
             self._alarm(
                 f"{dlq}-not-empty",
                 topic,
-                alarm_description=f"Messages in {dlq}: an order or event gave up; replay with make replay-dlq.",
+                "P2",
+                "dead-letter-queue",
+                f"Messages in {dlq}: an order or event gave up; replay with make replay-dlq.",
                 namespace="AWS/SQS",
                 metric_name="ApproximateNumberOfMessagesVisible",
                 dimensions={"QueueName": dlq},
@@ -136,7 +166,9 @@ class Observability(pulumi.ComponentResource):
             self._alarm(
                 f"{queue}-backlog",
                 topic,
-                alarm_description=f"Oldest message in {queue} waited more than 5 minutes.",
+                "P2",
+                "queue-backlog",
+                f"Oldest message in {queue} waited more than 5 minutes.",
                 namespace="AWS/SQS",
                 metric_name="ApproximateAgeOfOldestMessage",
                 dimensions={"QueueName": queue},
@@ -151,7 +183,9 @@ class Observability(pulumi.ComponentResource):
             self._alarm(
                 f"{table}-replication-to-{args.peer_region}",
                 topic,
-                alarm_description=f"{table} replication {args.region} -> {args.peer_region} lagging (RPO at risk).",
+                "P2",
+                "replication-lag",
+                f"{table} replication {args.region} -> {args.peer_region} lagging (RPO at risk).",
                 namespace="AWS/DynamoDB",
                 metric_name="ReplicationLatency",
                 dimensions={"TableName": table, "ReceivingRegion": args.peer_region},
@@ -159,6 +193,97 @@ class Observability(pulumi.ComponentResource):
                 comparison_operator="GreaterThanThreshold",
                 threshold=args.replication_latency_ms,
             )
+
+    def _app_alarms(self, args: ObservabilityArgs, topic: aws.sns.Topic) -> None:
+        """On the app's EMF metrics: decisions failing, partners failing or slow, the outbox and the sweeper."""
+        app: dict[str, Any] = {"namespace": APP_NAMESPACE}
+        self._alarm(
+            "orders-failing",
+            topic,
+            "P2",
+            "orders-failing",
+            "More than 5 orders decided FAILED in 5 minutes (OrdersDecided verdict=FAILED): clients get no envelope.",
+            metric_name="OrdersDecided",
+            dimensions={**APP_SERVICE, "verdict": "FAILED"},
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            comparison_operator="GreaterThanThreshold",
+            threshold=5,
+            **app,
+        )
+        for partner in PARTNERS:
+            self._alarm(
+                f"partner-{partner}-circuit-open",
+                topic,
+                "P2",
+                "partner-circuit-open",
+                f"The {partner} circuit breaker opened (BreakerState state=open): calls fail fast until it recovers.",
+                metric_name="BreakerState",
+                dimensions={**APP_SERVICE, "partner": partner, "state": "open"},
+                statistic="Sum",
+                comparison_operator="GreaterThanThreshold",
+                threshold=0,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+                **app,
+            )
+            self._alarm(
+                f"partner-{partner}-errors",
+                topic,
+                "P3",
+                "partner-errors",
+                f"{partner} failing: more than 20 errors a minute (PartnerErrors: timeouts, 5xx, connection).",
+                metric_name="PartnerErrors",
+                dimensions={**APP_SERVICE, "partner": partner},
+                statistic="Sum",
+                comparison_operator="GreaterThanThreshold",
+                threshold=20,
+                **app,
+            )
+            self._alarm(
+                f"partner-{partner}-latency-p95",
+                topic,
+                "P3",
+                "partner-latency",
+                f"{partner} p95 latency above 1 s (PartnerLatency): orders take longer, the worker holds threads.",
+                metric_name="PartnerLatency",
+                dimensions={**APP_SERVICE, "partner": partner},
+                extended_statistic="p95",
+                comparison_operator="GreaterThanThreshold",
+                threshold=1000,
+                **app,
+            )
+        self._alarm(
+            "outbox-lag",
+            topic,
+            "P2",
+            "outbox-lag",
+            "Results reach the areas more than 60 s after the decision (OutboxLag what=result, p95).",
+            metric_name="OutboxLag",
+            dimensions={**APP_SERVICE, "what": "result"},
+            extended_statistic="p95",
+            comparison_operator="GreaterThanThreshold",
+            threshold=60_000,
+            **app,
+        )
+        self._alarm(
+            "sweeper-rescues",
+            topic,
+            "P3",
+            "sweeper-rescues",
+            "The sweeper re-queued more than 25 stranded orders in 5 minutes (SweeperRescues): messages are lost.",
+            metric_name="SweeperRescues",
+            dimensions=APP_SERVICE,
+            statistic="Sum",
+            period=300,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            comparison_operator="GreaterThanThreshold",
+            threshold=25,
+            **app,
+        )
 
     def _dashboard(self, args: ObservabilityArgs) -> None:
         t = args.targets
@@ -186,6 +311,7 @@ class Observability(pulumi.ComponentResource):
                 ],
                 "Average",
             ),
+            *_app_widgets(),
         ]
         for index, widget in enumerate(widgets):
             widget.update(x=(index % 2) * 12, y=(index // 2) * 6, width=12, height=6)
@@ -219,6 +345,42 @@ def alert_topic(
             f"{name}-pager", topic=topic.arn, protocol="https", endpoint=https_endpoint, opts=opts
         )
     return topic
+
+
+def _app_widgets() -> list[dict[str, Any]]:
+    """The app's own metrics (EMF, `AME/Platform`), by the dimensions the alarms watch."""
+    ns, service = APP_NAMESPACE, ["service", APP_SERVICE["service"]]
+    partners = list(PARTNERS)
+    return [
+        _widget(
+            "Orders accepted and decided",
+            [
+                [ns, "OrdersAccepted", *service],
+                *[[ns, "OrdersDecided", *service, "verdict", v] for v in ("QUORUM_MET", "QUORUM_NOT_MET", "FAILED")],
+            ],
+            "Sum",
+        ),
+        _widget(
+            "Credit decisions by outcome",
+            [[ns, "CreditDecisions", *service, "outcome", o] for o in ("APPROVED", "REVIEW", "REFUSED")],
+            "Sum",
+        ),
+        _widget("Partner latency p95 (ms)", [[ns, "PartnerLatency", *service, "partner", p] for p in partners], "p95"),
+        _widget("Partner errors", [[ns, "PartnerErrors", *service, "partner", p] for p in partners], "Sum"),
+        _widget(
+            "Circuit breakers opened",
+            [[ns, "BreakerState", *service, "partner", p, "state", "open"] for p in partners],
+            "Sum",
+        ),
+        _widget(
+            "Outbox lag p95 (ms) and sweeper rescues",
+            [
+                *[[ns, "OutboxLag", *service, "what", w] for w in ("result", "notices")],
+                [ns, "SweeperRescues", *service, {"stat": "Sum", "yAxis": "right"}],
+            ],
+            "p95",
+        ),
+    ]
 
 
 def _widget(title: str, metrics: list[list[Any]], stat: str) -> dict[str, Any]:

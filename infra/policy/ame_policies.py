@@ -123,6 +123,11 @@ ACTIONS_WITHOUT_RESOURCE_TYPES = frozenset({"cloudwatch:PutMetricData"})
 writes the switch's metric, held to its namespace by `cloudwatch:namespace`)."""
 
 
+WRITE_ONLY_TELEMETRY_ACTIONS = frozenset({"xray:PutTelemetryRecords", "xray:PutTraceSegments"})
+"""Lambda's active tracing: no resource type and no condition key exist for these, so `*` alone is allowed,
+and only in a statement that grants nothing else."""
+
+
 def identity_policy_names_everything(props: Props) -> Iterable[str]:
     document = props.get("policy")
     if not isinstance(document, str):
@@ -138,8 +143,9 @@ def identity_policy_names_everything(props: Props) -> Iterable[str]:
             if "*" in action:
                 yield f"wildcard action {action!r}"
         resources = statement.get("Resource", [])
-        narrowed = statement.get("Condition") and set([actions] if isinstance(actions, str) else actions) <= (
-            ACTIONS_WITHOUT_RESOURCE_TYPES
+        listed = set([actions] if isinstance(actions, str) else actions)
+        narrowed = (statement.get("Condition") and listed <= ACTIONS_WITHOUT_RESOURCE_TYPES) or (
+            listed and listed <= WRITE_ONLY_TELEMETRY_ACTIONS
         )
         for resource in [resources] if isinstance(resources, str) else resources:
             if resource == "*" and not narrowed:

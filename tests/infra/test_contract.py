@@ -187,6 +187,7 @@ LEFT_AT_THE_APPS_DEFAULT = {
     "AME_TOKEN_LEEWAY_SECONDS",
     "AME_JWKS_TTL_SECONDS",
     "AME_LOG_LEVEL",
+    "AME_METRICS",  # emf in Lambda, off elsewhere (bootstrap.metrics_backend_wanted)
     "AME_PEER_PROBES",
     "AME_PEER_PROBE_INTERVAL_SECONDS",
     "AME_PEER_PROBE_TIMEOUT_SECONDS",

@@ -19,6 +19,7 @@ from pulumi_policy import (
 
 import ame_policies
 from ame_infra import contract
+from ame_infra.grants import TRACING_ACTIONS
 from ame_infra.mocked import DeclaredResource, Inventory
 
 Policy = ResourceValidationPolicy | StackValidationPolicy
@@ -333,3 +334,30 @@ def test_the_policy_pack_judges_by_the_programs_own_contract() -> None:
     # the pack runs on its own (infra/policy is its root), so it holds copies of these
     assert ame_policies.RESOURCE_SERVER == contract.RESOURCE_SERVER
     assert ame_policies.AUDIT_FILTER_PATTERN == contract.AUDIT_FILTER_PATTERN
+
+
+@pytest.mark.parametrize(
+    ("change", "allowed"),
+    [
+        (lambda s: None, True),  # as declared: X-Ray's write actions alone, on `*` (they have no resource type)
+        (lambda s: s.update(Action=["xray:PutTraceSegments", "xray:GetTraceSummaries"]), False),
+        (lambda s: s.update(Action=["xray:PutTraceSegments", "sqs:SendMessage"]), False),
+        (lambda s: s.update(Action=["xray:*"]), False),
+    ],
+)
+def test_only_the_xray_write_actions_may_name_every_resource_without_a_condition(
+    change: Callable[[dict[str, Any]], None], allowed: bool, prod: Inventory
+) -> None:
+    # GIVEN the worker's role, which writes its trace segments (active tracing)
+    (policy,) = [
+        p for p in prod.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "ame-platform-assemble-envelopes"
+    ]
+
+    def edit(inputs: dict[str, Any]) -> None:
+        document = json.loads(inputs["policy"])
+        (tracing,) = [s for s in document["Statement"] if s["Action"] == sorted(TRACING_ACTIONS)]
+        change(tracing)
+        inputs["policy"] = json.dumps(document)
+
+    found = violations(POLICIES["iam-no-wildcards"], [replaced(policy, edit)])
+    assert (found == []) is allowed, found

@@ -51,7 +51,8 @@ def test_importing_the_app_builds_no_clients_and_needs_no_configuration() -> Non
         "spec = importlib.util.spec_from_file_location('a', 'app/app.py');"
         "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m);"
         "from chalicelib import bootstrap; assert bootstrap._container is None;"
-        "eager = {'pynamodb', 'boto3', 'botocore', 'jwt', 'cryptography'} & set(sys.modules);"
+        "eager = {'pynamodb', 'boto3', 'botocore', 'jwt', 'cryptography', 'aws_lambda_powertools', 'aws_xray_sdk'}"
+        " & set(sys.modules);"
         "assert not eager, f'eager imports: {eager}'"
     )
     # PyJWT + cryptography only when the first token is verified: the worker and the sweeper never do, and

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from chalicelib.adapters.powertools import MaskedJsonFormatter
 from chalicelib.documents import Cnpj, Cpf
-from chalicelib.logs import JsonFormatter, MaskingFilter, mask
+from chalicelib.logs import MaskingFilter, mask
 
 
 @pytest.mark.parametrize(
@@ -40,7 +41,7 @@ def test_logged_records_are_json_with_messages_args_and_extras_masked() -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(MaskingFilter())
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(MaskedJsonFormatter())
     logger = logging.getLogger("test.masking")
     logger.addHandler(handler)
     logger.propagate = False
