@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+import urllib3
 
 from chalicelib import bootstrap, correlation, telemetry
 from chalicelib.adapters.http_partners import HttpSettings, PartnerClient
@@ -119,24 +120,26 @@ def test_the_context_executor_carries_the_correlation_id_into_its_threads() -> N
     assert correlation.current() is None
 
 
-class RecordingSession:
+class RecordingPool:
+    """The urllib3 pool partner calls go through, keeping each call's headers."""
+
     def __init__(self) -> None:
         self.headers: list[dict[str, str]] = []
 
-    def get(self, url: str, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str, **kwargs: Any) -> urllib3.BaseHTTPResponse:
         self.headers.append(kwargs.get("headers") or {})
-        response = requests.Response()
-        response.status_code, response._content = 200, b"{}"
-        return response
+        return urllib3.HTTPResponse(body=b"{}", status=200, preload_content=True)
 
 
 def test_partner_calls_send_the_correlation_id_header() -> None:
-    session = RecordingSession()
-    client = PartnerClient("powers", "http://partners.invalid", session, HttpSettings())  # type: ignore[arg-type]
+    pool = RecordingPool()
+    client = PartnerClient("powers", "http://partners.invalid", pool, HttpSettings())  # type: ignore[arg-type]
     client.get_json("/x")
+    client.post_json("/people/batch", {"cpfs": []})
     with correlation.bound("req-abc-def-42"):
         client.get_json("/x")
-    assert session.headers == [{}, {"X-Correlation-Id": "req-abc-def-42"}]
+        client.post_json("/people/batch", {"cpfs": []})
+    assert pool.headers == [{}, {}, {"X-Correlation-Id": "req-abc-def-42"}, {"X-Correlation-Id": "req-abc-def-42"}]
 
 
 class RecordingSqs:
