@@ -64,7 +64,7 @@ def test_quorum_met_explains_every_participant(stack: LocalStack) -> None:
         demo.DIEGO.cpf: (True, ["AMOUNT_LIMIT"]),
         demo.ELISA.cpf: (True, ["VALIDITY"]),
         demo.GABRIELA.cpf: (True, ["SIGNATURE_METHOD"]),
-        demo.UNKNOWN_PERSON: (True, ["UNKNOWN_RESERVATION"]),
+        demo.UNKNOWN_PERSON: (True, ["UNKNOWN_RESERVATION", "NOT_IN_APPLICABLE_RULE"]),  # a PROXY: no rule uses it
         demo.FABIO.cpf: (False, ["NO_OPERATOR"]),
         demo.JULIA.cpf: (False, ["NO_ACCOUNT_ACCESS"]),
     }
