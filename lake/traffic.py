@@ -25,6 +25,7 @@ from chalicelib.credit.model import Application, CreditDecision, ScoreSource
 from chalicelib.credit.policy import default_policy
 from chalicelib.credit.wire import decision_to_wire
 from chalicelib.documents import Cnpj, Cpf
+from devstack.demo_data import SCORES
 
 AREAS = ("AREA-CREDIT", "AREA-CONSORTIUM", "AREA-INSURANCE")
 PLATFORMS = ("BANKLINE", "MOBILE_PJ", "BRANCH")
@@ -78,6 +79,7 @@ class Traffic:
         self._people = [cpf(n) for n in range(1, 201)]
         self._companies = [cnpj(n) for n in range(1, 101)]
         self._customers = [cpf(1000 + n) for n in range(shape.customers)]
+        self._scored = sorted(SCORES)
 
     def _uuid(self) -> str:
         return uuid.UUID(int=self.rng.getrandbits(128), version=4).hex
@@ -187,8 +189,11 @@ class Traffic:
         rng = self.rng
         shape = self.shape
         created = self._moment(day)
-        customer = rng.choice(self._customers)
         roll = rng.random()
+        # Half of those the bureau could not score at decision time are people the local bureau knows,
+        # so that enrichment finds their band afterwards (the rest stay UNKNOWN).
+        known = roll < 0.06 and self._scored and rng.random() < 0.5
+        customer = rng.choice(self._scored) if known else rng.choice(self._customers)
         shift = shape.score_shift if day >= shape.shift_from_day else 0.0
         score = min(1000, max(0, round(rng.gauss(shape.score_mean + shift, shape.score_sd))))
         source = ScoreSource.UNAVAILABLE if roll < 0.05 else ScoreSource.NONE if roll < 0.06 else ScoreSource.BUREAU

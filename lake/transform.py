@@ -474,7 +474,11 @@ class Transform:
     def _dimensions(self, con: duckdb.DuckDBPyConnection, result: RunResult) -> None:
         """Rebuilt whole from every curated fact partition (not only this run's days) and the configuration."""
         root = self.config.root
-        for view, fact in (("all_orders", s.FACT_ENVELOPE_ORDER), ("all_credit", s.FACT_CREDIT_DECISION)):
+        for view, fact in (
+            ("all_orders", s.FACT_ENVELOPE_ORDER),
+            ("all_credit", s.FACT_CREDIT_DECISION),
+            ("all_processed_credit", s.PROCESSED_CREDIT_DECISIONS),
+        ):
             files = _glob(root, fact)
             if files:
                 listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
@@ -518,7 +522,7 @@ class Transform:
                     split_part(split_part(policy_key, '@', 2), '#', 1) AS policy_version,
                     any_value(h.policy_hash) AS policy_hash, min(created_at) AS first_seen, max(created_at) AS last_seen
                 FROM all_credit c LEFT JOIN (SELECT DISTINCT policy_id || '@' || policy_version || '#'
-                    || left(policy_hash, 12) AS k, policy_hash FROM clean_credit) h ON h.k = c.policy_key
+                    || left(policy_hash, 12) AS k, policy_hash FROM all_processed_credit) h ON h.k = c.policy_key
                 GROUP BY policy_key""",
             ),
             *self._dim(
