@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -193,21 +194,23 @@ def main() -> None:
         enricher = BureauEnricher(InstantBureau(), batch=500, workers=1, bucket=TokenBucket(1e9))
         step = Transform(config, lake_key(b"bench-only-secret-0123456789abcdef0123"), enricher, version="bench")
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         orders_run = step.run([orders_ref], [])
-        orders_s = time.perf_counter() - started
+        orders_s, orders_cpu = time.perf_counter() - started, time.process_time() - cpu
         print(
             f"bench-lake: orders: {orders_run.rows['fact_envelope_order']} curated in {orders_s:.2f} s"
-            f" ({orders_run.rows['fact_envelope_order'] / orders_s:,.0f} rows/s)"
+            f" ({orders_run.rows['fact_envelope_order'] / orders_s:,.0f} rows/s; {orders_cpu:.1f} s of CPU)"
         )
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         credit_run = step.run([], [credit_ref])
-        credit_s = time.perf_counter() - started
+        credit_s, credit_cpu = time.perf_counter() - started, time.process_time() - cpu
         curated = credit_run.rows["fact_credit_decision"]
         print(
             f"bench-lake: credit decisions: {curated} curated in {credit_s:.2f} s ({curated / credit_s:,.0f} rows/s;"
-            f" {credit_run.rows['quarantine']} quarantined; {enricher.calls} bureau calls for missing bands)"
+            f" {credit_run.rows['quarantine']} quarantined; {enricher.calls} bureau calls for missing bands;"
+            f" {credit_cpu:.1f} s of CPU)"
         )
+        print(f"bench-lake: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work slows the run)")
         con = connect(root)
         started = time.perf_counter()
         answer = con.execute(APPROVAL_BY_BAND_SQL).fetchall()

@@ -186,7 +186,9 @@ class Transform:
 
     def _stage_orders(self, con: duckdb.DuckDBPyConnection, exports: Sequence[ExportRef]) -> None:
         self._read(con, "orders", exports, _ORDER_ITEM)
-        con.execute(
+        _parse(
+            con,
+            "staged_orders",
             f"""CREATE TABLE staged_orders AS
             WITH latest AS ({self._latest("raw_orders", "i.order_key.S", exports)}), parsed AS (
                 SELECT
@@ -203,9 +205,9 @@ class Transform:
                     coalesce(i.result_published.BOOL, false) AS result_published,
                     i.parties_claim_check.S IS NOT NULL AS parties_claim_checked,
                     length(i.request.S) AS request_len,
-                    try(from_json(i.request.S, '{_REQUEST}')) AS request,
+                    @TRY(from_json(i.request.S, '{_REQUEST}')) AS request,
                     length(i.parties.S) AS parties_len,
-                    try(from_json(i.parties.S, '{_PARTIES}')) AS parties,
+                    @TRY(from_json(i.parties.S, '{_PARTIES}')) AS parties,
                     hash(i.request.S, i.parties.S, i.status.S) AS dup_hash
                 FROM latest
             )
@@ -216,16 +218,18 @@ class Transform:
                 request.requester.type AS requester_type, request.requester.document AS requester_document,
                 coalesce(len(request.guarantors), 0)::SMALLINT AS guarantors_count,
                 strftime(created_at, '%Y-%m-%d') AS dt
-            FROM parsed"""
+            FROM parsed""",
         )
 
     def _stage_credit(self, con: duckdb.DuckDBPyConnection, exports: Sequence[ExportRef]) -> None:
         self._read(con, "credit", exports, _CREDIT_ITEM)
-        con.execute(
+        _parse(
+            con,
+            "staged_credit_decisions",
             f"""CREATE TABLE staged_credit_decisions AS
             WITH latest AS ({self._latest("raw_credit", "i.pk.S, i.sk.S", exports, "i.entity.S = 'DECISION'")}),
             parsed AS (
-                SELECT i.pk.S AS pk, length(i.data.S) AS data_len, try(from_json(i.data.S, '{_DECISION}')) AS d,
+                SELECT i.pk.S AS pk, length(i.data.S) AS data_len, @TRY(from_json(i.data.S, '{_DECISION}')) AS d,
                     hash(i.data.S) AS dup_hash
                 FROM latest
             ), timed AS (SELECT *, {_ts("d.created_at")} AS created_at FROM parsed)
@@ -252,7 +256,7 @@ class Transform:
                 d.reasons AS reasons,
                 d.application.decided_on AS decided_on_raw, try_cast(d.application.decided_on AS DATE) AS decided_on,
                 d.created_at AS created_at_raw, created_at, strftime(created_at, '%Y-%m-%d') AS dt
-            FROM timed"""
+            FROM timed""",
         )
 
     def _pseudonymize(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -662,6 +666,17 @@ class Transform:
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         tmp.replace(path)
         return path
+
+
+def _parse(con: duckdb.DuckDBPyConnection, table: str, sql: str) -> None:
+    """Runs a staging statement whose `@TRY(...)` marks the JSON parses, plainly first: `from_json` fails the
+    statement on a malformed string, and only then is it run again with each parse in `try()` (a third
+    slower), so the malformed item reaches quarantine (`schema:<column>`) instead of failing the run."""
+    try:
+        con.execute(sql.replace("@TRY(", "("))
+    except duckdb.InvalidInputException:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute(sql.replace("@TRY(", "try("))
 
 
 def _band_ranges(bands: Sequence[tuple[str, int]]) -> list[tuple[str, int, int]]:
