@@ -145,9 +145,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = LakeConfig.from_env()
     if not args.no_extract:
+        from botocore.exceptions import EndpointConnectionError
+
         extractor = LocalScanExtractor(dynamodb(), config.root / "raw")
         for table in (ORDERS_TABLE, CREDIT_TABLE):
-            ref = extractor.export(table)
+            try:
+                ref = extractor.export(table)
+            except EndpointConnectionError:
+                print(
+                    f"lake: nothing answers at {endpoint()} (the local AWS endpoint): start make run first",
+                    file=sys.stderr,
+                )
+                return 1
             print(f"lake: extracted {table}: export {ref.export_id}, {ref.item_count} items -> {ref.path}")
     result, notes = _transform(config, args.start, args.end, enrich=not args.no_enrich)
     _report(config, [*result.alerts, *notes], args.reference, args.report_dir)
