@@ -338,8 +338,10 @@ class Transform:
         )
         con.execute("CREATE TABLE enriched AS SELECT * FROM enriched_rows")
         con.execute(
-            """CREATE VIEW clean_credit AS
-            SELECT c.*,
+            """CREATE TABLE clean_credit AS
+            SELECT c.decision_id, c.customer_hash, c.outcome, c.approved_amount, c.requested_amount, c.term_months,
+                c.product, c.monthly_income, c.existing_debts, c.score, c.score_source, c.policy_id, c.policy_version,
+                c.policy_hash, c.reasons_count, c.reasons, c.decided_on, c.created_at, c.dt,
                 coalesce(c.risk_band, e.bureau_band) AS band,
                 CASE WHEN c.risk_band IS NOT NULL THEN 'DECISION'
                      WHEN e.bureau_band IS NOT NULL THEN 'BUREAU' ELSE 'UNAVAILABLE' END AS band_source
@@ -347,8 +349,11 @@ class Transform:
             WHERE c.failed_rule IS NULL AND c.dt IN (SELECT dt FROM run_days)"""
         )
         con.execute(
-            "CREATE VIEW clean_orders AS SELECT * FROM checked_orders"
-            " WHERE failed_rule IS NULL AND dt IN (SELECT dt FROM run_days)"
+            """CREATE TABLE clean_orders AS
+            SELECT order_key, status, area_id, product, power_code, platform, signature_method, amount, requester_type,
+                requester_hash, guarantors_count, reason, failure_partner, parties, parties_claim_checked, created_at,
+                updated_at, decided_at, result_published, dt
+            FROM checked_orders WHERE failed_rule IS NULL AND dt IN (SELECT dt FROM run_days)"""
         )
 
     # ---- outputs ---------------------------------------------------------------------------------------------
