@@ -195,6 +195,12 @@ class Monitor:
                 )
 
 
+def _legend(ax: Any, **options: Any) -> None:
+    """A legend only when something was drawn (a lake without decisions draws empty axes)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**options)
+
+
 def write_report(result: MonitorResult, out: Path, run_alerts: Sequence[str] = ()) -> Path:
     """report.md, metrics.json and the PNGs in `out`; returns report.md's path."""
     import matplotlib
@@ -219,7 +225,7 @@ def write_report(result: MonitorResult, out: Path, run_alerts: Sequence[str] = (
         by_day = {r["dt"]: r["approval_rate"] for r in result.rates if r["band"] == band}
         ax.plot(short, [by_day.get(d, float("nan")) for d in days], marker="o", label=band)
     ax.set(title="Approval rate by risk band", ylabel="approved / decisions", ylim=(0, 1))
-    ax.legend(title="band", ncol=3, fontsize=8)
+    _legend(ax, title="band", ncol=3, fontsize=8)
     plots.append(("Approval rate by risk band, per day", save(fig, "approval_rate_by_band.png")))
 
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -231,7 +237,7 @@ def write_report(result: MonitorResult, out: Path, run_alerts: Sequence[str] = (
         ax.bar(short, heights, bottom=bottom, label=product)
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     ax.set(title="Volume granted per day", ylabel="R$ million")
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
     plots.append(("Volume granted per day, by product", save(fig, "volume_granted.png")))
 
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -243,7 +249,7 @@ def write_report(result: MonitorResult, out: Path, run_alerts: Sequence[str] = (
         ax.bar([i + 0.2 for i in range(len(latest))], [x / sum(latest) for x in latest], width=0.4, label=days[-1])
     ax.set_xticks(range(len(labels)), labels)
     ax.set(title="Score distribution: reference window vs latest day", xlabel="score bin", ylabel="share")
-    ax.legend()
+    _legend(ax)
     plots.append(("Score distribution (bins in the report's table)", save(fig, "score_distribution.png")))
 
     fig, ax = plt.subplots(figsize=(8, 3.5))
@@ -251,7 +257,7 @@ def write_report(result: MonitorResult, out: Path, run_alerts: Sequence[str] = (
     ax.axhline(0.25, color="red", linestyle="--", label="alert (0.25)")
     ax.axhline(0.10, color="orange", linestyle=":", label="watch (0.10)")
     ax.set(title="Score PSI vs reference window", ylabel="PSI")
-    ax.legend()
+    _legend(ax)
     plots.append(("Population stability index of the score, per day", save(fig, "psi.png")))
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
@@ -261,7 +267,7 @@ def write_report(result: MonitorResult, out: Path, run_alerts: Sequence[str] = (
         }
         left.plot(short, [by_day.get(d, float("nan")) for d in days], marker="o", label=area)
     left.set(title="Envelope failure rate by area", ylabel="(FAILED + NO_QUORUM) / orders")
-    left.legend(fontsize=7)
+    _legend(left, fontsize=7)
     partners: dict[str, int] = {}
     for r in result.failures_by_partner:
         partners[r["partner"]] = partners.get(r["partner"], 0) + r["failures"]
@@ -274,7 +280,7 @@ def write_report(result: MonitorResult, out: Path, run_alerts: Sequence[str] = (
         by_day = {r["dt"]: r["quarantine_rate"] for r in result.quality if r["dataset"] == dataset}
         ax.plot(short, [by_day.get(d, float("nan")) for d in days], marker="o", label=dataset)
     ax.set(title="Data quality: share of rows quarantined", ylabel="quarantined / read")
-    ax.legend()
+    _legend(ax)
     plots.append(("Data quality per day", save(fig, "data_quality.png")))
 
     alerts = [*run_alerts, *result.alerts]
