@@ -91,9 +91,11 @@ def _download(bucket: str, key: str, to: Path) -> Path:
     return to
 
 
-def _upload_tree(root: Path, bucket: str, prefix: str) -> list[str]:
+def _upload_tree(root: Path, bucket: str, prefix: str, skip: str | None = None) -> list[str]:
     keys = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if skip is not None and path.relative_to(root).parts[0] == skip:
+            continue
         key = f"{prefix}/{path.relative_to(root).as_posix()}"
         _client("s3").upload_file(str(path), bucket, key)
         keys.append(key)
@@ -128,19 +130,22 @@ def transform_file(
     export_id = str(event["exportArn"]).rsplit("/", 1)[-1]
     work = TMP / "worker"
     shutil.rmtree(work, ignore_errors=True)
-    export_dir = work / "raw" / table / "AWSDynamoDB" / export_id
+    out = work / "out"
+    # The file under the run's root as in the bucket (raw/<table>/AWSDynamoDB/...): the manifest names its key.
+    export_dir = out / "raw" / table / "AWSDynamoDB" / export_id
     _download(str(event["bucket"]), key, export_dir / "data" / PurePosixPath(key).name)
     ref = ExportRef(
         table, export_id, export_dir, str(event["exportType"]), datetime.fromisoformat(str(event["exportTime"])), None
     )
-    out = work / "out"
     config = LakeConfig.from_env(env, root=out)
     # No bureau enrichment in the workers: decisions without a band stay UNKNOWN (README, Data lake).
-    transform = Transform(config, pseudonym_key(_env("AME_LAKE_PSEUDONYM_PARAMETER", env)), None, threads=2)
+    key_bytes = pseudonym_key(_env("AME_LAKE_PSEUDONYM_PARAMETER", env))
+    # The image's build argument (infra/lake.Dockerfile): there is no git in a Lambda.
+    transform = Transform(config, key_bytes, None, threads=2, version=env.get("AME_LAKE_CODE_VERSION", "image"))
     orders, credit = ([ref], []) if table == ORDERS_TABLE else ([], [ref])
     started = time.monotonic()
     result = transform.run(orders, credit)
-    staged = _upload_tree(out, _env("AME_LAKE_PROCESSED_BUCKET", env), staging_prefix(run_id, table, key))
+    staged = _upload_tree(out, _env("AME_LAKE_PROCESSED_BUCKET", env), staging_prefix(run_id, table, key), skip="raw")
     rows = sum(result.rows.get(t.name, 0) for t in s.PROCESSED)
     print(
         json.dumps(
@@ -219,14 +224,20 @@ def finalize(event: Mapping[str, Any], context: object = None, env: Mapping[str,
         for r in rates
         if r["value"] > threshold
     ]
+    # Each worker's own manifest (lake.transform) carries its input's checksum and the policies it saw.
+    seen = [json.loads(p.read_text()) for p in sorted(staged.glob("*/*/manifests/*.json"))]
+    raw_bucket = env.get("AME_LAKE_RAW_BUCKET", "")
     manifest = {
         "run_id": run_id,
-        "code_version": os.environ.get("AME_LAKE_CODE_VERSION", "image"),
+        "code_version": sorted({str(m.get("code_version")) for m in seen}) or [env.get("AME_LAKE_CODE_VERSION", "")],
         "source": list(event.get("exports", [])),
         "days": sorted({o["path"].split(f"{s.DT}=")[1][:10] for o in outputs if f"/{s.DT}=" in o["path"]}),
-        "inputs": staged_keys,
+        "inputs": [{**i, "path": f"s3://{raw_bucket}/{i['path']}"} for m in seen for i in m.get("inputs", [])],
         "outputs": outputs,
-        "policy_hashes": [],
+        "policy_hashes": [
+            json.loads(h)
+            for h in sorted({json.dumps(h, sort_keys=True) for m in seen for h in m.get("policy_hashes", [])})
+        ],
         "quality": {"alerts": alerts},
     }
     _client("s3").put_object(
