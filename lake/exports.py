@@ -40,6 +40,8 @@ class ExportRef:
     export_type: str
     export_time: datetime
     item_count: int | None
+    bucket: str | None = None
+    """Set for an export in S3: `path` is then its key prefix in that bucket."""
 
     def data_files(self) -> list[Path]:
         return sorted((self.path / "data").glob("*.gz"))

@@ -88,14 +88,14 @@ class AwsExportExtractor:
         description = self.client.export_table_to_point_in_time(**request)["ExportDescription"]
         description = self._wait(description)
         export_id = description["ExportArn"].rsplit("/", 1)[-1]
-        path = Path(f"s3://{self.bucket}/{self.prefix}/{table}/AWSDynamoDB/{export_id}")
         return ExportRef(
             table,
             export_id,
-            path,
+            Path(f"{self.prefix}/{table}/AWSDynamoDB/{export_id}"),
             description.get("ExportType", request["ExportType"]),
             description.get("ExportTime", now),
             description.get("ItemCount"),
+            bucket=self.bucket,
         )
 
     def _wait(self, description: dict[str, Any]) -> dict[str, Any]:

@@ -131,8 +131,8 @@ class Transform:
         self._stage_orders(con, orders)
         self._stage_credit(con, credit)
         self._pseudonymize(con)
-        self._check(con, "orders", "order_key")
-        self._check(con, "credit_decisions", "decision_id")
+        self._check(con, "orders", "order_key", "requester_document", "requester_hash", "requester_valid")
+        self._check(con, "credit_decisions", "decision_id", "cpf", "customer_hash", "cpf_valid")
         days = self._days(con, start, end)
         con.execute("CREATE TABLE run_days AS SELECT unnest(?::VARCHAR[]) AS dt", [days])
         self._scope(con)
@@ -162,26 +162,33 @@ class Transform:
             [v for pair in files for v in pair],
         )
         if not files:
-            con.execute(f"CREATE TABLE raw_{name} AS SELECT NULL::{item} AS i, 0 AS ordinal WHERE false")
+            con.execute(f"CREATE VIEW raw_{name} AS SELECT NULL::{item} AS i, 0 AS ordinal WHERE false")
             return
         columns = "{'Item': '" + item + "', 'NewImage': '" + item + "'}"
+        listed = ", ".join("'" + f.replace("'", "''") + "'" for f, _ in files)
+        ordinal = "f.ordinal" if len(exports) > 1 else "0"
+        join = f"JOIN files_{name} f ON f.filename = r.filename" if len(exports) > 1 else ""
         con.execute(
-            f"""CREATE TABLE raw_{name} AS
-            SELECT coalesce(r.Item, r.NewImage) AS i, f.ordinal
-            FROM read_json(?, format = 'newline_delimited', compression = 'gzip', columns = {columns},
+            f"""CREATE VIEW raw_{name} AS
+            SELECT coalesce(r.Item, r.NewImage) AS i, {ordinal} AS ordinal
+            FROM read_json([{listed}], format = 'newline_delimited', compression = 'gzip', columns = {columns},
                            filename = true) r
-            JOIN files_{name} f ON f.filename = r.filename
-            WHERE coalesce(r.Item, r.NewImage) IS NOT NULL""",
-            [[f for f, _ in files]],
+            {join}
+            WHERE coalesce(r.Item, r.NewImage) IS NOT NULL"""
         )
+
+    @staticmethod
+    def _latest(source: str, key: str, exports: Sequence[ExportRef], where: str = "true") -> str:
+        """The newest version of each item across the exports (a full one and its increments)."""
+        if len(exports) <= 1:
+            return f"SELECT * FROM {source} WHERE {where}"
+        return f"SELECT * FROM {source} WHERE {where} QUALIFY ordinal = max(ordinal) OVER (PARTITION BY {key})"
 
     def _stage_orders(self, con: duckdb.DuckDBPyConnection, exports: Sequence[ExportRef]) -> None:
         self._read(con, "orders", exports, _ORDER_ITEM)
         con.execute(
             f"""CREATE TABLE staged_orders AS
-            WITH latest AS (
-                SELECT *, max(ordinal) OVER (PARTITION BY i.order_key.S) AS newest FROM raw_orders
-            ), parsed AS (
+            WITH latest AS ({self._latest("raw_orders", "i.order_key.S", exports)}), parsed AS (
                 SELECT
                     i.order_key.S AS order_key,
                     i.status.S AS status,
@@ -195,16 +202,14 @@ class Transform:
                          THEN nullif(regexp_extract(i.failure_detail.S, '''([a-z_]+)''', 1), '') END AS failure_partner,
                     coalesce(i.result_published.BOOL, false) AS result_published,
                     i.parties_claim_check.S IS NOT NULL AS parties_claim_checked,
-                    i.request.S AS request_raw,
+                    length(i.request.S) AS request_len,
                     try(from_json(i.request.S, '{_REQUEST}')) AS request,
-                    i.parties.S AS parties_raw,
+                    length(i.parties.S) AS parties_len,
                     try(from_json(i.parties.S, '{_PARTIES}')) AS parties,
-                    row_number() OVER (
-                        PARTITION BY i.order_key.S ORDER BY i.updated_at.S DESC, i.request.S, i.parties.S
-                    ) AS dup_rank
-                FROM latest WHERE ordinal = newest
+                    hash(i.request.S, i.parties.S, i.status.S) AS dup_hash
+                FROM latest
             )
-            SELECT *,
+            SELECT * EXCLUDE (request), CASE WHEN request IS NOT NULL THEN true END AS request,
                 request.area_id AS area_id, request.product AS product, request.power_code AS power_code,
                 request.platform AS platform, request.signature_method AS signature_method,
                 request.amount AS amount_raw, {_money("request.amount")} AS amount,
@@ -218,17 +223,15 @@ class Transform:
         self._read(con, "credit", exports, _CREDIT_ITEM)
         con.execute(
             f"""CREATE TABLE staged_credit_decisions AS
-            WITH latest AS (
-                SELECT *, max(ordinal) OVER (PARTITION BY i.pk.S, i.sk.S) AS newest
-                FROM raw_credit WHERE i.entity.S = 'DECISION'
-            ), parsed AS (
-                SELECT i.pk.S AS pk, i.data.S AS data_raw, try(from_json(i.data.S, '{_DECISION}')) AS d,
-                    row_number() OVER (PARTITION BY i.pk.S ORDER BY i.data.S) AS dup_rank
-                FROM latest WHERE ordinal = newest
-            )
+            WITH latest AS ({self._latest("raw_credit", "i.pk.S, i.sk.S", exports, "i.entity.S = 'DECISION'")}),
+            parsed AS (
+                SELECT i.pk.S AS pk, length(i.data.S) AS data_len, try(from_json(i.data.S, '{_DECISION}')) AS d,
+                    hash(i.data.S) AS dup_hash
+                FROM latest
+            ), timed AS (SELECT *, {_ts("d.created_at")} AS created_at FROM parsed)
             SELECT
                 coalesce(d.decision_id, nullif(replace(pk, 'DECISION#', ''), '')) AS decision_id,
-                data_raw, d AS data, dup_rank,
+                data_len, CASE WHEN d IS NOT NULL THEN true END AS data, dup_hash,
                 d.cpf AS cpf, d.outcome AS outcome,
                 d.approved_amount AS approved_amount_raw,
                 {_money("d.approved_amount")} AS approved_amount,
@@ -248,9 +251,8 @@ class Transform:
                 coalesce(len(d.reasons), 0)::SMALLINT AS reasons_count,
                 d.reasons AS reasons,
                 d.application.decided_on AS decided_on_raw, try_cast(d.application.decided_on AS DATE) AS decided_on,
-                d.created_at AS created_at_raw, {_ts("d.created_at")} AS created_at,
-                strftime({_ts("d.created_at")}, '%Y-%m-%d') AS dt
-            FROM parsed"""
+                d.created_at AS created_at_raw, created_at, strftime(created_at, '%Y-%m-%d') AS dt
+            FROM timed"""
         )
 
     def _pseudonymize(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -262,16 +264,6 @@ class Transform:
         ).fetchall()
         pseudonyms = pseudonym_table(self.key, (d for (d,) in documents))  # noqa: F841 (DuckDB reads it by name)
         con.execute("CREATE TABLE pseudonyms AS SELECT * FROM pseudonyms")
-        for table, column, prefix in (
-            ("staged_orders", "requester_document", "requester"),
-            ("staged_credit_decisions", "cpf", "customer"),
-        ):
-            valid = "requester_valid" if prefix == "requester" else "cpf_valid"
-            con.execute(
-                f"""CREATE OR REPLACE TABLE {table} AS
-                SELECT t.*, p.hash AS {prefix}_hash, coalesce(p.valid, false) AS {valid}
-                FROM {table} t LEFT JOIN pseudonyms p ON p.document = t.{column}"""
-            )
 
     def _reference_dimensions(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute(
@@ -281,19 +273,36 @@ class Transform:
         con.execute("CREATE TABLE ref_dim_risk_band AS SELECT unnest(?::VARCHAR[]) AS risk_band", [bands])
         con.execute("CREATE TABLE ref_dim_status AS SELECT unnest(?::VARCHAR[]) AS status", [list(_STATUS)])
 
-    def _check(self, con: duckdb.DuckDBPyConnection, dataset: str, key: str) -> None:
+    def _check(
+        self, con: duckdb.DuckDBPyConnection, dataset: str, key: str, document: str, alias: str, valid: str
+    ) -> None:
+        """Joins each row's pseudonym and check-digit verdict and names the first rule it fails (one pass).
+
+        Rows sharing a key are ranked (the newest `updated_at` first, then by content) in a side table of only
+        those rows, so the usual run, with no duplicates, sorts nothing."""
         staged = f"staged_{dataset}"
+        newest = "updated_at DESC NULLS LAST, " if dataset == "orders" else ""
         con.execute(
-            f"CREATE TABLE checked_{dataset} AS SELECT *, {first_failure(RULES[dataset])} AS failed_rule FROM {staged}"
+            f"""CREATE TABLE dup_ranks_{dataset} AS
+            SELECT rowid AS rid, row_number() OVER (PARTITION BY {key} ORDER BY {newest}dup_hash, rowid) AS dup_rank
+            FROM {staged} WHERE {key} IN (SELECT {key} FROM {staged} GROUP BY {key} HAVING count(*) > 1)"""
         )
-        con.execute(f"DROP TABLE {staged}")
+        con.execute(
+            f"""CREATE TABLE checked_all_{dataset} AS
+            SELECT *, {first_failure(RULES[dataset])} AS failed_rule
+            FROM (SELECT t.*, p.hash AS {alias}, coalesce(p.valid, false) AS {valid},
+                    coalesce(d.dup_rank, 1) AS dup_rank
+                  FROM {staged} t LEFT JOIN pseudonyms p ON p.document = t.{document}
+                  LEFT JOIN dup_ranks_{dataset} d ON d.rid = t.rowid)"""
+        )
+        con.execute(f"DROP TABLE staged_{dataset}")
 
     def _days(self, con: duckdb.DuckDBPyConnection, start: date | None, end: date | None) -> list[str]:
         if start is not None and end is not None:
             return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
         rows = con.execute(
-            "SELECT DISTINCT dt FROM (SELECT dt FROM checked_orders UNION ALL SELECT dt FROM checked_credit_decisions)"
-            " WHERE dt IS NOT NULL ORDER BY dt"
+            "SELECT DISTINCT dt FROM (SELECT dt FROM checked_all_orders"
+            " UNION ALL SELECT dt FROM checked_all_credit_decisions) WHERE dt IS NOT NULL ORDER BY dt"
         ).fetchall()
         days = [d for (d,) in rows]
         return [d for d in days if (start is None or d >= start.isoformat()) and (end is None or d <= end.isoformat())]
@@ -316,15 +325,16 @@ class Transform:
                 hashes.append(alias)
                 bands.append(band)
                 sources.append(lookup.source if band is not None else "UNAVAILABLE")
-        enriched = pa.table(  # noqa: F841 (DuckDB reads it by name)
+        enriched_rows = pa.table(  # noqa: F841 (DuckDB reads it by name)
             {
                 "customer_hash": pa.array(hashes, pa.string()),
                 "bureau_band": pa.array(bands, pa.string()),
                 "bureau_source": pa.array(sources, pa.string()),
             }
         )
+        con.execute("CREATE TABLE enriched AS SELECT * FROM enriched_rows")
         con.execute(
-            """CREATE TABLE clean_credit AS
+            """CREATE VIEW clean_credit AS
             SELECT c.*,
                 coalesce(c.risk_band, e.bureau_band) AS band,
                 CASE WHEN c.risk_band IS NOT NULL THEN 'DECISION'
@@ -333,7 +343,7 @@ class Transform:
             WHERE c.failed_rule IS NULL AND c.dt IN (SELECT dt FROM run_days)"""
         )
         con.execute(
-            "CREATE TABLE clean_orders AS SELECT * FROM checked_orders"
+            "CREATE VIEW clean_orders AS SELECT * FROM checked_orders"
             " WHERE failed_rule IS NULL AND dt IN (SELECT dt FROM run_days)"
         )
 
@@ -462,14 +472,11 @@ class Transform:
             + ") t(rule, detail)",
             [v for pair in rules for v in pair],
         )
-        con.execute(
-            "CREATE OR REPLACE TABLE checked_orders AS SELECT * FROM checked_orders"
-            " WHERE failed_rule IS NULL OR coalesce(dt, (SELECT min(dt) FROM run_days)) IN (SELECT dt FROM run_days)"
-        )
-        con.execute(
-            "CREATE OR REPLACE TABLE checked_credit_decisions AS SELECT * FROM checked_credit_decisions"
-            " WHERE failed_rule IS NULL OR coalesce(dt, (SELECT min(dt) FROM run_days)) IN (SELECT dt FROM run_days)"
-        )
+        for dataset in ("orders", "credit_decisions"):
+            con.execute(
+                f"CREATE VIEW checked_{dataset} AS SELECT * FROM checked_all_{dataset}"
+                " WHERE coalesce(dt, (SELECT min(dt) FROM run_days)) IN (SELECT dt FROM run_days)"
+            )
 
     def _dimensions(self, con: duckdb.DuckDBPyConnection, result: RunResult) -> None:
         """Rebuilt whole from every curated fact partition (not only this run's days) and the configuration."""
