@@ -27,7 +27,7 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -36,14 +36,15 @@ from lake import schema as s
 
 TMP = Path(os.environ.get("AME_LAKE_TMP", "/tmp/lake"))  # noqa: S108 (Lambda's only writable place)
 STAGING = "staging"
-CATALOGUED_LAYERS = ("processed", "curated")
+CATALOGUED_LAYERS = ("processed", "curated", "quarantine", "quality")
+"""Every layer but raw: quarantine and quality are the platform team's (the analyst policy reads curated only)."""
 
 
 # ---- the catalog the infrastructure declares -------------------------------------------------------------------
 
 
 def catalog() -> dict[str, Any]:
-    """The processed and curated tables as Glue sees them, from `lake.schema` (the one description)."""
+    """The processed, curated and bookkeeping tables as Glue sees them, from `lake.schema` (the one description)."""
     return {
         "generated_by": "python -m lake.aws_job catalog",
         "tables": [
@@ -134,9 +135,7 @@ def transform_file(
     # The file under the run's root as in the bucket (raw/<table>/AWSDynamoDB/...): the manifest names its key.
     export_dir = out / "raw" / table / "AWSDynamoDB" / export_id
     _download(str(event["bucket"]), key, export_dir / "data" / PurePosixPath(key).name)
-    ref = ExportRef(
-        table, export_id, export_dir, str(event["exportType"]), datetime.fromisoformat(str(event["exportTime"])), None
-    )
+    ref = ExportRef(table, export_id, export_dir, str(event["exportType"]), _when(event["exportTime"]), None)
     config = LakeConfig.from_env(env, root=out)
     # No bureau enrichment in the workers: decisions without a band stay UNKNOWN (README, Data lake).
     key_bytes = pseudonym_key(_env("AME_LAKE_PSEUDONYM_PARAMETER", env))
@@ -161,6 +160,13 @@ def transform_file(
         )
     )
     return {"rows": rows, "objects": len(staged)}
+
+
+def _when(value: object) -> datetime:
+    """A time as Step Functions hands an SDK timestamp on: ISO 8601 (with `Z`) or seconds since the epoch."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def staging_prefix(run_id: str, table: str, key: str) -> str:

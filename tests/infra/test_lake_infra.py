@@ -79,9 +79,9 @@ def test_the_checked_in_catalog_is_lake_schemas() -> None:
     assert json.loads(lake.CATALOG_FILE.read_text()) == aws_job.catalog()
 
 
-def test_glue_tables_are_the_processed_and_curated_tables_with_lake_schemas_columns(prod: Inventory) -> None:
+def test_glue_tables_are_every_table_but_raw_with_lake_schemas_columns(prod: Inventory) -> None:
     tables = {t.inputs["name"]: t.inputs for t in prod.of_type(GLUE_TABLE)}
-    expected = {n for n, t in s.TABLES.items() if t.layer in ("processed", "curated")}
+    expected = {n for n, t in s.TABLES.items() if t.layer in ("processed", "curated", "quarantine", "quality")}
     assert set(tables) == expected
     for name, inputs in tables.items():
         columns = [(c["name"], c["type"]) for c in inputs["storageDescriptor"]["columns"]]
