@@ -426,7 +426,13 @@ class Lake(pulumi.ComponentResource):
         name = state_machine_name(a.region)
         arn = self._arn("states", f"stateMachine:{name}")
         role = aws.iam.Role(
-            f"{self._name}-run", assume_role_policy=iam.assume_role("states.amazonaws.com"), opts=self._child()
+            f"{self._name}-run",
+            # Only this state machine and its Distributed Map runs (confused-deputy guard), named: the role exists
+            # before the state machine does.
+            assume_role_policy=iam.assume_role_from(
+                "states.amazonaws.com", source_arn_like=pulumi.Output.concat(arn, "*")
+            ),
+            opts=self._child(),
         )
         export_arns = [pulumi.Output.concat(iam.table_arn(a.region, a.account_id, t), "/export/*") for t in a.tables]
         statements = [
@@ -478,7 +484,11 @@ class Lake(pulumi.ComponentResource):
         a = self._args
         role = aws.iam.Role(
             f"{self._name}-schedule",
-            assume_role_policy=iam.assume_role("scheduler.amazonaws.com"),
+            # Only this stack's lake schedules may assume it (confused-deputy guard).
+            assume_role_policy=iam.assume_role_from(
+                "scheduler.amazonaws.com",
+                source_arn_like=self._arn("scheduler", f"schedule/default/{state_machine_name(a.region)}"),
+            ),
             opts=self._child(),
         )
         aws.iam.RolePolicy(
@@ -489,7 +499,7 @@ class Lake(pulumi.ComponentResource):
         )
         aws.scheduler.Schedule(
             self._name,
-            name=f"ame-lake-daily-{a.region}",
+            name=state_machine_name(a.region),
             description="ame-platform lake: the daily incremental run (docs/deployment.md, Data lake)",
             schedule_expression=a.settings.schedule,
             schedule_expression_timezone="UTC",

@@ -211,8 +211,13 @@ def test_a_daily_utc_schedule_starts_an_incremental_run(prod: Inventory) -> None
     assert schedule.inputs["scheduleExpressionTimezone"] == "UTC"
     assert schedule.inputs["target"]["arn"] == prod.exports["lake_state_machine_arn"].value
     assert json.loads(schedule.inputs["target"]["input"]) == {"mode": "INCREMENTAL"}
-    trust = prod.named("aws:iam/role:Role", "ame-lake-schedule")
-    assert "scheduler.amazonaws.com" in trust.inputs["assumeRolePolicy"]
+    (trust,) = json.loads(prod.named("aws:iam/role:Role", "ame-lake-schedule").inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"]["StringLike"]["aws:SourceArn"] == (
+        "arn:aws:scheduler:us-east-1:111111111111:schedule/default/ame-lake-daily-us-east-1"
+    )
+    (run,) = json.loads(prod.named("aws:iam/role:Role", "ame-lake-run").inputs["assumeRolePolicy"])["Statement"]
+    assert run["Condition"]["StringLike"]["aws:SourceArn"].endswith(":stateMachine:ame-lake-daily-us-east-1*")
     assert actions_of(role_statements(prod, "ame-lake-schedule")) == {"states:StartExecution"}
 
 
