@@ -26,7 +26,7 @@ from chalicelib.credit.ports import CreditBureau
 from chalicelib.documents import Cnpj, Cpf
 from lake.config import LakeConfig
 from lake.enrich import BureauEnricher, TokenBucket
-from lake.exports import FULL, ExportRef
+from lake.exports import FULL, ExportRef, read_export
 from lake.monitor import APPROVAL_BY_BAND_SQL, connect
 from lake.pseudonym import lake_key
 from lake.transform import CREDIT_TABLE, ORDERS_TABLE, Transform
@@ -34,6 +34,7 @@ from lake.transform import CREDIT_TABLE, ORDERS_TABLE, Transform
 START = date(2026, 10, 1)
 DAYS = 30
 FILES = 8
+EXPORT_ID = "01790000000000-bench000"
 
 
 class InstantBureau(CreditBureau):
@@ -127,8 +128,7 @@ def _documents(con: duckdb.DuckDBPyConnection, people: int, companies: int) -> N
 
 
 def _write(con: duckdb.DuckDBPyConnection, root: Path, table: str, select: str, rows: int) -> ExportRef:
-    export_id = "01790000000000-bench000"
-    folder = root / "raw" / table / "AWSDynamoDB" / export_id
+    folder = root / "raw" / table / "AWSDynamoDB" / EXPORT_ID
     (folder / "data").mkdir(parents=True)
     per_file = rows // FILES
     for number in range(FILES):
@@ -138,7 +138,7 @@ def _write(con: duckdb.DuckDBPyConnection, root: Path, table: str, select: str, 
         con.execute(f"COPY ({query}) TO '{target}' (FORMAT json, COMPRESSION gzip)")
     summary = {"exportTime": datetime(2026, 11, 1, tzinfo=UTC).isoformat(), "exportType": FULL, "itemCount": rows}
     (folder / "manifest-summary.json").write_text(json.dumps(summary))
-    return ExportRef(table, export_id, folder, FULL, datetime(2026, 11, 1, tzinfo=UTC), rows)
+    return ExportRef(table, EXPORT_ID, folder, FULL, datetime(2026, 11, 1, tzinfo=UTC), rows)
 
 
 def generate(root: Path, decisions: int, orders: int) -> tuple[ExportRef, ExportRef]:
@@ -169,15 +169,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--decisions", type=int, default=1_000_000)
     parser.add_argument("--orders", type=int, default=1_000_000)
-    parser.add_argument("--keep", type=Path, help="generate into (and keep) this folder instead of a temporary one")
+    parser.add_argument(
+        "--keep", type=Path, help="generate into (and keep) this folder, or reuse the exports it already holds"
+    )
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-lake-"))
     try:
         started = time.perf_counter()
-        orders_ref, credit_ref = generate(root, args.decisions, args.orders)
+        kept = root / "raw" / CREDIT_TABLE / "AWSDynamoDB" / EXPORT_ID
+        if args.keep is not None and kept.exists():  # a kept folder's exports are used again as they are
+            orders_ref = read_export(root / "raw" / ORDERS_TABLE / "AWSDynamoDB" / EXPORT_ID, ORDERS_TABLE)
+            credit_ref = read_export(kept, CREDIT_TABLE)
+            verb = "reused"
+        else:
+            orders_ref, credit_ref = generate(root, args.decisions, args.orders)
+            verb = "generated"
         size = sum(f.stat().st_size for ref in (orders_ref, credit_ref) for f in ref.data_files())
         print(
-            f"bench-lake: generated {args.decisions} decisions and {args.orders} orders as export files"
+            f"bench-lake: {verb} {credit_ref.item_count} decisions and {orders_ref.item_count} orders as export files"
             f" ({size / 1e6:.0f} MB gzip) in {time.perf_counter() - started:.1f} s (not timed)"
         )
         config = LakeConfig(root=root)
@@ -189,22 +198,22 @@ def main() -> None:
         orders_s = time.perf_counter() - started
         print(
             f"bench-lake: orders: {orders_run.rows['fact_envelope_order']} curated in {orders_s:.2f} s"
-            f" ({args.orders / orders_s:,.0f} rows/s)"
+            f" ({orders_run.rows['fact_envelope_order'] / orders_s:,.0f} rows/s)"
         )
         started = time.perf_counter()
         credit_run = step.run([], [credit_ref])
         credit_s = time.perf_counter() - started
+        curated = credit_run.rows["fact_credit_decision"]
         print(
-            f"bench-lake: credit decisions: {credit_run.rows['fact_credit_decision']} curated in {credit_s:.2f} s"
-            f" ({args.decisions / credit_s:,.0f} rows/s; {credit_run.rows['quarantine']} quarantined;"
-            f" {enricher.calls} bureau calls for missing bands)"
+            f"bench-lake: credit decisions: {curated} curated in {credit_s:.2f} s ({curated / credit_s:,.0f} rows/s;"
+            f" {credit_run.rows['quarantine']} quarantined; {enricher.calls} bureau calls for missing bands)"
         )
         con = connect(root)
         started = time.perf_counter()
         answer = con.execute(APPROVAL_BY_BAND_SQL).fetchall()
         query_ms = (time.perf_counter() - started) * 1000
         print(f"bench-lake: approval rate by band per day: {len(answer)} rows in {query_ms:.0f} ms")
-        print(f"lake: {args.decisions} credit decisions in {credit_s:.2f} s")
+        print(f"lake: {credit_ref.item_count} credit decisions in {credit_s:.2f} s")
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -24,7 +24,7 @@ class LakeConfig:
     """Score-distribution drift: a day whose PSI against the reference window exceeds this alerts."""
     approval_rate_band: float = 0.10
     """A band/product's approval rate that day more than this (absolute) away from the reference alerts."""
-    min_volume: int = 30
+    min_volume: int = 100
     """Fewer decisions than this in a band/product that day: too few to alert on its rate."""
     reference_days: int = 3
     """The reference window: the first N days of the monitored range (or --reference FROM:TO)."""

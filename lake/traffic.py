@@ -197,15 +197,18 @@ class Traffic:
         shift = shape.score_shift if day >= shape.shift_from_day else 0.0
         score = min(1000, max(0, round(rng.gauss(shape.score_mean + shift, shape.score_sd))))
         source = ScoreSource.UNAVAILABLE if roll < 0.05 else ScoreSource.NONE if roll < 0.06 else ScoreSource.BUREAU
-        income = Decimal(f"{rng.lognormvariate(8.3, 0.6):.2f}")
+        income = Decimal(f"{rng.lognormvariate(8.5, 0.5):.2f}")
+        # Amounts in proportion to income, debts a modest share of it: most applicants fit the policy, the
+        # tails get DTI reviews and refusals, as a lender's book looks.
+        term = rng.choice((6, 12, 24, 36, 48, 60))
+        share = rng.choice((0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.45))
+        amount = max(Decimal("500.00"), income * Decimal(f"{term * share * rng.uniform(0.7, 1.0):.4f}"))
         application = Application(
-            amount=Decimal(
-                f"{rng.choice((500, 1000, 2000, 5000, 10000, 20000, 50000, 90000)) * rng.uniform(1, 2):.2f}"
-            ),
-            term_months=rng.choice((6, 12, 24, 36, 48, 60)),
+            amount=amount.quantize(Decimal("0.01")),
+            term_months=term,
             product=rng.choices(PRODUCTS, weights=(6, 3, 1))[0],
             monthly_income=income,
-            existing_debts=Decimal(f"{float(income) * rng.uniform(0, 0.6):.2f}"),
+            existing_debts=Decimal(f"{float(income) * rng.choice((0, 0, 0, 0.05, 0.1, 0.2)):.2f}"),
             score=score if source is ScoreSource.BUREAU else None,
             score_as_of=created.date() if source is ScoreSource.BUREAU else None,
             score_source=source,
