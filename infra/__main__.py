@@ -48,6 +48,7 @@ from ame_infra.failover import (
 from ame_infra.functions import AppFunctions, AppFunctionsArgs, function_name
 from ame_infra.identity import AreaIdentity, AreaIdentityArgs
 from ame_infra.keys import RegionalKey, RegionalKeyArgs
+from ame_infra.lake import Lake, LakeArgs, LakeSettings
 from ame_infra.limits import consumer_timeouts
 from ame_infra.observability import AlarmTargets, Observability, ObservabilityArgs, alert_topic
 from ame_infra.queues import MessageQueues, MessageQueuesArgs
@@ -259,6 +260,31 @@ if settings.is_primary:
             "ame-platform:standbyHealthCheckId is not set: nothing alarms when Route 53 sees the standby "
             "unhealthy (set it to the dr stack's `health_check_id` output; docs/deployment.md, Deploy)"
         )
+
+# --- the data lake: where the tables are written (the primary), unless lakeEnabled says otherwise (lake.py) ---
+lake_settings = LakeSettings.from_config(pulumi.Config(), settings.is_primary)
+if lake_settings.enabled:
+    lake = Lake(
+        "ame-lake",
+        LakeArgs(
+            settings=lake_settings,
+            region=settings.region,
+            account_id=account_id,
+            raw_bucket=buckets.by_purpose["lake-raw"].bucket,
+            processed_bucket=buckets.by_purpose["lake-processed"].bucket,
+            curated_bucket=buckets.by_purpose["lake-curated"].bucket,
+            data_key_arn=data_key.arn,
+            compute_key_arn=compute_key.arn,
+            alarm_topic_arn=alerts.topic_arn,
+            app_secret=settings.required_app_secret,
+            log_retention_days=settings.log_retention_days,
+        ),
+        opts=in_home,
+    )
+    pulumi.export("lake_state_machine_arn", lake.state_machine_arn)
+    pulumi.export("lake_glue_database", lake.database)
+    pulumi.export("lake_athena_workgroup", lake.workgroup)
+    pulumi.export("lake_analyst_policy_arn", lake.analyst_policy.arn)
 
 audit_bucket = bucket_name(settings.bucket_prefix, AUDIT.purpose, settings.region)
 audit = AuditTrail(

@@ -23,13 +23,16 @@ class BucketSpec:
     noncurrent_versions_kept_days: int = 365
     object_locked: bool = False
     """S3 Object Lock, COMPLIANCE mode, default retention from `RegionalBucketsArgs.object_lock_days`."""
+    expiring_prefixes: tuple[tuple[str, int], ...] = ()
+    """(prefix, days): objects under the prefix deleted after so many days (Athena's query results)."""
 
 
 BUCKETS = (
     BucketSpec(CLAIM_CHECK_PURPOSE, 30, 90, glacier_class="GLACIER_IR", noncurrent_versions_kept_days=30),
     BucketSpec("lake-raw", 30, 90),
     BucketSpec("lake-processed", 30, 180),
-    BucketSpec("lake-curated", 60, 365),
+    # Athena's query results (lake.py, the workgroup) live beside the curated tables and expire.
+    BucketSpec("lake-curated", 60, 365, expiring_prefixes=(("athena-results/", 30),)),
     # Glacier Instant Retrieval: a data subject's report (`make audit-report`) reads years back at once.
     BucketSpec("audit", 90, 365, glacier_class="GLACIER_IR", noncurrent_versions_kept_days=3650, object_locked=True),
 )
@@ -122,6 +125,16 @@ class RegionalBuckets(pulumi.ComponentResource):
                 rule={"default_retention": {"mode": "COMPLIANCE", "days": args.object_lock_days}},
                 opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[versioning])),
             )
+        expiring: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = [
+            {
+                "id": f"expire-{prefix.strip('/')}",
+                "status": "Enabled",
+                "filter": {"prefix": prefix},
+                "expiration": {"days": days},
+                "noncurrent_version_expiration": {"noncurrent_days": 1},
+            }
+            for prefix, days in spec.expiring_prefixes
+        ]
         aws.s3.BucketLifecycleConfiguration(
             name,
             bucket=bucket.id,
@@ -136,7 +149,8 @@ class RegionalBuckets(pulumi.ComponentResource):
                     ],
                     "noncurrent_version_expiration": {"noncurrent_days": spec.noncurrent_versions_kept_days},
                     "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
+                },
+                *expiring,
             ],
             opts=opts,
         )

@@ -277,6 +277,18 @@ def gateway_responses_in_the_app_shape(props: Props) -> Iterable[str]:
             yield f"gateway response {kind} echoes API Gateway internals"
 
 
+def athena_results_encrypted(props: Props) -> Iterable[str]:
+    configuration = props.get("configuration") or {}
+    if configuration.get("enforceWorkgroupConfiguration") is not True:
+        yield "workgroup must enforce its configuration (or a query's client settings may drop the encryption)"
+    result = configuration.get("resultConfiguration") or {}
+    if not str(result.get("outputLocation", "s3://")).startswith("s3://"):
+        yield "workgroup results must go to S3"
+    encryption = result.get("encryptionConfiguration") or {}
+    if encryption.get("encryptionOption") not in ("SSE_KMS", "CSE_KMS") or not encryption.get("kmsKeyArn"):
+        yield "workgroup results must be encrypted with a customer-managed KMS key (SSE_KMS or CSE_KMS)"
+
+
 RESOURCE_CHECKS: dict[str, tuple[str, str, Check]] = {
     "dynamodb-table-protected": (
         "aws:dynamodb/table:Table",
@@ -318,6 +330,16 @@ RESOURCE_CHECKS: dict[str, tuple[str, str, Check]] = {
         "aws:iam/rolePolicy:RolePolicy",
         "Identity policies name their actions and resources.",
         identity_policy_names_everything,
+    ),
+    "iam-managed-no-wildcards": (
+        "aws:iam/policy:Policy",
+        "Managed policies (the lake's analyst policy) name their actions and resources.",
+        identity_policy_names_everything,
+    ),
+    "athena-results-encrypted": (
+        "aws:athena/workgroup:Workgroup",
+        "Athena workgroups enforce their configuration and encrypt results with a CMK.",
+        athena_results_encrypted,
     ),
     "lambda-sqs-partial-batch": (
         "aws:lambda/eventSourceMapping:EventSourceMapping",
@@ -466,6 +488,28 @@ def api_logs_feed_the_audit_trail(resources: list[Resource]) -> Iterable[str]:
         yield "no Firehose stream carries the audit records to the audit bucket"
 
 
+STATE_MACHINE_ALARMS = ("ExecutionsFailed", "ExecutionsTimedOut")
+
+
+def every_state_machine_alarmed(resources: list[Resource]) -> Iterable[str]:
+    """A scheduled run nobody watches fails silently: each state machine alarms on failed and timed-out runs."""
+    watched: dict[str, list[str]] = {metric: [] for metric in STATE_MACHINE_ALARMS}
+    for kind, _, props in resources:
+        if kind == "aws:cloudwatch/metricAlarm:MetricAlarm" and props.get("namespace") == "AWS/States":
+            arn = (props.get("dimensions") or {}).get("StateMachineArn")
+            if props.get("metricName") in watched:
+                if not isinstance(arn, str) or not arn.startswith("arn:"):
+                    return  # unknown until the state machine exists: not judged in a preview
+                watched[str(props["metricName"])].append(arn)
+    for kind, name, props in resources:
+        if kind != "aws:sfn/stateMachine:StateMachine":
+            continue
+        machine = props.get("name", name)
+        for metric, arns in watched.items():
+            if not any(arn.endswith(f":{machine}") for arn in arns):
+                yield f"state machine {machine} has no {metric} alarm"
+
+
 STACK_CHECKS: dict[str, tuple[str, Callable[[list[Resource]], Iterable[str]]]] = {
     "queues-alarmed": ("Every DLQ alarms on any message; every queue on backlog age.", every_queue_and_dlq_alarmed),
     "dr-owns-only-copies": (
@@ -477,6 +521,10 @@ STACK_CHECKS: dict[str, tuple[str, Callable[[list[Resource]], Iterable[str]]]] =
         every_bucket_fully_configured,
     ),
     "stages-behind-waf": ("Every API stage has a web ACL.", every_stage_behind_waf),
+    "state-machines-alarmed": (
+        "Every state machine alarms on failed and timed-out executions.",
+        every_state_machine_alarmed,
+    ),
     "audit-buckets-locked": ("Every audit bucket has S3 Object Lock.", audit_buckets_locked),
     "audit-trail-wired": (
         "A stack serving the API subscribes its audit records to a Firehose stream.",

@@ -61,3 +61,8 @@ def stack(request: pytest.FixtureRequest) -> Inventory:
 def policy_document(resource: DeclaredResource) -> list[dict[str, object]]:
     statements: list[dict[str, object]] = json.loads(resource.inputs["policy"])["Statement"]
     return statements
+
+
+def app_functions(stack: Inventory) -> list[DeclaredResource]:
+    """The app's Lambda functions (Chalice's handlers, zip packages); the lake's run from an image (test_lake_infra)."""
+    return [f for f in stack.of_type("aws:lambda/function:Function") if "handler" in f.inputs]

@@ -15,7 +15,7 @@ from ame_infra.mocked import MOCK_APP_SECRET, Inventory, run_stack
 from chalicelib.api import gateway
 from chalicelib.identity.model import Scope
 from chalicelib.settings import PARTNER_URL_VARIABLES, IdentitySettings, Settings
-from tests.infra.conftest import policy_document
+from tests.infra.conftest import app_functions, policy_document
 
 POOL = "aws:cognito/userPool:UserPool"
 CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
@@ -36,7 +36,7 @@ def region_of(stack: Inventory) -> str:
 
 
 def api_environment(stack: Inventory) -> dict[str, str]:
-    (api,) = [f for f in stack.of_type(FUNCTION) if f.inputs["handler"] == "app.app"]
+    (api,) = [f for f in app_functions(stack) if f.inputs["handler"] == "app.app"]
     variables: dict[str, str] = api.inputs["environment"]["variables"]
     return variables
 
@@ -99,7 +99,7 @@ def test_the_api_trusts_its_own_pool_and_knows_each_client_by_its_area(stack: In
 
 
 def test_only_the_api_gets_the_identity_settings(stack: Inventory) -> None:
-    for function in stack.of_type(FUNCTION):
+    for function in app_functions(stack):
         env = function.inputs["environment"]["variables"]
         has_identity = {"AME_TOKEN_ISSUERS", "AME_AREA_CLIENTS", "AME_RESOURCE_SERVER"} <= set(env)
         assert has_identity == (function.inputs["handler"] == "app.app"), function.name
@@ -148,7 +148,7 @@ def test_the_app_secret_is_a_securestring_under_the_stacks_key_and_a_secret_in_s
 def test_every_function_reads_the_app_secret_and_decrypts_only_that_parameter(stack: Inventory) -> None:
     region = region_of(stack)
     parameter = f"arn:aws:ssm:{region}:111111111111:parameter/ame-platform/{region}/app-secret"
-    for function in stack.of_type(FUNCTION):
+    for function in app_functions(stack):
         env = function.inputs["environment"]["variables"]
         assert env["AME_APP_SECRET_PARAMETER"] == f"/ame-platform/{region}/app-secret"
         assert "AME_APP_SECRET" not in env  # the secret never sits in a function's configuration

@@ -64,6 +64,17 @@ PHYSICAL_NAMES: dict[str, tuple[str, bool, Namer]] = {
         False,
         lambda i: f"{i.get('logGroup')}/{i.get('name')}",
     ),
+    # The data lake (lake.py).
+    "aws:sfn/stateMachine:StateMachine": ("state machine", False, _input("name")),
+    "aws:scheduler/schedule:Schedule": (
+        "schedule",
+        False,
+        lambda i: f"{i.get('groupName', 'default')}/{i.get('name')}",
+    ),
+    "aws:glue/catalogDatabase:CatalogDatabase": ("glue database", False, _input("name")),
+    "aws:glue/catalogTable:CatalogTable": ("glue table", False, lambda i: f"{i.get('databaseName')}.{i.get('name')}"),
+    "aws:athena/workgroup:Workgroup": ("athena workgroup", False, _input("name")),
+    "aws:ecr/repository:Repository": ("ecr repository", False, _input("name")),
     # One per account and region: the region is the whole name.
     "aws:apigateway/account:Account": ("api gateway account settings", False, lambda _: "singleton"),
     "aws:backup/regionSettings:RegionSettings": ("backup region settings", False, lambda _: "singleton"),
@@ -85,6 +96,8 @@ UNNAMED = {
     "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
     "aws:cloudwatch/eventTarget:EventTarget",
     "aws:cloudwatch/logStream:LogStream",
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+    "aws:ecr/repositoryPolicy:RepositoryPolicy",
     "aws:cognito/resourceServer:ResourceServer",
     "aws:cognito/userPoolClient:UserPoolClient",
     "aws:iam/rolePolicy:RolePolicy",

@@ -79,6 +79,7 @@ LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
 STREAM = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
 REST_API = "aws:apigateway/restApi:RestApi"
 PARAMETER = "aws:ssm/parameter:Parameter"
+WORKGROUP = "aws:athena/workgroup:Workgroup"
 
 
 def edit_responses(inputs: dict[str, Any], drop: str | None = None, template: str | None = None) -> None:
@@ -134,6 +135,22 @@ BREAKAGES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     ("sqs-dead-letter-queue", "aws:sqs/queue:Queue", lambda i: i.pop("kmsMasterKeyId"), "encrypted"),
     ("iam-no-wildcards", "aws:iam/rolePolicy:RolePolicy", wildcard, "wildcard action"),
     ("iam-no-wildcards", "aws:iam/rolePolicy:RolePolicy", every_resource, "every resource"),
+    ("iam-managed-no-wildcards", "aws:iam/policy:Policy", wildcard, "wildcard action"),
+    ("iam-managed-no-wildcards", "aws:iam/policy:Policy", every_resource, "every resource"),
+    (
+        "athena-results-encrypted",
+        WORKGROUP,
+        lambda i: i["configuration"]["resultConfiguration"]["encryptionConfiguration"].update(
+            encryptionOption="SSE_S3"
+        ),
+        "customer-managed KMS key",
+    ),
+    (
+        "athena-results-encrypted",
+        WORKGROUP,
+        lambda i: i["configuration"].update(enforceWorkgroupConfiguration=False),
+        "enforce",
+    ),
     (
         "lambda-sqs-partial-batch",
         "aws:lambda/eventSourceMapping:EventSourceMapping",
@@ -361,3 +378,12 @@ def test_only_the_xray_write_actions_may_name_every_resource_without_a_condition
 
     found = violations(POLICIES["iam-no-wildcards"], [replaced(policy, edit)])
     assert (found == []) is allowed, found
+
+
+def test_a_state_machine_without_its_failure_alarms_is_reported(prod: Inventory) -> None:
+    def run_alarm(r: DeclaredResource) -> bool:
+        return r.type.endswith("MetricAlarm") and r.inputs.get("metricName") == "ExecutionsTimedOut"
+
+    assert violations(POLICIES["state-machines-alarmed"], prod.cloud_resources) == []
+    found = violations(POLICIES["state-machines-alarmed"], [r for r in prod.cloud_resources if not run_alarm(r)])
+    assert found == ["state machine ame-lake-daily-us-east-1 has no ExecutionsTimedOut alarm"]

@@ -17,7 +17,7 @@ from ame_infra.failover import HEALTH_PATH
 from ame_infra.limits import API_GATEWAY_TIMEOUT_SECONDS
 from ame_infra.mocked import DeclaredResource, Inventory
 from chalicelib.settings import PARTNER_URL_VARIABLES, Settings
-from tests.infra.conftest import policy_document
+from tests.infra.conftest import app_functions, policy_document
 
 TABLE = "aws:dynamodb/table:Table"
 QUEUE = "aws:sqs/queue:Queue"
@@ -40,7 +40,7 @@ def alarms(stack: Inventory, metric: str) -> list[DeclaredResource]:
 
 
 def function(stack: Inventory, handler: str) -> DeclaredResource:
-    (match,) = [f for f in stack.of_type(FUNCTION) if f.inputs["handler"] == handler]
+    (match,) = [f for f in app_functions(stack) if f.inputs["handler"] == handler]
     return match
 
 
@@ -90,7 +90,7 @@ def test_the_envelope_handler_reports_batch_item_failures_on_the_requests_queue(
 def test_functions_are_the_packaged_handlers_with_an_environment_the_app_accepts(
     stack: Inventory, package: ChalicePackage
 ) -> None:
-    functions = stack.of_type(FUNCTION)
+    functions = app_functions(stack)
     assert {f.inputs["handler"] for f in functions} == {f.handler for f in package.functions}
     for declared in functions:
         env = declared.inputs["environment"]["variables"]
@@ -154,7 +154,8 @@ def test_the_sweeper_runs_every_minute_and_no_ssm_switch_is_left(stack: Inventor
     permissions = {p.inputs["principal"] for p in stack.of_type("aws:lambda/permission:Permission")}
     assert permissions == {"events.amazonaws.com", "apigateway.amazonaws.com"}
     parameters = [p.inputs["name"] for p in stack.of_type("aws:ssm/parameter:Parameter")]
-    assert parameters == [f"/ame-platform/{region_of(stack)}/app-secret"]
+    lake = [f"/ame-platform/{region_of(stack)}/lake-pseudonym-key"] if stack.stack == "prod" else []
+    assert parameters == [f"/ame-platform/{region_of(stack)}/app-secret", *lake]
     assert "AME_OUT_OF_SERVICE_PARAMETER" not in sweeper.inputs["environment"]["variables"]
 
 
@@ -320,7 +321,7 @@ def test_both_stacks_export_the_switch_and_give_it_to_every_function(stack: Inve
         "metric_name": "PrimaryOutOfService",
     }
     assert stack.exports["failover_switch"].value == expected
-    for declared in stack.of_type(FUNCTION):
+    for declared in app_functions(stack):
         env = declared.inputs["environment"]["variables"]
         assert (env["AME_FAILOVER_SWITCH_REGION"], env["AME_FAILOVER_SWITCH_ALARM"]) == (
             "us-west-2",

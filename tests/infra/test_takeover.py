@@ -8,7 +8,8 @@ import pytest
 
 from ame_infra.mocked import Inventory, run_stack
 from chalicelib.settings import Settings
-from tests.infra.test_stacks import FUNCTION, function
+from tests.infra.conftest import app_functions
+from tests.infra.test_stacks import function
 
 PRIMARY_HEALTH = "https://abc123.execute-api.us-east-1.amazonaws.com/api/v1/health"
 
@@ -20,7 +21,7 @@ def watching_dr(package_dir: Path) -> Inventory:
 
 
 def environments(stack: Inventory) -> dict[str, dict[str, str]]:
-    return {f.inputs["handler"]: f.inputs["environment"]["variables"] for f in stack.of_type(FUNCTION)}
+    return {f.inputs["handler"]: f.inputs["environment"]["variables"] for f in app_functions(stack)}
 
 
 def test_only_the_dr_sweeper_gets_the_primarys_health_url(watching_dr: Inventory) -> None:
