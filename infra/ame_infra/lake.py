@@ -32,6 +32,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ame_infra import iam
+from ame_infra.alerting import paging
 from ame_infra.iam import Statement
 
 CATALOG_FILE = Path(__file__).with_name("lake_tables.json")
@@ -633,7 +634,7 @@ class Lake(pulumi.ComponentResource):
         aws.iam.RolePolicyAttachment(f"{self._name}-analyst", role=role.name, policy_arn=policy.arn, opts=self._child())
         return policy
 
-    # --- alarms: severity and runbook section first (docs/runbook-lake.md) --------------------------------------
+    # --- alarms: severity and runbook section first (docs/runbooks.md, alerting.paging) ----------------------------
 
     def _alarms(self) -> None:
         a = self._args
@@ -726,15 +727,12 @@ class Lake(pulumi.ComponentResource):
             aws.cloudwatch.MetricAlarm(
                 name,
                 name=name,
-                alarm_description=f"{severity} · runbook: {RUNBOOK}#{anchor} · {what}",
                 alarm_actions=[a.alarm_topic_arn],
                 ok_actions=[a.alarm_topic_arn],
+                **paging(severity, anchor, what),
                 **settings,
                 opts=self._child(),
             )
-
-
-RUNBOOK = "docs/runbook-lake.md"
 
 
 def projection(start: str, root: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:

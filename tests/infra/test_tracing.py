@@ -9,12 +9,12 @@ from ame_infra.functions import POWERTOOLS_LAYER_VERSION, POWERTOOLS_VERSION, po
 from ame_infra.grants import TRACING_ACTIONS
 from ame_infra.lean_package import distribution_of
 from ame_infra.mocked import Inventory
-from tests.infra.conftest import ROOT, policy_document
-from tests.infra.test_stacks import FUNCTION, ROLE_POLICY, region_of
+from tests.infra.conftest import ROOT, app_functions, policy_document
+from tests.infra.test_stacks import ROLE_POLICY, region_of
 
 
 def test_every_function_traces_actively_and_mounts_the_powertools_layer_of_its_region(stack: Inventory) -> None:
-    functions = stack.of_type(FUNCTION)
+    functions = app_functions(stack)  # the lake's container-image functions have no layers
     assert functions
     for function in functions:
         assert function.inputs["tracingConfig"] == {"mode": "Active"}
@@ -28,7 +28,7 @@ def test_every_function_traces_actively_and_mounts_the_powertools_layer_of_its_r
 def test_every_function_may_write_its_trace_segments_in_a_statement_of_their_own(stack: Inventory) -> None:
     statements = [s for policy in stack.of_type(ROLE_POLICY) for s in policy_document(policy)]
     traced = [s for s in statements if any(str(a).startswith("xray:") for a in s["Action"])]  # type: ignore[attr-defined]
-    assert len(traced) == len(stack.of_type(FUNCTION))
+    assert len(traced) == len(app_functions(stack))
     assert all(s == {"Effect": "Allow", "Action": sorted(TRACING_ACTIONS), "Resource": ["*"]} for s in traced)
 
 
