@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.credit.cursors import DecisionCursors
@@ -129,6 +130,8 @@ def _order_service(
         executor=ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="partners"),
         region_switch=region_switch,
         traffic_probe=http.HttpTrafficProbe(session, settings.public_url) if settings.public_url else None,
+        outbox_window=settings.outbox_window,
+        outbox_retry=timedelta(seconds=settings.outbox_retry_seconds),
     )
 
 
