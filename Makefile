@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.txt app/requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: setup dynamodb-local run run-dr test stage-times lint unit integration e2e fuzz drill bench-quorum bench-envelope bench-credit bench-auth backtest replay-dlq package infra-plan clean
+.PHONY: setup dynamodb-local run run-dr test stage-times lint unit integration e2e soak fuzz drill bench-quorum bench-envelope bench-credit bench-auth backtest replay-dlq package infra-plan clean
 
 TIMES  := .devstack/stage-times.tsv
 # $(call timed,STAGE,COMMAND): runs COMMAND and records its seconds in $(TIMES) for the summary `make test` ends with.
@@ -58,6 +58,10 @@ integration: setup
 
 e2e: setup
 	$(BIN)/python -m pytest tests/e2e
+
+# a bounded fault soak of the local stack (tests/soak; AME_SOAK_ORDERS scales it); prints SOAK {figures}
+soak: setup
+	$(BIN)/python -m pytest -s tests/soak
 
 # schemathesis against a local stack of its own, from GET /v1/openapi.json; ends with the counts by status.
 fuzz: setup

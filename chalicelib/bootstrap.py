@@ -11,6 +11,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import telemetry
@@ -147,6 +148,8 @@ def _order_service(
         executor=ContextExecutor(max_workers=settings.worker_threads, thread_name_prefix="partners"),
         region_switch=region_switch,
         traffic_probe=_traffic_probe(settings.public_url) if settings.public_url else None,
+        outbox_window=settings.outbox_window,
+        outbox_retry=timedelta(seconds=settings.outbox_retry_seconds),
     )
 
 

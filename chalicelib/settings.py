@@ -73,6 +73,17 @@ def _at_least_one(env: Mapping[str, str], name: str, default: str) -> int:
     return value
 
 
+FIFO_DEDUPLICATION_SECONDS = 300
+"""SQS FIFO drops a resend of a deduplication id for five minutes after the first send."""
+
+
+def _outbox_window(env: Mapping[str, str]) -> float:
+    window = _number(env, "AME_OUTBOX_WINDOW_SECONDS", "240", float)
+    if not 0 < window < FIFO_DEDUPLICATION_SECONDS:
+        raise ConfigurationError(f"AME_OUTBOX_WINDOW_SECONDS must be above 0 and under {FIFO_DEDUPLICATION_SECONDS}")
+    return window
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     region: str
@@ -129,6 +140,13 @@ class Settings:
     """How long an area's settings and a domain entry are reused (`AME_REFERENCE_CACHE_SECONDS`)."""
     reference_max_stale_seconds: float = 900.0
     """Oldest area/domain answer served when the partner fails (`AME_REFERENCE_MAX_STALE_SECONDS`)."""
+    outbox_window: timedelta = timedelta(seconds=240)
+    """How long after the outbox's claim an attempt may still send (`AME_OUTBOX_WINDOW_SECONDS`); must stay
+    under SQS FIFO's 300 s deduplication interval, with room for one SQS call's timeout."""
+    outbox_retry_seconds: int = 30
+    """A claimed request comes back this soon if its attempt dies (`AME_OUTBOX_RETRY_SECONDS`)."""
+    sweep_max_rescues: int = 100
+    """Most orders one sweeper run queues again (`AME_SWEEP_MAX_RESCUES`)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -159,7 +177,9 @@ class Settings:
             # and no more decisions than that share a 512 MB function's memory and the partner pool.
             batch_concurrency=_at_least_one(env, "AME_BATCH_CONCURRENCY", "4"),
             batch_deadline_margin_seconds=_number(env, "AME_BATCH_DEADLINE_MARGIN_SECONDS", "3", float),
-            sweep_after=timedelta(seconds=_number(env, "AME_SWEEP_AFTER_SECONDS", "300", float)),
+            # The request queue's longest time in flight (visibility 6 min x maxReceiveCount 5 in AWS): until
+            # then an order's request may still arrive, and re-queuing it only adds load (README, Sweeper).
+            sweep_after=timedelta(seconds=_number(env, "AME_SWEEP_AFTER_SECONDS", "1800", float)),
             failover_switch_region=env.get("AME_FAILOVER_SWITCH_REGION") or None,
             failover_switch_alarm=env.get("AME_FAILOVER_SWITCH_ALARM") or FAILOVER_SWITCH_ALARM,
             public_url=env.get("AME_PUBLIC_URL") or None,
@@ -180,6 +200,8 @@ class Settings:
             partner_retry_budget=_number(env, "AME_PARTNER_RETRY_BUDGET", "0.2", float),
             reference_cache_seconds=_number(env, "AME_REFERENCE_CACHE_SECONDS", "60", float),
             reference_max_stale_seconds=_number(env, "AME_REFERENCE_MAX_STALE_SECONDS", "900", float),
+            outbox_retry_seconds=_number(env, "AME_OUTBOX_RETRY_SECONDS", "30", int),
+            sweep_max_rescues=_at_least_one(env, "AME_SWEEP_MAX_RESCUES", "100"),
         )
 
 

@@ -186,7 +186,17 @@ def serve(argv: list[str]) -> None:
     key.access_key_id = key.secret_access_key = ADMIN_KEY
     backend.access_keys[key.physical_resource_id] = key
     _sign_bodyless_requests_over_an_empty_payload()
+    _fifo_deduplication_interval(os.environ.get("AME_LOCAL_FIFO_DEDUP_SECONDS"))
     moto_main(argv)
+
+
+def _fifo_deduplication_interval(seconds: str | None) -> None:
+    """`AME_LOCAL_FIFO_DEDUP_SECONDS`: the local FIFO queues' deduplication interval (SQS's 300 s by default),
+    shortened so the soak (tests/soak) can make a redelivery arrive later than it without waiting 5 minutes."""
+    if seconds:
+        import moto.sqs.models
+
+        moto.sqs.models.DEDUPLICATION_TIME_IN_SECONDS = int(seconds)
 
 
 def _sign_bodyless_requests_over_an_empty_payload() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
+    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -75,6 +76,14 @@ class OrderModel(Model):
     decided_at = UTCDateTimeAttribute(null=True)
     result_published = BooleanAttribute(default=False)
     notified = UnicodeSetAttribute(null=True)
+    outbox_claimed_at = UTCDateTimeAttribute(null=True)
+    """Outbox: when an attempt claimed it, before sending (README, Outbox)."""
+    enqueued_at = UTCDateTimeAttribute(null=True)
+    """Sweeper: when it last queued the request again; `requeues` how often."""
+    requeues = NumberAttribute(null=True)
+    received_at = UTCDateTimeAttribute(null=True)
+    """Worker: when it last received the request while PROCESSING; `receives` how often."""
+    receives = NumberAttribute(null=True)
 
 
 class IdempotencyModel(Model):
@@ -220,7 +229,8 @@ class PynamoOrderRepository(OrderRepository):
             m.failure_detail.remove(),
             m.reason.set(reason) if reason is not None else m.reason.remove(),
         ]
-        undecided = m.status.is_in(OrderStatus.PROCESSING.value, OrderStatus.FAILED.value)
+        # FAILED is final: only an operator's replay re-opens it (`reopen`) before it can be decided.
+        undecided = m.status == OrderStatus.PROCESSING.value
         item = m(order_key)
         try:
             item.update(actions=actions, condition=undecided)
@@ -238,6 +248,33 @@ class PynamoOrderRepository(OrderRepository):
         actions = [m.status.set(OrderStatus.FAILED.value), m.reason.set(reason), m.failure_detail.set(detail)]
         self._update_if(order_key, [*actions, m.updated_at.set(at)], m.status == OrderStatus.PROCESSING.value)
 
+    def reopen(self, order_key: str, at: datetime) -> bool:
+        m = self._orders
+        actions = [
+            m.status.set(OrderStatus.PROCESSING.value),
+            m.reason.remove(),
+            m.failure_detail.remove(),
+            m.updated_at.set(at),
+            m.received_at.remove(),
+            m.receives.remove(),
+            m.enqueued_at.set(at),
+        ]
+        return self._update_if(order_key, actions, m.status == OrderStatus.FAILED.value)
+
+    def mark_received(self, order_key: str, at: datetime) -> None:
+        m = self._orders
+        actions = [m.received_at.set(at), m.receives.add(1)]
+        self._update_if(order_key, actions, m.status == OrderStatus.PROCESSING.value)
+
+    def mark_requeued(self, order_key: str, at: datetime) -> bool:
+        m = self._orders
+        actions = [m.enqueued_at.set(at), m.requeues.add(1)]
+        return self._update_if(order_key, actions, m.status == OrderStatus.PROCESSING.value)
+
+    def claim_outbox(self, order_key: str, at: datetime) -> None:
+        m = self._orders
+        self._update_if(order_key, [m.outbox_claimed_at.set(at)], m.order_key.exists())
+
     def mark_result_published(self, order_key: str, at: datetime) -> None:
         m = self._orders
         self._update_if(order_key, [m.result_published.set(True), m.updated_at.set(at)], m.order_key.exists())
@@ -253,12 +290,15 @@ class PynamoOrderRepository(OrderRepository):
         )
         return [item.order_key for item in items]
 
-    def _update_if(self, order_key: str, actions: list[Any], condition: Any) -> None:
+    def _update_if(self, order_key: str, actions: list[Any], condition: Any) -> bool:
+        """False when the condition did not hold (nothing written)."""
         try:
             self._orders(order_key).update(actions=actions, condition=condition)
         except UpdateError as exc:
             if exc.cause_response_code != _CONDITION_FAILED:
                 raise
+            return False
+        return True
 
     def _to_item(self, order: Order) -> OrderModel:
         return self._orders(
@@ -298,6 +338,11 @@ class PynamoOrderRepository(OrderRepository):
             decided_at=item.decided_at,
             result_published=bool(item.result_published),
             notified=frozenset(item.notified or ()),
+            outbox_claimed_at=item.outbox_claimed_at,
+            enqueued_at=item.enqueued_at,
+            requeues=int(item.requeues or 0),
+            received_at=item.received_at,
+            receives=int(item.receives or 0),
         )
 
 

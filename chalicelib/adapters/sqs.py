@@ -62,6 +62,16 @@ class SqsEnvelopeQueue(EnvelopeQueue):
         except (BotoCoreError, ClientError) as exc:
             raise QueueUnavailable(f"could not queue the envelope request ({type(exc).__name__})") from exc
 
+    def waiting(self) -> int | None:
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"]
+        attributes = self._client.get_queue_attributes(QueueUrl=self._queue.url, AttributeNames=names)["Attributes"]
+        return sum(int(attributes.get(name, "0")) for name in names)
+
+    def redeliver_within(self, receipt_handle: str, seconds: int) -> None:
+        self._client.change_message_visibility(
+            QueueUrl=self._queue.url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+        )
+
 
 class SqsEnvelopePublisher(EnvelopePublisher):
     """A result over `MESSAGE_INLINE_LIMIT` is sent as a claim check to an object in `claim_checks`."""
@@ -98,6 +108,7 @@ class SqsEnvelopePublisher(EnvelopePublisher):
         )
 
     def notify_signers(self, notices: Sequence[SignerNotice]) -> None:
+        """SendMessageBatch, 10 a call (IAM authorizes it as sqs:SendMessage)."""
         for start in range(0, len(notices), _BATCH):
             chunk = notices[start : start + _BATCH]
             entries = [

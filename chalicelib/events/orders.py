@@ -79,8 +79,12 @@ def _order_key_of(raw: dict[str, Any]) -> str | None:
 
 def _assemble(c: Container, raw: dict[str, Any], attempt: int) -> None:
     try:
-        order_key = str(json.loads(raw["body"])["order_key"])
-        c.orders.assemble(AssembleEnvelope(order_key, attempt, c.settings.max_receive_count))
+        body = json.loads(raw["body"])
+        order_key = str(body["order_key"])
+        reopen = body.get("reopen") is True  # only `make replay-dlq` writes it (README, FAILED is final)
+        receipt = raw.get("receiptHandle")
+        command = AssembleEnvelope(order_key, attempt, c.settings.max_receive_count, reopen, receipt)
+        c.orders.assemble(command)
     except Exception as exc:
         detail = exc.message if isinstance(exc, DomainError) else type(exc).__name__
         log.warning(
@@ -102,5 +106,6 @@ def sweep_stuck_orders() -> SweepReport:
             took_over = c.takeover.watch().took_over
         except Exception as exc:
             log.error("the watch on the primary failed", extra={"error": type(exc).__name__}, exc_info=True)
-    result = c.orders.sweep(SweepStuckOrders(c.settings.region, c.settings.sweep_after))
+    sweep = SweepStuckOrders(c.settings.region, c.settings.sweep_after, max_rescues=c.settings.sweep_max_rescues)
+    result = c.orders.sweep(sweep)
     return {"active": result.active, "requeued": len(result.requeued), "took_over": took_over}

@@ -77,6 +77,21 @@ class Order:
     decided_at: datetime | None = None
     result_published: bool = False
     notified: frozenset[str] = field(default_factory=frozenset)
+    outbox_claimed_at: datetime | None = None
+    """When an attempt last claimed the outbox, before sending (README, Outbox): every send under this claim
+    happens within the FIFO deduplication window after it, so a resend under a live claim is dropped by SQS."""
+    enqueued_at: datetime | None = None
+    """When the sweeper last queued the request again (the API's first enqueue is `created_at`)."""
+    requeues: int = 0
+    """How many times the sweeper queued the request again (its back-off doubles with each)."""
+    received_at: datetime | None = None
+    """When a worker last received the order's request while it was PROCESSING."""
+    receives: int = 0
+
+    @property
+    def last_sign_of_life(self) -> datetime:
+        """The latest of: drafted (and queued), queued again by the sweeper, received by a worker."""
+        return max(t for t in (self.created_at, self.enqueued_at, self.received_at) if t is not None)
 
     @property
     def quorum(self) -> bool | None:

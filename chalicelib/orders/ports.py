@@ -87,7 +87,24 @@ class OrderRepository(ABC):
 
     @abstractmethod
     def mark_failed(self, order_key: str, reason: str, detail: str, at: datetime) -> None:
-        """Marks a still-undecided order FAILED; a decided order is left alone."""
+        """Marks a PROCESSING order FAILED; a decided (or already FAILED) order is left alone."""
+
+    @abstractmethod
+    def reopen(self, order_key: str, at: datetime) -> bool:
+        """An operator's replay: a FAILED order back to PROCESSING (reason cleared). False if it was not FAILED."""
+
+    @abstractmethod
+    def mark_received(self, order_key: str, at: datetime) -> None:
+        """A worker received the order's request: `received_at` and `receives`, only while PROCESSING."""
+
+    @abstractmethod
+    def mark_requeued(self, order_key: str, at: datetime) -> bool:
+        """The sweeper queues the request again: `enqueued_at` and `requeues`, only while PROCESSING
+        (False, and nothing written, if the order is no longer PROCESSING)."""
+
+    @abstractmethod
+    def claim_outbox(self, order_key: str, at: datetime) -> None:
+        """Records `outbox_claimed_at` before anything of the outbox is sent."""
 
     @abstractmethod
     def mark_result_published(self, order_key: str, at: datetime) -> None: ...
@@ -125,6 +142,16 @@ class EnvelopeQueue(ABC):
     @abstractmethod
     def enqueue(self, order_key: str) -> None:
         """Raises QueueUnavailable when the request could not be queued."""
+
+    def waiting(self) -> int | None:
+        """About how many requests wait to be received (visible or delayed, not in flight); None: unknown."""
+        return None
+
+    def redeliver_within(self, receipt_handle: str, seconds: int) -> None:
+        """Makes a received request visible again `seconds` from now if it is not deleted by then (SQS's
+        ChangeMessageVisibility): the outbox's claim asks this so that an attempt that dies after claiming is
+        retried inside the deduplication window, not a whole visibility timeout later. Default: nothing."""
+        return None
 
 
 class EnvelopePublisher(ABC):

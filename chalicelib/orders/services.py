@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
+from chalicelib import telemetry
 from chalicelib.clock import Clock, utc_now
 from chalicelib.errors import PartnerUnavailable
 from chalicelib.identity.model import Caller
@@ -63,6 +64,10 @@ class AssembleEnvelope:
     order_key: str
     attempt: int
     max_attempts: int
+    reopen: bool = False
+    """An operator's replay from the DLQ (`make replay-dlq`): the only request that may re-open a FAILED order."""
+    receipt_handle: str | None = None
+    """The request's SQS receipt, so the outbox's claim can bring it back soon if this attempt dies."""
 
     @property
     def is_last_attempt(self) -> bool:
@@ -73,13 +78,16 @@ class AssembleEnvelope:
 class SweepStuckOrders:
     region: str
     older_than: timedelta
+    """At least the request queue's longest time in flight (visibility timeout x maxReceiveCount)."""
     limit: int = 500
+    max_rescues: int = 100
 
 
 @dataclass(frozen=True, slots=True)
 class SweepResult:
     active: bool
     requeued: tuple[str, ...] = ()
+    skipped: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,10 @@ class OrderService:
     """How often a request that lost its Idempotency-Key claim looks again before a 409 IDEMPOTENCY_IN_PROGRESS."""
     sleep: Callable[[float], None] = time.sleep
     jitter: Callable[[float, float], float] = random.uniform
+    outbox_window: timedelta = timedelta(seconds=240)
+    """How long after its claim an attempt may still send (`AME_OUTBOX_WINDOW_SECONDS`): under SQS FIFO's 300 s."""
+    outbox_retry: timedelta = timedelta(seconds=30)
+    """When a claimed request comes back if its attempt dies (`AME_OUTBOX_RETRY_SECONDS`): well inside the window."""
 
     def create(self, command: CreateOrder, caller: Caller) -> Accepted:
         """Validates against the parametrizer and domains, stores the draft, queues it.
@@ -141,43 +153,89 @@ class OrderService:
         """Decides the order once, then delivers whatever of its outbox is still undelivered.
 
         Safe to run again for the same order: a decided order is never re-evaluated, and the
-        result and each signer's notification are sent only if not already recorded as sent.
+        result and each signer's notification are sent under the outbox's claim (`_deliver_outbox`).
         On the last attempt a failure marks the order FAILED before the message goes to the DLQ.
+        FAILED is final: a later copy of the request (a stale sweeper copy, a redelivery) leaves it
+        alone; only an operator's replay (`command.reopen`, `make replay-dlq`) re-opens it.
         """
         order = self._load(command.order_key)
-        if not order.status.decided:
+        if order.status is OrderStatus.FAILED:
+            if not command.reopen:
+                log.warning("FAILED is final: request ignored", extra={"order_key": order.order_key})
+                return order
+            self.repository.reopen(order.order_key, self.clock())
+            log.warning("FAILED order re-opened by an operator's replay", extra={"order_key": order.order_key})
+            order = self._load(command.order_key)
+        if order.status is OrderStatus.PROCESSING:
+            self.repository.mark_received(order.order_key, self.clock())
             try:
                 verdict = decide(order.request, self.partners, self.executor, self.clock())
             except Exception as exc:
                 if command.is_last_attempt:
                     code = exc.code if isinstance(exc, PartnerUnavailable) else "PROCESSING_ERROR"
                     self.repository.mark_failed(order.order_key, code, _describe(exc), self.clock())
+                    telemetry.count("OrdersDecided", verdict="FAILED", reason=code)
                 raise
-            order = self.repository.record_decision(order.order_key, verdict, self.clock())
-        self._deliver_outbox(order)
+            at = self.clock()
+            order = self.repository.record_decision(order.order_key, verdict, at)
+            if order.status.decided and order.decided_at == at:
+                telemetry.count("OrdersDecided", verdict=_verdict_code(order.status), reason=order.reason or "NONE")
+        if order.status.decided:
+            self._deliver_outbox(order, command.receipt_handle)
         log.info("envelope assembled", extra={"order_key": order.order_key, "status": order.status.value})
         return order
 
     def sweep(self, command: SweepStuckOrders) -> SweepResult:
-        """Re-queues orders left PROCESSING, e.g. whose request sat in a region that went down.
+        """Re-queues only orders whose request can no longer arrive, e.g. one that sat in a region that went down.
+
+        An order is stranded when it is still PROCESSING and nothing has happened to it (drafted and queued,
+        queued again, received by a worker) for longer than `command.older_than`, which must be at least the
+        request queue's longest time in flight (visibility timeout x maxReceiveCount): until then its message
+        may still be in flight, or come back for another attempt. While requests wait on the queue (a backlog,
+        workers down) nothing is re-queued: the order's own request may be among them. Each order backs off (the wait
+        doubles with every re-queue), at most `command.max_rescues` per run, and a FAILED or decided order is
+        never re-queued (`mark_requeued` is conditional on PROCESSING).
 
         SQS is regional: after a failover the original messages wait in the lost region. Only the
         region the public name is serving sweeps: a standby that kept sweeping after failback would
-        decide, in its own replica, orders the recovered region is deciding too. Deciding is
-        idempotent (a conditional write, an outbox for what was sent), so when both copies of a
-        request reach the same region the second finds the order decided and sends nothing.
+        decide, in its own replica, orders the recovered region is deciding too.
         """
         if not self.region_switch.in_service():
             log.info("fenced: the sweeper idles while the standby region serves")
             return SweepResult(active=False)
         if self.traffic_probe is not None and self.traffic_probe.serving_region() != command.region:
             return SweepResult(active=False)
-        stuck = self.repository.stuck_in_processing(self.clock() - command.older_than, command.limit)
-        for order_key in stuck:
+        now = self.clock()
+        candidates = self.repository.stuck_in_processing(now - command.older_than, command.limit)
+        rescued: list[str] = []
+        skipped: dict[str, int] = {}
+        if candidates and self.queue.waiting():
+            # Requests wait to be received: any of these orders' may be among them, and re-queuing adds load.
+            telemetry.count("SweeperSkipped", len(candidates), reason="backlog")
+            log.info("requests are waiting on the queue: nothing re-queued", extra={"count": len(candidates)})
+            return SweepResult(active=True, skipped=len(candidates))
+        for order_key in candidates:
+            if len(rescued) >= command.max_rescues:
+                skipped["cap"] = skipped.get("cap", 0) + 1
+                continue
+            order = self.repository.get(order_key)
+            if order is None or order.status is not OrderStatus.PROCESSING:
+                skipped["not_processing"] = skipped.get("not_processing", 0) + 1
+                continue
+            if now - order.last_sign_of_life < command.older_than * 2 ** min(order.requeues, MAX_BACKOFF_DOUBLINGS):
+                skipped["may_still_arrive"] = skipped.get("may_still_arrive", 0) + 1
+                continue
+            if not self.repository.mark_requeued(order_key, now):
+                skipped["not_processing"] = skipped.get("not_processing", 0) + 1
+                continue
             self.queue.enqueue(order_key)
-        if stuck:
-            log.warning("re-queued orders stuck in PROCESSING", extra={"count": len(stuck)})
-        return SweepResult(active=True, requeued=tuple(stuck))
+            rescued.append(order_key)
+        for reason, n in sorted(skipped.items()):
+            telemetry.count("SweeperSkipped", n, reason=reason)
+        if rescued:
+            telemetry.count("SweeperRescues", len(rescued), region=command.region)
+            log.warning("re-queued stranded orders", extra={"count": len(rescued)})
+        return SweepResult(active=True, requeued=tuple(rescued), skipped=sum(skipped.values()))
 
     def _add_draft(self, draft: Order, claim: IdempotencyRecord | None) -> Accepted | None:
         """Stores the draft under its claim, or answers as the request that holds the key did.
@@ -238,14 +296,71 @@ class OrderService:
                 self.repository.release_idempotency(claim.key)
             raise
 
-    def _deliver_outbox(self, order: Order) -> None:
+    def _deliver_outbox(self, order: Order, receipt_handle: str | None) -> None:
+        """Claim, send, confirm (README, Outbox): never send-then-record without a claim.
+
+        The claim (`outbox_claimed_at`) is recorded before the first send, and every send happens while it is
+        younger than `outbox_window`, which is shorter than SQS FIFO's five-minute deduplication interval. A
+        later attempt that finds a live claim resends what is unconfirmed with the same deduplication ids, and
+        SQS drops whatever the earlier attempt had sent. The request is made visible again `outbox_retry`
+        after the claim, so an attempt that dies mid-outbox is retried inside the window. A claim found
+        older than the window, unconfirmed, means "maybe sent" (every worker down, or the queue out, for
+        longer than the window): it is claimed afresh and resent, and consumers drop a repeat by the
+        message's `dedup_id` (the consumer contract) — the one at-least-once case left.
+        """
+        pending = [notice for notice in order.signer_notices() if notice.cpf not in order.notified]
+        if order.result_published and not pending:
+            return
+        now = self.clock()
+        claimed_at = order.outbox_claimed_at
+        live = claimed_at is not None and now - claimed_at < self.outbox_window
+        if receipt_handle is not None:
+            self.queue.redeliver_within(receipt_handle, max(0, int(self.outbox_retry.total_seconds())))
+        if not live:
+            if claimed_at is not None:
+                log.warning(
+                    "outbox claim older than the deduplication window: resent, consumers drop repeats by dedup_id",
+                    extra={"order_key": order.order_key},
+                )
+            claimed_at = now
+            self.repository.claim_outbox(order.order_key, claimed_at)
+        assert claimed_at is not None
         if not order.result_published:
+            self._within_window(claimed_at)
             self.publisher.publish_result(order)
             self.repository.mark_result_published(order.order_key, self.clock())
-        pending = [notice for notice in order.signer_notices() if notice.cpf not in order.notified]
-        if pending:
-            self.publisher.notify_signers(pending)
-            self.repository.mark_notified(order.order_key, [notice.cpf for notice in pending], self.clock())
+            self._published("result", order, live, 1)
+        for start in range(0, len(pending), NOTICES_PER_CONFIRM):
+            chunk = pending[start : start + NOTICES_PER_CONFIRM]
+            self._within_window(claimed_at)
+            self.publisher.notify_signers(chunk)
+            self.repository.mark_notified(order.order_key, [notice.cpf for notice in chunk], self.clock())
+            self._published("notices", order, live, len(chunk))
+
+    def _within_window(self, claimed_at: datetime) -> None:
+        if self.clock() - claimed_at >= self.outbox_window:
+            raise OutboxClaimExpired("the outbox claim outlived the deduplication window; nothing more sent")
+
+    def _published(self, what: str, order: Order, live: bool, n: int) -> None:
+        if live:
+            telemetry.count("OutboxDuplicatesPrevented", n, what=what)
+        if order.decided_at is not None:
+            lag = (self.clock() - order.decided_at).total_seconds() * 1000
+            telemetry.observe_ms("OutboxLag", lag, what=what)
+
+
+MAX_BACKOFF_DOUBLINGS = 6
+"""A stranded order's wait before the sweeper queues it again doubles with each re-queue, up to 64 times."""
+NOTICES_PER_CONFIRM = 100
+"""Notices sent (10 SendMessageBatch calls) between two confirmations and two checks of the claim's age."""
+
+
+class OutboxClaimExpired(RuntimeError):
+    """An attempt ran past its claim's window: it stops sending (the request is redelivered)."""
+
+
+def _verdict_code(status: OrderStatus) -> str:
+    return "QUORUM_MET" if status is OrderStatus.QUORUM_MET else "QUORUM_NOT_MET"
 
 
 def fingerprint(request: OrderRequest) -> str:

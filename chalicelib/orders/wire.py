@@ -129,7 +129,7 @@ def result_message(order: Order, claim_check: ClaimCheck | None = None) -> dict[
 
     `claim_check` is null when `parties` is inline; otherwise `parties` is absent and the consumer reads
     the parties (a JSON list, the same shape) from the object it names (README, Claim checks)."""
-    head = {"order_key": order.order_key, "quorum": order.quorum, "reason": order.reason}
+    head = {"order_key": order.order_key, "dedup_id": order.order_key, "quorum": order.quorum, "reason": order.reason}
     if claim_check is not None:
         return {**head, "claim_check": claim_check.to_wire()}
     return {**head, "parties": verdict_to_wire(order.verdict), "claim_check": None}
@@ -140,6 +140,7 @@ def notice_to_wire(notice: SignerNotice) -> dict[str, Any]:
     return {
         "type": "PENDING_SIGNATURE",
         "order_key": notice.order_key,
+        "dedup_id": notice.dedup_id,
         "cpf": notice.cpf,
         "name": notice.contact.name,
         "email": notice.contact.email,

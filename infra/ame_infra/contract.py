@@ -132,9 +132,10 @@ ACCESS_BY_HANDLER = {
         verifies_callers=True,
         claim_checks=CLAIM_CHECK_READ,  # GET /v1/orders/{key} returns a claim-checked verdict whole
     ),
-    # The scheduled sweeper: finds orders stuck in PROCESSING (index query) and re-queues them here.
+    # The scheduled sweeper: finds orders stuck in PROCESSING (index query), reads each (is it stranded?),
+    # records the re-queue on it (conditional on PROCESSING) and re-queues it here.
     "app.sweep_stuck_orders": FunctionAccess(
-        tables={ORDERS.key: ("dynamodb:Query",)},
+        tables={ORDERS.key: ("dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem")},
         queries_indexes_of=(ORDERS.key,),
         sends_to=(ENVELOPE_REQUESTS,),
     ),

@@ -34,12 +34,16 @@ SQS_CONSUMER_ACTIONS = (
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
     "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
     "sqs:ReceiveMessage",
 )
+"""ChangeMessageVisibility (by the queue's URL, looked up by name): the outbox's claim brings a request back
+soon if its attempt dies (`EnvelopeQueue.redeliver_within`). SendMessageBatch is authorized as sqs:SendMessage."""
 SQS_SENDER_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
 """The app finds each queue by name (`chalicelib.adapters.sqs.QueueAddress`) before sending to it."""
 DEEP_HEALTH_QUEUE_ACTIONS = ("sqs:GetQueueAttributes",)
-"""`/v1/health` proves the request queue answers (a regional SQS impairment must fail over)."""
+"""`/v1/health` proves the request queue answers (a regional SQS impairment must fail over); the sweeper
+re-queues nothing while requests wait on it (`EnvelopeQueue.waiting`)."""
 FAILOVER_SWITCH_ACTIONS = ("cloudwatch:DescribeAlarms",)
 """Every function reads the failover switch (an alarm in the standby region): a fenced primary's API
 refuses writes and its worker and sweeper idle."""
@@ -146,7 +150,7 @@ def statements(
     sends = [resources.queue(q) for q in access.sends_to]
     if sends:
         found.append(allow(SQS_SENDER_ACTIONS, sends))
-    if handler == API:  # `/v1/health` is the API's
+    if handler in (API, SWEEPER):  # `/v1/health` is the API's; the sweeper looks for a backlog first
         found.append(allow(DEEP_HEALTH_QUEUE_ACTIONS, [resources.queue(q) for q in access.sends_to]))
     if consumed is not None:
         found.append(allow(SQS_CONSUMER_ACTIONS, [resources.queue(consumed)]))

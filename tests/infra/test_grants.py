@@ -41,7 +41,7 @@ def test_every_sender_may_look_its_queues_up_by_name(stack: Inventory) -> None:
     for handler in (grants.API, grants.WORKER, grants.SWEEPER):
         name = function(stack, handler).inputs["name"]
         (policy,) = [p for p in stack.of_type(ROLE_POLICY) if p.name == name]
-        (lookup,) = [s for s in policy_document(policy) if "sqs:GetQueueUrl" in s["Action"]]  # type: ignore[operator]
+        (lookup,) = [s for s in policy_document(policy) if "sqs:SendMessage" in s["Action"]]  # type: ignore[operator]
         assert lookup["Action"] == ["sqs:GetQueueUrl", "sqs:SendMessage"], handler
         assert all(":sqs:" in arn for arn in lookup["Resource"]), handler  # type: ignore[attr-defined]
 

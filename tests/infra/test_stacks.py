@@ -138,8 +138,8 @@ def test_each_function_reaches_only_its_own_tables_and_queues(stack: Inventory) 
     assert not any("sqs:ReceiveMessage" in actions for actions in api.values())
     sweeper = grants("app.sweep_stuck_orders")
     assert {r: a for r, a in sweeper.items() if r.startswith(table)} == {
-        table + "ame-orders": {"dynamodb:Query"},
-        table + "ame-orders/index/by-status": {"dynamodb:Query"},
+        table + "ame-orders": {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem"},
+        table + "ame-orders/index/by-status": {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem"},
     }
     # the legacy SSM switch is gone: the failover switch is an alarm
     assert not [r for g in (api, sweeper, worker) for r in g if r.endswith("/out-of-service")]

@@ -142,17 +142,51 @@ def test_a_decision_is_recorded_once(repository: PynamoOrderRepository) -> None:
     assert repository.get(draft().order_key) == first
 
 
-def test_failed_orders_can_still_be_decided_on_replay(repository: PynamoOrderRepository) -> None:
+def test_failed_is_final_until_an_operator_replay_reopens_it(repository: PynamoOrderRepository) -> None:
     repository.add(draft(), None)
     repository.mark_failed(draft().order_key, "PARTNER_UNAVAILABLE", "powers: HTTP 503", NOW)
     failed = repository.get(draft().order_key)
     assert failed is not None and (failed.status, failed.reason) == (OrderStatus.FAILED, "PARTNER_UNAVAILABLE")
+    # a stale copy's decision does not land on a FAILED order, and the sweeper cannot re-queue it
+    assert repository.record_decision(draft().order_key, not_met(), NOW) == failed
+    assert repository.mark_requeued(draft().order_key, NOW) is False
+    assert repository.reopen(draft().order_key, NOW + timedelta(hours=1)) is True
+    reopened = repository.get(draft().order_key)
+    assert reopened is not None and (reopened.status, reopened.reason, reopened.failure_detail) == (
+        OrderStatus.PROCESSING,
+        None,
+        None,
+    )
+    assert reopened.enqueued_at == NOW + timedelta(hours=1)
+    assert repository.reopen(draft().order_key, NOW) is False  # only a FAILED order re-opens
     decided = repository.record_decision(draft().order_key, not_met(), NOW)
     assert (decided.status, decided.reason, decided.failure_detail) == (
         OrderStatus.NO_QUORUM,
         "NO_REPRESENTATIVES",
         None,
     )
+
+
+def test_receives_requeues_and_the_outbox_claim_are_recorded_while_they_apply(
+    repository: PynamoOrderRepository,
+) -> None:
+    key = draft().order_key
+    repository.add(draft(), None)
+    repository.mark_received(key, NOW)
+    repository.mark_received(key, NOW + timedelta(seconds=1))
+    assert repository.mark_requeued(key, NOW + timedelta(seconds=2)) is True
+    stored = repository.get(key)
+    assert stored is not None
+    assert (stored.receives, stored.received_at) == (2, NOW + timedelta(seconds=1))
+    assert (stored.requeues, stored.enqueued_at) == (1, NOW + timedelta(seconds=2))
+    assert stored.last_sign_of_life == NOW + timedelta(seconds=2)
+    decided = repository.record_decision(key, not_met(), NOW + timedelta(seconds=3))
+    repository.mark_received(key, NOW + timedelta(seconds=9))  # decided: no longer recorded
+    assert repository.mark_requeued(key, NOW + timedelta(seconds=9)) is False
+    repository.claim_outbox(key, NOW + timedelta(seconds=4))
+    after = repository.get(key)
+    assert after is not None and (after.receives, after.requeues) == (2, 1)
+    assert after.outbox_claimed_at == NOW + timedelta(seconds=4) and decided.outbox_claimed_at is None
 
 
 def test_outbox_marks_accumulate(repository: PynamoOrderRepository) -> None:

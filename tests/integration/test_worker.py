@@ -90,6 +90,12 @@ def test_a_failing_partner_ends_in_the_dlq_with_the_order_failed_then_replays(wo
     replayed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert replayed.returncode == 0, replayed.stderr
     assert f"target: local endpoint {settings.aws_endpoint_url}, region {settings.region}" in replayed.stderr
-    assert replayed.stdout.strip() == f"replayed 1 message(s) from {source}-dlq to {source}"
+    assert replayed.stdout.strip() == (
+        f"replayed 1 message(s) from {source}-dlq to {source}; "
+        "each replayed order that was FAILED is re-opened (PROCESSING) and decided again"
+    )
     assert depth(sqs, settings.envelope_requests_queue) == 1
     assert depth(sqs, f"{settings.envelope_requests_queue}-dlq") == 0
+    # the replayed request is the operator's: the one kind that re-opens a FAILED order
+    (request,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+    assert json.loads(request["Body"]) == {"order_key": key, "reopen": True}

@@ -128,7 +128,7 @@ class FakeRepository(OrderRepository):
 
     def record_decision(self, order_key: str, verdict: OrderVerdict, at: datetime) -> Order:
         order = self.orders[order_key]
-        if order.status.decided:
+        if order.status is not OrderStatus.PROCESSING:
             return order
         order = replace(
             order,
@@ -148,6 +148,37 @@ class FakeRepository(OrderRepository):
             self.orders[order_key] = replace(
                 order, status=OrderStatus.FAILED, reason=reason, failure_detail=detail, updated_at=at
             )
+
+    def reopen(self, order_key: str, at: datetime) -> bool:
+        order = self.orders[order_key]
+        if order.status is not OrderStatus.FAILED:
+            return False
+        self.orders[order_key] = replace(
+            order,
+            status=OrderStatus.PROCESSING,
+            reason=None,
+            failure_detail=None,
+            updated_at=at,
+            received_at=None,
+            receives=0,
+            enqueued_at=at,
+        )
+        return True
+
+    def mark_received(self, order_key: str, at: datetime) -> None:
+        order = self.orders[order_key]
+        if order.status is OrderStatus.PROCESSING:
+            self.orders[order_key] = replace(order, received_at=at, receives=order.receives + 1)
+
+    def mark_requeued(self, order_key: str, at: datetime) -> bool:
+        order = self.orders[order_key]
+        if order.status is not OrderStatus.PROCESSING:
+            return False
+        self.orders[order_key] = replace(order, enqueued_at=at, requeues=order.requeues + 1)
+        return True
+
+    def claim_outbox(self, order_key: str, at: datetime) -> None:
+        self.orders[order_key] = replace(self.orders[order_key], outbox_claimed_at=at)
 
     def mark_result_published(self, order_key: str, at: datetime) -> None:
         self.orders[order_key] = replace(self.orders[order_key], result_published=True, updated_at=at)
@@ -200,11 +231,19 @@ class FakeQueue(EnvelopeQueue):
     def __init__(self, down: bool = False) -> None:
         self.sent: list[str] = []
         self.down = down
+        self.hastened: list[tuple[str, int]] = []
+        self.backlog: int | None = None
 
     def enqueue(self, order_key: str) -> None:
         if self.down:
             raise QueueUnavailable("queue down")
         self.sent.append(order_key)
+
+    def waiting(self) -> int | None:
+        return self.backlog
+
+    def redeliver_within(self, receipt_handle: str, seconds: int) -> None:
+        self.hastened.append((receipt_handle, seconds))
 
 
 class FakePublisher(EnvelopePublisher):

@@ -69,8 +69,10 @@ class World:
     def get(self, order_key: str, area_id: str = "AREA-CREDIT") -> Order:
         return self.service.get(order_key, area_system(area_id))
 
-    def assemble(self, order_key: str, attempt: int = 1, max_attempts: int = 3) -> Order:
-        return self.service.assemble(services.AssembleEnvelope(order_key, attempt, max_attempts))
+    def assemble(
+        self, order_key: str, attempt: int = 1, max_attempts: int = 3, reopen: bool = False, receipt: str | None = None
+    ) -> Order:
+        return self.service.assemble(services.AssembleEnvelope(order_key, attempt, max_attempts, reopen, receipt))
 
 
 def area_system(area_id: str) -> Caller:
@@ -321,8 +323,86 @@ def test_a_failed_order_replayed_from_the_dlq_is_decided() -> None:
     key = world.create(body()).order_key
     with pytest.raises(PartnerUnavailable):
         world.assemble(key, attempt=1, max_attempts=1)
-    order = world.assemble(key, attempt=1, max_attempts=1)
-    assert order.status is OrderStatus.NO_QUORUM and order.failure_detail is None
+    order = world.assemble(key, attempt=1, max_attempts=1, reopen=True)
+    assert order.status is OrderStatus.NO_QUORUM and order.failure_detail is None and order.reason
+    assert [m["reason"] for _, m in world.publisher.results] == ["NO_REPRESENTATIVES"]
+
+
+def test_failed_is_final_for_any_copy_but_an_operator_replay() -> None:
+    # GIVEN an order FAILED on its last attempt
+    world = World(powers_failures=1)
+    key = world.create(body()).order_key
+    with pytest.raises(PartnerUnavailable):
+        world.assemble(key, attempt=1, max_attempts=1)
+    failed = world.repository.orders[key]
+    # WHEN a stale copy (a sweeper's, a redelivery) arrives later, partners healthy again
+    order = world.assemble(key, attempt=1, max_attempts=3)
+    # THEN nothing changes and nothing is published
+    assert order == failed == world.repository.orders[key]
+    assert world.publisher.results == [] and world.partners.powers.calls == 1  # type: ignore[attr-defined]
+
+
+def test_outbox_claims_before_sending_and_asks_for_a_prompt_retry() -> None:
+    world = two_directors()
+    key = world.create(body()).order_key
+    world.clock.advance(timedelta(seconds=5))
+    order = world.assemble(key, receipt="rh-1")
+    assert order.result_published is False  # the returned order is the decided one; the store has the rest
+    stored = world.repository.orders[key]
+    assert stored.decided_at is not None and stored.outbox_claimed_at is not None
+    assert stored.decided_at <= stored.outbox_claimed_at
+    assert stored.result_published and stored.notified == {cpf(1), cpf(2)}
+    assert world.queue.hastened == [("rh-1", 30)]
+
+
+def crashed_after_sending(world: World, key: str) -> None:
+    """The first attempt sends everything, then dies before confirming any of it."""
+    world.repository.mark_result_published = lambda *a: (_ for _ in ()).throw(SystemExit)  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        world.assemble(key)
+    del world.repository.mark_result_published
+    assert len(world.publisher.results) == 1 and world.repository.orders[key].outbox_claimed_at is not None
+
+
+def test_a_retry_inside_the_window_resends_under_the_same_claim_with_the_same_ids() -> None:
+    world = two_directors()
+    key = world.create(body()).order_key
+    crashed_after_sending(world, key)
+    claim = world.repository.orders[key].outbox_claimed_at
+    world.clock.advance(timedelta(seconds=30))
+    world.assemble(key, attempt=2)
+    # the same dedup ids inside the window: SQS FIFO drops the repeats
+    assert [d for d, _ in world.publisher.results] == [key, key]
+    assert world.repository.orders[key].outbox_claimed_at == claim
+    assert world.repository.orders[key].result_published
+
+
+def test_a_claim_older_than_the_window_is_claimed_afresh_and_resent_with_the_stable_dedup_id() -> None:
+    world = two_directors()
+    key = world.create(body()).order_key
+    crashed_after_sending(world, key)
+    old = world.repository.orders[key].outbox_claimed_at
+    assert old is not None
+    world.clock.advance(timedelta(seconds=241))
+    world.assemble(key, attempt=2)
+    fresh = world.repository.orders[key].outbox_claimed_at
+    assert fresh is not None and fresh - old >= timedelta(seconds=241)
+    assert [m["dedup_id"] for _, m in world.publisher.results] == [key, key]  # consumers drop the repeat
+
+
+def test_an_attempt_past_its_window_stops_sending() -> None:
+    world = two_directors()
+    key = world.create(body()).order_key
+    publish = world.publisher.publish_result
+
+    def slow(order: Order) -> None:
+        publish(order)
+        world.clock.advance(timedelta(seconds=300))
+
+    world.publisher.publish_result = slow  # type: ignore[method-assign]
+    with pytest.raises(services.OutboxClaimExpired):
+        world.assemble(key)
+    assert world.publisher.notifications == [] and world.repository.orders[key].result_published
 
 
 def test_assembling_an_unknown_order_fails_loudly_for_the_dlq() -> None:
@@ -347,6 +427,49 @@ def sweep(
         world.service, region_switch=switch or fakes.FakeSwitch(), traffic_probe=fakes.FakeProbe(serving)
     )
     return sweeper.sweep(command)
+
+
+def test_the_sweeper_leaves_an_order_whose_request_was_received_recently() -> None:
+    # GIVEN an old order whose request a worker received (and failed) 2 minutes ago
+    world = World(powers_failures=1)
+    key = world.create(body()).order_key
+    world.clock.advance(timedelta(minutes=8))
+    with pytest.raises(PartnerUnavailable):
+        world.assemble(key, attempt=1, max_attempts=3)
+    world.clock.advance(timedelta(minutes=2))
+    world.queue.sent.clear()
+    # THEN it may still come back: not stranded
+    result = sweep(world)
+    assert result.requeued == () and result.skipped == 1 and world.queue.sent == []
+
+
+def test_the_sweeper_requeues_nothing_while_requests_wait_on_the_queue() -> None:
+    # GIVEN an old order never received, and requests waiting on the queue (workers down, a backlog)
+    world = two_directors()
+    key = world.create(body()).order_key
+    world.clock.advance(timedelta(hours=1))
+    world.queue.sent.clear()
+    world.queue.backlog = 40
+    # THEN its request may be among them: left alone until the queue is drained
+    assert sweep(world) == services.SweepResult(active=True, skipped=1)
+    world.queue.backlog = 0
+    assert sweep(world).requeued == (key,)
+
+
+def test_the_sweeper_backs_off_per_order_and_caps_each_run() -> None:
+    world = two_directors()
+    keys = [world.create(body()).order_key for _ in range(3)]
+    world.clock.advance(timedelta(minutes=6))
+    world.queue.sent.clear()
+    capped = dataclasses.replace(world.service, traffic_probe=fakes.FakeProbe("us-west-2"))
+    first = capped.sweep(services.SweepStuckOrders("us-west-2", timedelta(minutes=5), max_rescues=2))
+    assert first.requeued == tuple(keys[:2]) and first.skipped == 1
+    # 6 minutes later: the third (never re-queued) is due, the two re-queued wait twice as long
+    world.clock.advance(timedelta(minutes=6))
+    assert sweep(world).requeued == (keys[2],)
+    world.clock.advance(timedelta(minutes=5))
+    assert sweep(world).requeued == tuple(keys[:2])
+    assert world.repository.orders[keys[0]].requeues == 2
 
 
 def test_the_sweeper_requeues_only_orders_processing_longer_than_the_cutoff() -> None:
