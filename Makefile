@@ -129,12 +129,16 @@ infra-plan: package
 # The data lake (README, Data lake). make lake-traffic [ARGS="--days 7 --shift -120 --shift-from-day 5"] writes
 # generated orders and decisions straight into the running local stack's tables (created_at on the simulated days);
 # make lake extracts them (export format), transforms, checks, models and reports; it prints where the report is.
-.PHONY: lake lake-traffic lake-backfill bench-lake
+.PHONY: lake lake-traffic lake-backfill lake-sql bench-lake
 lake-traffic: setup
 	$(BIN)/python -m lake traffic $(ARGS)
 
 lake: setup
 	$(BIN)/python -m lake run $(ARGS)
+
+# make lake-sql [SQL=file.sql]: one query over the curated tables (default: approval rate by band per day).
+lake-sql: setup
+	$(BIN)/python -m lake sql - < $(or $(SQL),docs/lake-queries/approval_rate_by_band.sql)
 
 # make lake-backfill FROM=2026-11-01 TO=2026-11-07: re-runs those days from the exports already under raw/.
 lake-backfill: setup

@@ -176,6 +176,27 @@ def cmd_report(args: argparse.Namespace) -> int:
     return _report(LakeConfig.from_env(), [], args.reference, args.report_dir)
 
 
+def cmd_sql(args: argparse.Namespace) -> int:
+    """Runs one query over the curated views (what Athena answers in AWS) and prints the result as a table."""
+    import duckdb
+
+    from lake.monitor import connect
+
+    query = sys.stdin.read() if args.query == "-" else args.query
+    if not query.strip():
+        print("lake sql: no query given (an argument, or - and the query on standard input)", file=sys.stderr)
+        return 2
+    try:
+        relation = connect(LakeConfig.from_env().root).sql(query)
+    except duckdb.Error as exc:
+        print(f"lake sql: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    if relation is None:  # a statement that returns no rows (duckdb's stubs say it never is None)
+        return 0  # type: ignore[unreachable]
+    relation.show(max_rows=args.max_rows, max_width=200)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lake", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -210,6 +231,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.add_argument("--from", dest="start", type=_day, required=True)
             command.add_argument("--to", dest="end", type=_day, required=True)
         command.set_defaults(func=func)
+
+    sql = commands.add_parser("sql", help="one SQL query over the curated tables (DuckDB views), printed as a table")
+    sql.add_argument("query", help="the query, or - to read it from standard input")
+    sql.add_argument("--max-rows", type=int, default=200)
+    sql.set_defaults(func=cmd_sql)
 
     args = parser.parse_args(argv)
     code: int = args.func(args)
