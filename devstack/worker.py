@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -173,7 +173,20 @@ def main() -> None:
     if not args.queue_only:
         schedule = (settings, "sweep_stuck_orders", sweep_every, stop)
         threading.Thread(target=run_schedule, args=schedule, daemon=True).start()
-    run(settings, args.handler, args.queue or settings.envelope_requests_queue, stop)
+    queue = args.queue or settings.envelope_requests_queue
+    # Lambda's event source mapping polls with several invocations at once: one busy with a batch's outbox
+    # does not hold back the next message.
+    for _ in range(pollers(os.environ) - 1):
+        threading.Thread(target=run, args=(settings, args.handler, queue, stop), daemon=True).start()
+    run(settings, args.handler, queue, stop)
+
+
+def pollers(env: Mapping[str, str]) -> int:
+    """`AME_LOCAL_POLLERS` (2): how many receive-invoke-delete loops share the queue, as concurrent invocations."""
+    raw = env.get("AME_LOCAL_POLLERS", "2")
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"AME_LOCAL_POLLERS must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
 
 
 if __name__ == "__main__":

@@ -132,6 +132,10 @@ def soak_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "AME_SWEEP_AFTER_SECONDS": SWEEP_AFTER,
         "AME_SWEEP_INTERVAL_SECONDS": 1,
         "AME_BATCH_CONCURRENCY": 10,  # a batch takes as long as its slowest order, well inside the outbox window
+        # One poll loop per worker: two workers x one batch of 10 share each process's 16 partner threads. Two
+        # loops each (make run's default) double the records contending for those threads, and a batch then
+        # outlasts the 6 s window scaled down from 240 s (seen: 2 results resent through the at-least-once path).
+        "AME_LOCAL_POLLERS": 1,
         "AME_PARTNER_CONNECT_TIMEOUT": 0.5,
         "AME_PARTNER_READ_TIMEOUT": 0.5,
         "AME_LOG_LEVEL": "WARNING",

@@ -6,6 +6,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from chalicelib.settings import PARTNER_URL_VARIABLES
 from devstack.mask import AuditCopy, copy_masked
 from devstack.stack import ROOT, StackConfig, _masked_copy
@@ -96,3 +98,13 @@ def test_make_run_make_chalice_local_and_the_report_agree_on_where_audit_records
     assert audit_file == ROOT / ".devstack" / "audit" / "audit.jsonl" == LOCAL_AUDIT_DIR / "audit.jsonl"
     assert f"-m devstack.mask --audit {audit_file.relative_to(ROOT)}" in (ROOT / "Makefile").read_text()
     assert "audit records    {audit}" in BANNER
+
+
+def test_the_local_worker_polls_with_as_many_loops_as_asked_and_refuses_nonsense() -> None:
+    from devstack.worker import pollers
+
+    assert pollers({}) == 2
+    assert pollers({"AME_LOCAL_POLLERS": "1"}) == 1
+    for bad in ("0", "-1", "two", ""):
+        with pytest.raises(SystemExit, match="AME_LOCAL_POLLERS must be a whole number of at least 1"):
+            pollers({"AME_LOCAL_POLLERS": bad})
