@@ -138,7 +138,7 @@ lake: setup
 
 # make lake-sql [SQL=file.sql]: one query over the curated tables (default: approval rate by band per day).
 lake-sql: setup
-	$(BIN)/python -m lake sql - < $(or $(SQL),docs/lake-queries/approval_rate_by_band.sql)
+	$(BIN)/python -m lake sql - < $(or $(SQL),lake/queries/approval_rate_by_band.sql)
 
 # make lake-backfill FROM=2026-11-01 TO=2026-11-07: re-runs those days from the exports already under raw/.
 lake-backfill: setup

@@ -58,7 +58,7 @@ def test_the_documented_query_answers_the_approval_rate_by_band_per_day(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN a curated lake of two days, and the query README.md shows (make lake-sql runs this file)
-    query = (ROOT / "docs" / "lake-queries" / "approval_rate_by_band.sql").read_text()
+    query = (ROOT / "lake" / "queries" / "approval_rate_by_band.sql").read_text()
     assert query.strip() in (ROOT / "README.md").read_text()
     root = tmp_path / "lake"
     exports(root, small_traffic())
