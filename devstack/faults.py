@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 import requests
 
@@ -35,15 +35,19 @@ class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client killed mid-request (the drill kills the primary's worker) is not the proxy's error."""
-        log.debug("a client of the fault proxy went away")
+        """A client killed mid-request (a drill or soak kills workers) is not the proxy's error."""
+        log.debug("a client of a fault proxy went away")
 
 
-class FaultProxy:
-    def __init__(self, upstream: str, region: str) -> None:
+class ForwardingProxy:
+    """Forwards every request to `upstream`, headers included (the Host header is part of a request's
+    signature), unless `intercept` answers it first: the one place a local fault is injected."""
+
+    upstream_name = "the upstream"
+    timeout_seconds = 60.0
+
+    def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
-        self.region = region
-        self.impaired: set[str] = set()
         self._server = QuietServer(("127.0.0.1", 0), self._handler())
         self._thread: threading.Thread | None = None
 
@@ -51,7 +55,7 @@ class FaultProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> FaultProxy:
+    def start(self) -> Self:
         if self._thread is None:
             self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
             self._thread.start()
@@ -63,13 +67,9 @@ class FaultProxy:
             self._thread = None
         self._server.server_close()
 
-    def impair(self, service: str) -> None:
-        log.warning("fault: %s impaired in %s", service, self.region)
-        self.impaired.add(service)
-
-    def restore(self, service: str) -> None:
-        log.warning("fault: %s restored in %s", service, self.region)
-        self.impaired.discard(service)
+    def intercept(self, request: BaseHTTPRequestHandler) -> bool:
+        """Answers `request` itself (True) or lets it through (False)."""
+        return False
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -96,25 +96,54 @@ class FaultProxy:
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                target = self.headers.get("X-Amz-Target", "")
-                if "dynamodb" in proxy.impaired and target.startswith(DYNAMODB_TARGET):
-                    answer = json.dumps(IMPAIRED_ANSWER).encode()
-                    jsonhttp.send(self, 500, answer, {"Content-Type": "application/x-amz-json-1.0"})
+                if proxy.intercept(self):
                     return
                 if not hasattr(local, "session"):
                     local.session = requests.Session()
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in DROPPED}
                 try:
                     upstream = local.session.request(
-                        self.command, proxy.upstream + self.path, data=body, headers=headers, timeout=60
+                        self.command,
+                        proxy.upstream + self.path,
+                        data=body,
+                        headers=headers,
+                        timeout=proxy.timeout_seconds,
                     )
                 except requests.RequestException:
-                    jsonhttp.send(self, 502, {"message": "the local AWS endpoint did not answer"})
+                    jsonhttp.send(self, 502, {"message": f"{proxy.upstream_name} did not answer"})
                     return
                 kept = {k: v for k, v in upstream.headers.items() if k.lower() not in DROPPED}
-                jsonhttp.send(self, upstream.status_code, upstream.content, kept)
+                try:
+                    jsonhttp.send(self, upstream.status_code, upstream.content, kept)
+                except OSError:
+                    return  # the client gave up (a hang past its timeout)
 
             def log_message(self, format: str, *args: Any) -> None:
-                return  # one line per AWS call would drown the drill's own
+                return  # one line per call would drown the drill's and the soak's own
 
         return Handler
+
+
+class FaultProxy(ForwardingProxy):
+    upstream_name = "the local AWS endpoint"
+
+    def __init__(self, upstream: str, region: str) -> None:
+        super().__init__(upstream)
+        self.region = region
+        self.impaired: set[str] = set()
+
+    def impair(self, service: str) -> None:
+        log.warning("fault: %s impaired in %s", service, self.region)
+        self.impaired.add(service)
+
+    def restore(self, service: str) -> None:
+        log.warning("fault: %s restored in %s", service, self.region)
+        self.impaired.discard(service)
+
+    def intercept(self, request: BaseHTTPRequestHandler) -> bool:
+        target = request.headers.get("X-Amz-Target", "")
+        if "dynamodb" in self.impaired and target.startswith(DYNAMODB_TARGET):
+            answer = json.dumps(IMPAIRED_ANSWER).encode()
+            jsonhttp.send(request, 500, answer, {"Content-Type": "application/x-amz-json-1.0"})
+            return True
+        return False
