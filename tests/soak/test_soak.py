@@ -56,13 +56,14 @@ KILLS = int(_setting("AME_SOAK_KILLS", "5"))
 CRASHES = int(_setting("AME_SOAK_CRASHES", "4"))
 ERROR_RATE = _setting("AME_SOAK_ERROR_RATE", "0.2")
 HANG_RATE = _setting("AME_SOAK_HANG_RATE", "0.03")
-VISIBILITY, MAX_RECEIVES = 14, 3
-FIFO_DEDUP = 12
+VISIBILITY, MAX_RECEIVES = 13, 2
+FIFO_DEDUP = 11
 """The local FIFO deduplication interval, SQS's 300 s scaled down: shorter than the visibility timeout, so
 a send-then-record outbox's redelivered resend is not dropped (the soak fails), and 6 s beyond the outbox
 window, the margin AWS's 240 s window leaves under 300 s. Not scaled further: a worker's restart and a batch
-with hung partner calls take seconds, unscaled, and on a loaded 2-core machine a 2 s margin was crossed."""
-OUTBOX_WINDOW, OUTBOX_RETRY = 6, 1
+with hung partner calls take seconds, unscaled, and on a loaded 2-core machine a 2 s margin was crossed.
+Two receives, so an order that keeps failing is FAILED within 2 visibility timeouts (the soak's CI time)."""
+OUTBOX_WINDOW, OUTBOX_RETRY = 5, 1
 """As in AWS (240 s and 30 s against 300 s), the window leaves room under the deduplication interval, and the
 retry brings a dead attempt's request back long before the window ends, even to a worker busy with a batch."""
 SWEEP_AFTER = 2 * VISIBILITY
