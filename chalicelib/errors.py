@@ -73,6 +73,19 @@ class PartnerUnavailable(DomainError):
         self.detail = detail
 
 
+class PartnerCircuitOpen(PartnerUnavailable):
+    """The partner's circuit breaker is open: not called at all, failed at once."""
+
+    code = "PARTNER_CIRCUIT_OPEN"
+
+    def __init__(self, partner: str) -> None:
+        super().__init__(partner, "circuit open: failing fast after repeated failures")
+
+
+PARTNER_FAILURE_CODES = (PartnerUnavailable.code, PartnerCircuitOpen.code)
+"""The reasons a FAILED order names when a partner failed it; its `failure_detail` names the partner."""
+
+
 class ServiceUnavailable(DomainError):
     """One of our own dependencies failed; nothing was accepted."""
 

@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from chalicelib.errors import PARTNER_FAILURE_CODES
 from lake import schema as s
 from lake.config import LakeConfig
 from lake.enrich import BureauEnricher, band_of
@@ -28,6 +29,9 @@ from lake.exports import ExportRef
 from lake.layout import Written, partition_dir, sha256_file, write_partition
 from lake.pseudonym import pseudonym_table
 from lake.rules import RULES, first_failure
+
+_PARTNER_FAILURES = ", ".join(f"'{code}'" for code in PARTNER_FAILURE_CODES)
+"""The order reasons whose failure detail names a partner, as an SQL list."""
 
 ORDERS_TABLE = "ame-orders"
 CREDIT_TABLE = "ame-credit"
@@ -200,7 +204,7 @@ class Transform:
                     i.decided_at.S AS decided_at_raw,
                     {_ts("i.decided_at.S")} AS decided_at,
                     i.reason.S AS reason,
-                    CASE WHEN i.reason.S = 'PARTNER_UNAVAILABLE'
+                    CASE WHEN i.reason.S IN ({_PARTNER_FAILURES})
                          THEN nullif(regexp_extract(i.failure_detail.S, '''([a-z_]+)''', 1), '') END AS failure_partner,
                     coalesce(i.result_published.BOOL, false) AS result_published,
                     i.parties_claim_check.S IS NOT NULL AS parties_claim_checked,

@@ -32,22 +32,13 @@ import pybreaker
 from tenacity import RetryCallState, Retrying, retry_base, stop_after_attempt, wait_random_exponential
 
 from chalicelib import telemetry
-from chalicelib.errors import PartnerUnavailable
+from chalicelib.errors import PartnerCircuitOpen, PartnerUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TRANSIENT_KINDS = frozenset({"timeout", "connection", "5xx"})
 """The failures that count against a partner's breaker and are worth a retry."""
-
-
-class PartnerCircuitOpen(PartnerUnavailable):
-    """The partner's circuit breaker is open: not called at all, failed at once."""
-
-    code = "PARTNER_CIRCUIT_OPEN"
-
-    def __init__(self, partner: str) -> None:
-        super().__init__(partner, "circuit open: failing fast after repeated failures")
 
 
 class PartnerCallFailed(PartnerUnavailable):

@@ -251,3 +251,15 @@ def test_an_incremental_export_updates_orders_of_the_full_one(lake_root: Path) -
         r for r in _rows(lake_root, "curated/fact_envelope_order") if r["order_key"] == processing["order_key"]["S"]
     )
     assert (row["status"], row["failure_partner"]) == ("FAILED", "powers")
+
+
+def test_an_order_failed_by_an_open_circuit_breaker_names_its_partner(lake_root: Path) -> None:
+    orders = list(small_traffic(days=1).orders())
+    failed = next(o for o in orders if o["status"]["S"] == "PROCESSING")
+    failed["status"]["S"] = "FAILED"
+    failed["reason"] = {"S": "PARTNER_CIRCUIT_OPEN"}
+    failed["failure_detail"] = {"S": "partner service 'people' is unavailable: circuit open: failing fast"}
+    transform(lake_root).run([export(lake_root, ORDERS_TABLE, orders)], [])
+    row = next(r for r in _rows(lake_root, "curated/fact_envelope_order") if r["order_key"] == failed["order_key"]["S"])
+    expected = ("FAILED", "PARTNER_CIRCUIT_OPEN", "people")
+    assert (row["status"], row["failure_reason"], row["failure_partner"]) == expected
