@@ -54,16 +54,19 @@ class Container:
 
 def build_container(settings: Settings) -> Container:
     from chalicelib.adapters import http_partners as http
+    from chalicelib.adapters.resilience import ResilienceSettings
 
     http_settings = http.HttpSettings(
         connect_timeout=settings.partner_connect_timeout,
         read_timeout=settings.partner_read_timeout,
-        retries=settings.partner_retries,
         pool_size=settings.worker_threads,
         max_in_flight=settings.partner_max_in_flight,
-        breaker_fail_max=settings.partner_breaker_fail_max,
-        breaker_reset_seconds=settings.partner_breaker_reset_seconds,
-        retry_budget=settings.partner_retry_budget,
+        resilience=ResilienceSettings(
+            fail_max=settings.partner_breaker_fail_max,
+            reset_timeout=settings.partner_breaker_reset_seconds,
+            retries=settings.partner_retries,
+            budget_ratio=settings.partner_retry_budget,
+        ),
     )
     pool = http.new_pool(http_settings)
     region_switch = _region_switch(settings)

@@ -61,9 +61,15 @@ def app_secret(env: Mapping[str, str] = os.environ) -> bytes:
 def bureau_enricher(config: LakeConfig, env: Mapping[str, str] = os.environ) -> BureauEnricher:
     from chalicelib.adapters.http_bureau import HttpCreditBureau
     from chalicelib.adapters.http_partners import HttpSettings, PartnerClient, new_pool
+    from chalicelib.adapters.resilience import ResilienceSettings
 
     url = env.get("AME_BUREAU_URL") or f"http://127.0.0.1:{env.get('AME_PARTNERS_PORT', '8101')}"
-    settings = HttpSettings(connect_timeout=0.5, read_timeout=2.0, retries=0, max_in_flight=config.bureau_workers)
+    settings = HttpSettings(
+        connect_timeout=0.5,
+        read_timeout=2.0,
+        max_in_flight=config.bureau_workers,
+        resilience=ResilienceSettings(retries=0),
+    )
     client = PartnerClient("bureau", url, new_pool(settings), settings)
     return BureauEnricher(
         HttpCreditBureau(client),

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -55,22 +55,11 @@ log = logging.getLogger(__name__)
 class HttpSettings:
     connect_timeout: float = 1.0
     read_timeout: float = 2.0
-    retries: int = 1
-    """More attempts after a transient failure, in `Resilience` (the one retry layer)."""
     pool_size: int = 16
     max_in_flight: int = 8
     """The bulkhead: most calls one partner has in flight from this process; more wait their turn."""
-    breaker_fail_max: int = 5
-    breaker_reset_seconds: float = 30.0
-    retry_budget: float = 0.2
-
-    def resilience(self) -> ResilienceSettings:
-        return ResilienceSettings(
-            fail_max=self.breaker_fail_max,
-            reset_timeout=self.breaker_reset_seconds,
-            retries=self.retries,
-            budget_ratio=self.retry_budget,
-        )
+    resilience: ResilienceSettings = field(default_factory=ResilienceSettings)
+    """Each partner's breaker and its retries (the one retry layer)."""
 
 
 def new_pool(settings: HttpSettings) -> urllib3.PoolManager:
@@ -98,7 +87,7 @@ class PartnerClient:
         self._base_url = base_url.rstrip("/")
         self._pool = pool
         self._in_flight = threading.BoundedSemaphore(max(1, settings.max_in_flight))
-        self.resilience = resilience or Resilience(name, settings.resilience())
+        self.resilience = resilience or Resilience(name, settings.resilience)
 
     def get_json(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any] | None:
         return self._answer(

@@ -11,15 +11,15 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.adapters import http_partners as http
-from chalicelib.adapters.resilience import PartnerCallFailed, PartnerCircuitOpen
-from chalicelib.errors import PartnerUnavailable
+from chalicelib.adapters.resilience import PartnerCallFailed, ResilienceSettings
+from chalicelib.errors import PartnerCircuitOpen, PartnerUnavailable
 from chalicelib.quorum.model import OperatorAccess
 from devstack import demo_data as demo
 from devstack.simulator import make_server
 from devstack.stack import free_port
 
 pytestmark = pytest.mark.integration
-FAST = http.HttpSettings(connect_timeout=0.5, read_timeout=0.5, retries=1)
+FAST = http.HttpSettings(connect_timeout=0.5, read_timeout=0.5, resilience=ResilienceSettings(retries=1))
 
 
 def client(url: str, name: str = "partner", settings: http.HttpSettings = FAST) -> http.PartnerClient:
@@ -42,9 +42,9 @@ def test_5xx_after_retries_is_partner_unavailable(partners_url: str) -> None:
 
 def test_slow_partner_times_out_as_unavailable(partners_url: str) -> None:
     with pytest.raises(PartnerCallFailed) as error:
-        http.HttpPowersDirectory(client(partners_url, settings=http.HttpSettings(read_timeout=0.3, retries=0))).grant(
-            demo.SLOW.cnpj, demo.POWER
-        )
+        http.HttpPowersDirectory(
+            client(partners_url, settings=http.HttpSettings(read_timeout=0.3, resilience=ResilienceSettings(retries=0)))
+        ).grant(demo.SLOW.cnpj, demo.POWER)
     assert error.value.kind == "timeout"
 
 
@@ -55,7 +55,9 @@ def test_unreachable_partner_is_unavailable() -> None:
 
 
 def test_a_partner_that_keeps_failing_opens_its_breaker_and_is_then_failed_fast(partners_url: str) -> None:
-    settings = http.HttpSettings(connect_timeout=0.5, read_timeout=0.5, retries=0, breaker_fail_max=2)
+    settings = http.HttpSettings(
+        connect_timeout=0.5, read_timeout=0.5, resilience=ResilienceSettings(retries=0, fail_max=2)
+    )
     parametrizer = http.HttpParametrizer(client(partners_url, "parametrizer", settings))
     for _ in range(2):
         with pytest.raises(PartnerCallFailed):

@@ -12,12 +12,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from chalicelib.adapters import http_partners as http
+from chalicelib.adapters.resilience import ResilienceSettings
 from chalicelib.errors import PartnerUnavailable
 from chalicelib.quorum.model import Contact, OperatorAccess
 from tests.unit.fake_http import FakePool, SentRequest, SwitchedPool
 
 BASE = "http://partner.test"
-SETTINGS = http.HttpSettings(retries=0)
+SETTINGS = http.HttpSettings(resilience=ResilienceSettings(retries=0))
 HOLDER = "12345678000195"
 CPFS = [f"{n:011d}" for n in range(1, 251)]  # 250: chunks of 100, 100, 50
 KNOWN = set(CPFS[::3])
@@ -150,7 +151,7 @@ def test_nothing_to_look_up_makes_no_call(executor: ThreadPoolExecutor) -> None:
 
 
 def test_one_partner_never_has_more_calls_in_flight_than_configured() -> None:
-    settings = http.HttpSettings(retries=0, max_in_flight=3)
+    settings = http.HttpSettings(max_in_flight=3, resilience=ResilienceSettings(retries=0))
     partner = http.PartnerClient("people", BASE, POOL.as_pool(), settings)
     lock, state = threading.Lock(), {"now": 0, "peak": 0}
 

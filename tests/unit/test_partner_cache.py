@@ -13,8 +13,7 @@ from chalicelib.adapters.partner_cache import (
     StaleWhileError,
     TtlCache,
 )
-from chalicelib.adapters.resilience import PartnerCircuitOpen
-from chalicelib.errors import PartnerUnavailable
+from chalicelib.errors import PartnerCircuitOpen, PartnerUnavailable
 from chalicelib.orders.model import AreaSettings, DomainEntry
 from chalicelib.orders.ports import DomainCatalog, Parametrizer
 from chalicelib.quorum.model import Contact, OperatorAccess

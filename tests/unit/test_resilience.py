@@ -13,12 +13,11 @@ from chalicelib import telemetry
 from chalicelib.adapters import http_partners as http
 from chalicelib.adapters.resilience import (
     PartnerCallFailed,
-    PartnerCircuitOpen,
     Resilience,
     ResilienceSettings,
     RetryBudget,
 )
-from chalicelib.errors import PartnerUnavailable
+from chalicelib.errors import PartnerCircuitOpen, PartnerUnavailable
 from tests.unit.fake_http import FakePool
 
 
@@ -230,11 +229,11 @@ BASE = "http://partner.test"
 
 
 def test_the_pool_retries_nothing_itself_so_there_is_one_retry_layer() -> None:
-    settings = http.HttpSettings(retries=1)
+    settings = http.HttpSettings(resilience=ResilienceSettings(retries=1))
     assert http.new_pool(settings).connection_pool_kw["retries"].total is False
     pool = FakePool()
     client = http.PartnerClient("parametrizer", BASE, pool.as_pool(), settings)
-    client.resilience = Resilience("parametrizer", settings.resilience(), sleep=lambda _: None)
+    client.resilience = Resilience("parametrizer", settings.resilience, sleep=lambda _: None)
     pool.add("GET", f"{BASE}/areas/A", status=503)
     with pytest.raises(PartnerUnavailable) as error:
         client.get_json("/areas/A")
@@ -243,7 +242,7 @@ def test_the_pool_retries_nothing_itself_so_there_is_one_retry_layer() -> None:
 
 
 def test_partner_calls_are_measured_and_their_errors_counted_by_kind(metrics: Recorder) -> None:
-    settings = http.HttpSettings(retries=0)
+    settings = http.HttpSettings(resilience=ResilienceSettings(retries=0))
     pool = FakePool()
     client = http.PartnerClient("domains", BASE, pool.as_pool(), settings)
     pool.add("GET", f"{BASE}/ok", json_body={"a": 1})
@@ -263,7 +262,7 @@ def test_partner_calls_are_measured_and_their_errors_counted_by_kind(metrics: Re
 
 def test_an_open_breaker_fails_fast_without_waiting_for_the_bulkhead() -> None:
     """A call refused by the open breaker neither sends nor queues behind the in-flight cap."""
-    settings = http.HttpSettings(retries=0, max_in_flight=1, breaker_fail_max=1)
+    settings = http.HttpSettings(max_in_flight=1, resilience=ResilienceSettings(retries=0, fail_max=1))
     pool = FakePool()
     client = http.PartnerClient("powers", BASE, pool.as_pool(), settings)
     pool.add("GET", f"{BASE}/x", status=500)
